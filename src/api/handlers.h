@@ -1,0 +1,37 @@
+/*
+ * handlers.h - every REST handler, grouped by resource, and the helpers
+ * they share.  routes.c binds them to (method, path).
+ */
+#ifndef YQ_HANDLERS_H
+#define YQ_HANDLERS_H
+
+#include "api/http.h"
+#include "api/router.h"
+
+extern const struct yq_route yq_routes[];
+extern const size_t yq_nroutes;
+
+/* auth.c: bearer authentication for YQ_ROUTE_AUTH routes. */
+int yq_auth_require(struct yq_req *r);
+
+/* users.c: the user row shared by auth and the users endpoints. */
+int yq_user_load(struct yq_req *r, long long id, struct yq_user *u);
+int yq_user_find_login(struct yq_req *r, const char *name, struct yq_user *u);
+json_object *yq_user_json(const struct yq_user *u, bool with_email);
+
+/* Answer 429 with Retry-After when a rate-limit check said wait > 0. */
+int yq_http_too_many(struct yq_req *r, long wait);
+
+int h_token_login(struct yq_req *r);
+int h_token_refresh(struct yq_req *r);
+int h_token_check(struct yq_req *r);
+int h_token_revoke(struct yq_req *r);
+int h_token_ws_ticket(struct yq_req *r);
+
+int h_users_register(struct yq_req *r);
+int h_users_me(struct yq_req *r);
+int h_users_update_me(struct yq_req *r);
+int h_users_get(struct yq_req *r);
+int h_users_search(struct yq_req *r);
+
+#endif

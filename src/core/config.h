@@ -1,0 +1,77 @@
+/*
+ * config.h - the one configuration of every yiqikan process.
+ *
+ * Values come from built-in defaults, then the INI-style file
+ * (yiqikan.conf: "[section]" headers, "key = value" lines, '#' comments),
+ * then YIQIKAN_<SECTION>_<KEY> environment variables.  The key table in
+ * config.c is the single list of keys; etc/yiqikan.conf.sample documents
+ * each of them and a unit test checks the two agree.
+ */
+#ifndef YQ_CONFIG_H
+#define YQ_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* A rate: at most count events per window seconds (0 count = unlimited). */
+struct yq_rate {
+	unsigned count;
+	unsigned window;
+};
+
+struct yq_config {
+	/* [db] */
+	char db_host[256];
+	unsigned db_port;
+	char db_socket[512];
+	char db_name[65];
+	char db_user[81];
+	char db_password[256];
+	unsigned db_connect_timeout;
+	unsigned db_rw_timeout;
+	/* [log] */
+	char log_target[512];
+	char log_level[16];
+	/* [api] */
+	char api_prefix[64];
+	unsigned api_max_body;
+	unsigned api_workers;
+	unsigned api_retry_after;
+	/* [auth] */
+	char jwt_key[512];
+	char jwt_issuer[128];
+	char jwt_audience[128];
+	unsigned access_ttl;
+	unsigned refresh_ttl;
+	unsigned ticket_ttl;
+	unsigned argon2_opslimit;
+	unsigned argon2_memlimit_kib;
+	/* [ratelimit] */
+	struct yq_rate rl_login_ip;
+	struct yq_rate rl_login_user;
+	struct yq_rate rl_register_ip;
+	struct yq_rate rl_register_user;
+	/* [presence] */
+	unsigned presence_ttl;
+};
+
+/* Fill cfg with defaults, then the file at path (NULL: none), then the
+ * environment.  On error writes a message (file:line: what) into err and
+ * returns -1. */
+int yq_config_load(struct yq_config *cfg, const char *path, char *err, size_t errsz);
+
+/* Set one key ("section.key") from a string; -1 with err on a bad value. */
+int yq_config_set(struct yq_config *cfg, const char *key, const char *value, char *err,
+		  size_t errsz);
+
+/* Check the values that have no safe default (the JWT key). */
+int yq_config_validate(const struct yq_config *cfg, char *err, size_t errsz);
+
+/* Print every key as "section.key = value", secrets masked. */
+void yq_config_dump(const struct yq_config *cfg, FILE *out);
+
+/* The key names, NULL-terminated (for the sample-file test). */
+const char *const *yq_config_keys(void);
+
+#endif

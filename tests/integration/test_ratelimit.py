@@ -1,0 +1,85 @@
+"""Rate limits on login and register (SPEC section 2).
+
+The limits come from [ratelimit] in the stack's yiqikan.conf (YQ_CONF),
+each `COUNT/SECONDS`: COUNT attempts are allowed in SECONDS, the next one
+is a 429 with Retry-After.  Per-address tests send every attempt from one
+fixed loopback address, chosen at random per test so that a rerun within
+the window starts clean; per-username tests spread their attempts over
+many addresses, so only the username can be what trips the limit.
+"""
+
+import yq
+from yq import ApiTest
+
+MAX_ATTEMPTS = 200      # refuse to hammer a stack configured with more
+
+
+class RateLimitTest(ApiTest):
+
+    def limit(self, key):
+        lim = yq.rate_limit(key)
+        if lim is None:
+            self.skipTest("no [ratelimit] %s in YQ_CONF (%r)" % (key, yq.CONF))
+        count, seconds = lim
+        if count > MAX_ATTEMPTS:
+            self.skipTest("%s = %d/%d is too many to exhaust" % (key, count,
+                                                                 seconds))
+        return count, seconds
+
+    def assert429(self, r, seconds):
+        self.assertDetail(r, 429)
+        self.assertRetryAfter(r, seconds)
+
+    def test_login_per_username(self):
+        count, seconds = self.limit("login_user")
+        u = yq.register_user()
+        for i in range(count):
+            r = yq.login(u.username, "wrong-%d-%s" % (i, u.password))
+            self.assertDetail(r, 401)
+        self.assert429(yq.login(u.username, "wrong-again" + u.password),
+                       seconds)
+        # Blocked means blocked: the right password is refused too, from
+        # any address, by form or JSON, and in any letter case (login is
+        # case-insensitive, so the limit must be as well).
+        self.assert429(yq.login(u.username, u.password), seconds)
+        self.assert429(yq.login(u.username, u.password, form=False), seconds)
+        self.assert429(yq.login(u.username.upper(), u.password), seconds)
+        # Other users are not affected.
+        other = yq.register_user()
+        self.assertStatus(yq.login(other.username, other.password), 200)
+
+    def test_login_per_address(self):
+        count, seconds = self.limit("login_ip")
+        src = yq.random_source()
+        for i in range(count):
+            # Proxy headers from the client must not reset the count.
+            fake = yq.random_source()
+            r = yq.login(yq.rand_name("nx_"), "whatever-password",
+                         source=src, headers={"X-Forwarded-For": fake,
+                                              "X-Real-IP": fake})
+            self.assertDetail(r, 401)
+        self.assert429(yq.login(yq.rand_name("nx_"), "whatever-password",
+                                source=src), seconds)
+        # A real user from that address is blocked too...
+        u = yq.register_user()
+        self.assert429(yq.login(u.username, u.password, source=src), seconds)
+        # ... and fine from any other address.
+        self.assertStatus(yq.login(u.username, u.password), 200)
+
+    def test_register_per_address(self):
+        count, seconds = self.limit("register_ip")
+        src = yq.random_source()
+        for i in range(count):
+            self.assertStatus(yq.register(source=src), 201)
+        name = yq.rand_name()
+        self.assert429(yq.register(username=name, source=src), seconds)
+        # The refused registration created nothing: the name is free
+        # from another address.
+        self.assertStatus(yq.register(username=name), 201)
+
+    def test_register_per_username(self):
+        count, seconds = self.limit("register_user")
+        name = yq.rand_name("rl_")
+        statuses = [yq.register(username=name).status for _ in range(count)]
+        self.assertEqual(statuses, [201] + [409] * (count - 1))
+        self.assert429(yq.register(username=name), seconds)

@@ -1,0 +1,149 @@
+"""Resilience: a dying worker and a database outage (SPEC sections 0, 1, 6).
+
+These tests break the stack on purpose, so run.py runs this module last.
+- A FastCGI worker killed with SIGKILL is replaced within 2 s (the API
+  master in $YQ_STATE/run/api.pid supervises its direct children) and the
+  pool keeps answering.
+- With MariaDB stopped (`$YQ_DEVSTACK db-stop`) requests that need it fail
+  fast with 503 + Retry-After instead of hanging or 500ing; after
+  `db-start` the same processes reconnect on their own.  db-start always
+  runs, whatever happens in the test.
+"""
+
+import os
+import signal
+import subprocess
+import time
+
+import yq
+from yq import ApiTest
+
+
+def live_children(ppid):
+    """Pids of the non-zombie direct children of ppid (from /proc)."""
+    kids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # comm may contain spaces and parentheses: split after the last ')'.
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[1]) == ppid and fields[0] not in ("Z", "X"):
+            kids.append(int(d))
+    return sorted(kids)
+
+
+class ResilienceTest(ApiTest):
+
+    def need(self, *names):
+        for n in names:
+            if not os.environ.get(n):
+                self.skipTest("%s is not set" % n)
+
+    def devstack(self, cmd):
+        env = dict(os.environ, YQ_STATE=yq.STATE)
+        p = subprocess.run([yq.DEVSTACK, cmd], env=env, timeout=180,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.assertEqual(p.returncode, 0, "devstack %s failed:\n%s"
+                         % (cmd, p.stdout.decode("utf-8", "replace")))
+
+    def restart_db_if_down(self):
+        if getattr(self, "db_down", False):
+            self.devstack("db-start")
+            self.db_down = False
+
+    def master_pid(self):
+        with open(os.path.join(yq.STATE, "run", "api.pid")) as f:
+            pid = int(f.read().strip())
+        os.kill(pid, 0)         # it is alive
+        return pid
+
+    def test_killed_worker_is_replaced(self):
+        self.need("YQ_STATE")
+        u = yq.new_user()
+        master = self.master_pid()
+        before = live_children(master)
+        self.assertTrue(before, "api master %d has no children" % master)
+        victim = before[len(before) // 2]
+        os.kill(victim, signal.SIGKILL)
+        t0 = time.monotonic()
+        now = []
+        while time.monotonic() - t0 < 2.0:
+            now = live_children(master)
+            if len(now) == len(before) and victim not in now:
+                break
+            time.sleep(0.05)
+        self.assertNotIn(victim, now, "killed worker %d still there" % victim)
+        self.assertEqual(len(now), len(before),
+                         "pool not whole 2 s after a kill: %r -> %r"
+                         % (before, now))
+        self.assertTrue(set(now) - set(before), "no new worker pid")
+        self.assertEqual(self.master_pid(), master)
+        for i in range(20):
+            r = yq.get("/token/check", token=u.access)
+            self.assertEqual(r.status, 200, "request %d after the kill: %r"
+                             % (i, r))
+
+    def test_every_worker_killed_in_turn(self):
+        self.need("YQ_STATE")
+        u = yq.new_user()
+        master = self.master_pid()
+        for victim in live_children(master):
+            os.kill(victim, signal.SIGKILL)
+            time.sleep(0.1)
+        t0 = time.monotonic()
+        n = 0
+        while time.monotonic() - t0 < 4.0:
+            r = yq.get("/token/check", token=u.access, check=False)
+            if r.status == 200:
+                n += 1
+                if n >= 5:
+                    break
+            time.sleep(0.1)
+        self.assertGreaterEqual(n, 5, "the pool did not come back")
+        for i in range(20):
+            self.assertStatus(yq.get("/users/me", token=u.access), 200)
+
+    def test_database_outage(self):
+        self.need("YQ_STATE", "YQ_DEVSTACK")
+        u = yq.new_user()
+        self.assertStatus(yq.get("/users/me", token=u.access), 200)
+        self.db_down = True
+        self.addCleanup(self.restart_db_if_down)
+        self.devstack("db-stop")
+
+        # Several requests so that more than one worker sees the outage.
+        for i in range(6):
+            r = yq.get("/users/me", token=u.access, timeout=10)
+            self.assertDetail(r, 503)
+            self.assertRetryAfter(r)
+            self.assertLess(r.elapsed, 3.0, "503 took %.2fs" % r.elapsed)
+        r = yq.login(u.username, u.password, timeout=10)
+        self.assertDetail(r, 503)
+        self.assertLess(r.elapsed, 3.0)
+        r = yq.post("/users/", {"username": yq.rand_name(),
+                                "email": yq.rand_email(),
+                                "password": yq.rand_password()}, timeout=10)
+        self.assertDetail(r, 503)
+        self.assertLess(r.elapsed, 3.0)
+
+        # Back without restarting anything: within 10 s of db-start,
+        # ten 200s in a row (so more than one worker has reconnected).
+        self.devstack("db-start")
+        self.db_down = False
+        t0 = time.monotonic()
+        streak, last = 0, None
+        while time.monotonic() - t0 < 10.0 and streak < 10:
+            last = yq.get("/users/me", token=u.access, timeout=5)
+            if last.status == 200:
+                streak += 1
+            else:
+                streak = 0
+                time.sleep(0.2)
+        self.assertEqual(streak, 10, "not healthy 10 s after db-start; "
+                         "last answer %r" % (last,))
+        self.assertStatus(yq.login(u.username, u.password), 200)
