@@ -34,4 +34,10 @@ int h_users_update_me(struct yq_req *r);
 int h_users_get(struct yq_req *r);
 int h_users_search(struct yq_req *r);
 
+int h_notifications_list(struct yq_req *r);
+int h_notifications_read(struct yq_req *r);
+int h_notifications_read_all(struct yq_req *r);
+int h_notifications_delete(struct yq_req *r);
+int h_notifications_clear(struct yq_req *r);
+
 #endif

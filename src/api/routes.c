@@ -19,6 +19,13 @@ const struct yq_route yq_routes[] = {
 	{ "GET", "/token/check", h_token_check, YQ_ROUTE_AUTH },
 	{ "POST", "/token/revoke", h_token_revoke, YQ_ROUTE_AUTH },
 	{ "POST", "/token/ws-ticket", h_token_ws_ticket, YQ_ROUTE_AUTH },
+	/* SPEC section 4: notifications ("clear" and "read-all" are literals,
+	 * which {id} - digits only - can never match) */
+	{ "GET", "/notifications", h_notifications_list, YQ_ROUTE_AUTH },
+	{ "PUT", "/notifications/read-all", h_notifications_read_all, YQ_ROUTE_AUTH },
+	{ "DELETE", "/notifications/clear", h_notifications_clear, YQ_ROUTE_AUTH },
+	{ "PUT", "/notifications/{id}/read", h_notifications_read, YQ_ROUTE_AUTH },
+	{ "DELETE", "/notifications/{id}", h_notifications_delete, YQ_ROUTE_AUTH },
 };
 
 const size_t yq_nroutes = sizeof(yq_routes) / sizeof(yq_routes[0]);

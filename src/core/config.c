@@ -60,6 +60,11 @@ static const struct ckey keys[] = {
 	R("ratelimit.register_ip", rl_register_ip, "10/3600"),
 	R("ratelimit.register_user", rl_register_user, "5/3600"),
 	U("presence.ttl", presence_ttl, "30"),
+	U("notify.retention_days", notify_retention_days, "30"),
+	U("queue.retention_hours", queue_retention_hours, "72"),
+	U("queue.grace_ms", queue_grace_ms, "2000"),
+	U("queue.batch", queue_batch, "500"),
+	U("queue.poll_ms", queue_poll_ms, "5"),
 };
 
 static const struct ckey *

@@ -54,6 +54,13 @@ struct yq_config {
 	struct yq_rate rl_register_user;
 	/* [presence] */
 	unsigned presence_ttl;
+	/* [notify] */
+	unsigned notify_retention_days;
+	/* [queue] */
+	unsigned queue_retention_hours;
+	unsigned queue_grace_ms;
+	unsigned queue_batch;
+	unsigned queue_poll_ms;
 };
 
 /* Fill cfg with defaults, then the file at path (NULL: none), then the

@@ -2,19 +2,29 @@
  * yiqikanctl - operator's command-line tool.
  *
  *   yiqikanctl [-c CONFIG] migrate [--sql-dir DIR]   apply sql/NNN_*.sql once each
- *   yiqikanctl [-c CONFIG] cleanup                   purge expired tokens and counters
+ *   yiqikanctl [-c CONFIG] cleanup                   archive old notifications, purge the
+ *                                                    queue, expired tokens and counters
+ *   yiqikanctl [-c CONFIG] notify USER|--all TYPE JSON   send a notification (e.g. a
+ *                                                    system announcement to everyone)
+ *   yiqikanctl [-c CONFIG] queue-tail [--after ID] [--count N] [--timeout SEC]
+ *                                                    print queue events as JSON lines
  *   yiqikanctl [-c CONFIG] config                    print the effective config (secrets masked)
  *   yiqikanctl [-c CONFIG] ping                      exit 0 when the database answers
  *
  * migrate records each applied file in schema_migrations and holds a
  * named lock (GET_LOCK) while it works, so two runs at once are safe.
- * cleanup deletes in bounded batches so it never holds long locks.
+ * cleanup works in bounded batches so it never holds long locks, under a
+ * named lock so a second run at the same time does nothing.
  */
 #include "config.h"
 
 #include "core/config.h"
 #include "core/db.h"
+#include "core/json.h"
 #include "core/log.h"
+#include "core/notify.h"
+#include "core/queue.h"
+#include "core/util.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -23,6 +33,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifndef YQ_SQLDIR
 #define YQ_SQLDIR "/usr/local/share/yiqikan/sql"
@@ -145,12 +156,12 @@ out:
 
 /* Delete in batches of 1000 until a batch comes back short. */
 static long long
-purge(struct yq_db *db, const char *sql)
+purge(struct yq_db *db, const char *sql, long long cutoff)
 {
 	long long total = 0, n;
 
 	do {
-		n = yq_db_exec(db, sql, NULL, 0, NULL);
+		n = cutoff ? YQ_DB_EXEC(db, sql, NULL, YQ_PINT(cutoff)) : yq_db_exec(db, sql, NULL, 0, NULL);
 		if (n < 0)
 			return n;
 		total += n;
@@ -158,36 +169,272 @@ purge(struct yq_db *db, const char *sql)
 	return total;
 }
 
+struct archive_batch {
+	long long cutoff;
+	long long moved;
+};
+
+#define ARCHIVABLE                                                                       \
+	"((status = 'read' AND read_at < FROM_UNIXTIME(?)) OR deleted_at < FROM_UNIXTIME(?))"
+
+/* One batch: the first 1000 archivable rows by id, copied then deleted in
+ * one transaction.  The cutoff is fixed by the caller, so the copy and the
+ * delete select the same rows. */
 static int
-cleanup(struct yq_db *db)
+archive_batch(struct yq_db *db, void *arg)
 {
+	static const char top[] =
+		"SELECT MAX(id) FROM (SELECT id FROM notifications WHERE " ARCHIVABLE
+		" ORDER BY id LIMIT 1000) t";
+	static const char copy[] =
+		"INSERT INTO notifications_archive "
+		"(id, user_id, type, content, status, created_at, read_at, deleted_at) "
+		"SELECT id, user_id, type, content, status, created_at, read_at, deleted_at "
+		"FROM notifications WHERE " ARCHIVABLE " AND id <= ?";
+	static const char del[] = "DELETE FROM notifications WHERE " ARCHIVABLE " AND id <= ?";
+	struct archive_batch *b = arg;
+	struct yq_rows *rows;
+
+	long long n = YQ_DB_EXEC(db, top, &rows, YQ_PINT(b->cutoff), YQ_PINT(b->cutoff));
+	if (n < 0)
+		return (int)n;
+	const char *hi_s = yq_rows_str(rows, 0, 0);
+	long long hi = hi_s ? yq_rows_int(rows, 0, 0) : 0;
+	yq_rows_free(rows);
+	b->moved = 0;
+	if (!hi)
+		return 0;
+	long long copied = YQ_DB_EXEC(db, copy, NULL, YQ_PINT(b->cutoff), YQ_PINT(b->cutoff), YQ_PINT(hi));
+	if (copied < 0)
+		return (int)copied;
+	long long deleted = YQ_DB_EXEC(db, del, NULL, YQ_PINT(b->cutoff), YQ_PINT(b->cutoff), YQ_PINT(hi));
+	if (deleted < 0)
+		return (int)deleted;
+	if (deleted != copied)
+		return YQ_EINTERNAL; /* roll back rather than lose a row */
+	b->moved = deleted;
+	return 0;
+}
+
+static int
+cleanup(struct yq_db *db, const struct yq_config *cfg, int argc, char **argv)
+{
+	static const char lock[] = "SELECT GET_LOCK('yiqikan_cleanup', 0)";
+	static const char unlock[] = "SELECT RELEASE_LOCK('yiqikan_cleanup')";
 	static const struct {
 		const char *what;
 		const char *sql;
+		int cutoff; /* 0: none, 1: queue retention */
 	} jobs[] = {
+		{ "queue rows", "DELETE FROM event_queue WHERE created_at < FROM_UNIXTIME(?) "
+				"ORDER BY id LIMIT 1000", 1 },
 		{ "expired refresh tokens",
-		  "DELETE FROM refresh_tokens WHERE expires_at < NOW() - INTERVAL 1 DAY LIMIT 1000" },
+		  "DELETE FROM refresh_tokens WHERE expires_at < NOW() - INTERVAL 1 DAY LIMIT 1000", 0 },
 		{ "spent or expired ws tickets",
-		  "DELETE FROM ws_tickets WHERE expires_at < NOW() - INTERVAL 1 HOUR LIMIT 1000" },
+		  "DELETE FROM ws_tickets WHERE expires_at < NOW() - INTERVAL 1 HOUR LIMIT 1000", 0 },
 		{ "expired rate-limit windows",
-		  "DELETE FROM rate_limits WHERE expires_at < NOW() LIMIT 1000" },
+		  "DELETE FROM rate_limits WHERE expires_at < NOW() LIMIT 1000", 0 },
 	};
+	struct yq_rows *rows;
+	(void)argc;
+	(void)argv;
 
-	for (size_t i = 0; i < sizeof(jobs) / sizeof(jobs[0]); i++) {
-		long long n = purge(db, jobs[i].sql);
+	if (yq_db_exec(db, lock, NULL, 0, &rows) < 0)
+		return 1;
+	long long got = yq_rows_int(rows, 0, 0);
+	yq_rows_free(rows);
+	if (got != 1) {
+		printf("cleanup: another cleanup is running; nothing done\n");
+		return 0;
+	}
+	int rc = 0;
+	long long now = time(NULL);
+	struct archive_batch b = { .cutoff = now - (long long)cfg->notify_retention_days * 86400 };
+	long long moved = 0;
+	do {
+		if (yq_db_tx(db, archive_batch, &b) < 0) {
+			fprintf(stderr, "cleanup: archiving notifications: %s\n", yq_db_error(db));
+			rc = 1;
+			break;
+		}
+		moved += b.moved;
+	} while (b.moved > 0);
+	printf("cleanup: archived %lld notifications\n", moved);
+
+	for (size_t i = 0; rc == 0 && i < sizeof(jobs) / sizeof(jobs[0]); i++) {
+		long long cutoff = jobs[i].cutoff ? now - (long long)cfg->queue_retention_hours * 3600 : 0;
+		long long n = purge(db, jobs[i].sql, cutoff);
 		if (n < 0) {
 			fprintf(stderr, "cleanup: %s: %s\n", jobs[i].what, yq_db_error(db));
-			return 1;
+			rc = 1;
+			break;
 		}
 		printf("cleanup: removed %lld %s\n", n, jobs[i].what);
 	}
+	yq_db_exec(db, unlock, NULL, 0, NULL);
+	return rc;
+}
+
+/* notify USER|--all TYPE JSON */
+static int
+notify(struct yq_db *db, const struct yq_config *cfg, int argc, char **argv)
+{
+	static const char by_name[] = "SELECT id FROM users WHERE username = ?";
+	static const char page[] = "SELECT id FROM users WHERE id > ? ORDER BY id LIMIT 500";
+	const char *why;
+	(void)cfg;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: yiqikanctl notify USER|--all TYPE JSON-OBJECT\n");
+		return 2;
+	}
+	if (!yq_notify_type_valid(argv[1])) {
+		fprintf(stderr, "notify: unknown type %s\n", argv[1]);
+		return 2;
+	}
+	json_object *content = yq_json_parse(argv[2], strlen(argv[2]), &why);
+	if (!content || !json_object_is_type(content, json_type_object)) {
+		fprintf(stderr, "notify: content must be a JSON object (%s)\n", content ? "not an object" : why);
+		json_object_put(content);
+		return 2;
+	}
+	int rc = 0;
+	long long sent = 0;
+	if (strcmp(argv[0], "--all") == 0) {
+		long long after = 0;
+		for (;;) {
+			struct yq_rows *rows;
+			long long n = YQ_DB_EXEC(db, page, &rows, YQ_PINT(after));
+			if (n <= 0) {
+				rc = n < 0;
+				yq_rows_free(rows);
+				break;
+			}
+			for (unsigned i = 0; i < rows->nrows && rc == 0; i++) {
+				after = yq_rows_int(rows, i, 0);
+				if (yq_notify(db, after, argv[1], content, NULL) < 0)
+					rc = 1;
+				else
+					sent++;
+			}
+			yq_rows_free(rows);
+			if (rc)
+				break;
+		}
+	} else {
+		int64_t uid = 0;
+		if (yq_parse_i64(argv[0], 1, INT64_MAX, &uid) < 0) {
+			struct yq_rows *rows;
+			long long n = YQ_DB_EXEC(db, by_name, &rows, YQ_PSTR(argv[0]));
+			uid = n > 0 ? yq_rows_int(rows, 0, 0) : 0;
+			yq_rows_free(rows);
+		}
+		long long nid;
+		int nr = uid ? yq_notify(db, uid, argv[1], content, &nid) : YQ_ENOTFOUND;
+		if (nr == YQ_ENOTFOUND || (nr < 0 && strstr(yq_db_error(db), "fk_notifications_user"))) {
+			fprintf(stderr, "notify: no such user %s\n", argv[0]);
+			rc = 1;
+		} else if (nr < 0) {
+			rc = 1;
+		} else {
+			printf("notification %lld\n", nid);
+			sent = 1;
+		}
+	}
+	json_object_put(content);
+	if (rc)
+		fprintf(stderr, "notify: failed after %lld sent: %s\n", sent, yq_db_error(db));
+	else
+		printf("notify: %lld sent\n", sent);
+	return rc;
+}
+
+/* queue-tail [--after ID] [--count N] [--timeout SEC]: the reader the ws
+ * daemon uses, printing one JSON line per event. */
+static int
+queue_tail(struct yq_db *db, const struct yq_config *cfg, int argc, char **argv)
+{
+	int64_t after = -1, count = -1, timeout = -1;
+
+	for (int i = 0; i + 1 < argc; i += 2) {
+		int64_t *dst = strcmp(argv[i], "--after") == 0	  ? &after
+			       : strcmp(argv[i], "--count") == 0  ? &count
+			       : strcmp(argv[i], "--timeout") == 0 ? &timeout
+								   : NULL;
+		if (!dst || yq_parse_i64(argv[i + 1], 0, INT64_MAX, dst) < 0) {
+			fprintf(stderr, "usage: yiqikanctl queue-tail [--after ID] [--count N] [--timeout SEC]\n");
+			return 2;
+		}
+	}
+	if (argc % 2) {
+		fprintf(stderr, "usage: yiqikanctl queue-tail [--after ID] [--count N] [--timeout SEC]\n");
+		return 2;
+	}
+	unsigned long long start;
+	if (after >= 0) {
+		start = (unsigned long long)after;
+	} else if (yq_queue_head(db, &start) < 0) {
+		fprintf(stderr, "queue-tail: %s\n", yq_db_error(db));
+		return 1;
+	}
+	struct yq_queue_reader rd;
+	yq_queue_reader_init(&rd, start, cfg->queue_grace_ms, cfg->queue_batch);
+	int64_t deadline = timeout >= 0 ? yq_mono_ms() + timeout * 1000 : INT64_MAX;
+	long long seen = 0;
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	while ((count < 0 || seen < count) && yq_mono_ms() < deadline) {
+		struct yq_event *ev;
+		int n = yq_queue_poll(db, &rd, &ev);
+		if (n < 0) {
+			usleep(200000); /* database away: keep trying until the deadline */
+			continue;
+		}
+		int64_t now = yq_now_ms();
+		for (int i = 0; i < n; i++) {
+			printf("{\"id\":%llu,\"target\":\"%s:%lld\",\"type\":\"%s\",\"origin\":\"%s\","
+			       "\"late\":%s,\"age_us\":%lld,\"recv_ms\":%lld,\"payload\":%s}\n",
+			       ev[i].id, ev[i].to_room ? "room" : "user", ev[i].target_id, ev[i].type,
+			       ev[i].origin, ev[i].late ? "true" : "false", (long long)ev[i].age_us,
+			       (long long)now, ev[i].payload);
+			seen++;
+		}
+		yq_events_free(ev, (unsigned)n);
+		fflush(stdout);
+		if (n == 0)
+			usleep(cfg->queue_poll_ms * 1000);
+	}
+	fprintf(stderr, "queue-tail: %lld events, last id %llu, %llu ids given up, %llu late\n", seen,
+		rd.last_id, rd.given_up, rd.late_rows);
 	return 0;
+}
+
+static int
+ping(struct yq_db *db, const struct yq_config *cfg, int argc, char **argv)
+{
+	(void)db;
+	(void)cfg;
+	(void)argc;
+	(void)argv;
+	return 0;
+}
+
+static int
+migrate_cmd(struct yq_db *db, const struct yq_config *cfg, int argc, char **argv)
+{
+	const char *dir = getenv("YIQIKAN_SQL_DIR");
+	(void)cfg;
+
+	if (argc >= 2 && strcmp(argv[0], "--sql-dir") == 0)
+		dir = argv[1];
+	return migrate(db, dir ? dir : YQ_SQLDIR);
 }
 
 static void
 usage(FILE *out)
 {
-	fprintf(out, "usage: yiqikanctl [-c CONFIG] migrate [--sql-dir DIR] | cleanup | config | ping\n");
+	fprintf(out, "usage: yiqikanctl [-c CONFIG] COMMAND\n"
+		     "  migrate [--sql-dir DIR] | cleanup | notify USER|--all TYPE JSON |\n"
+		     "  queue-tail [--after ID] [--count N] [--timeout SEC] | config | ping\n");
 }
 
 int
@@ -220,26 +467,33 @@ main(int argc, char **argv)
 	}
 	if (yq_db_global_init() < 0)
 		return 1;
-	struct yq_db *db = yq_db_new(&cfg);
-	int rc;
-	if (!db)
-		return 1;
-	if (yq_db_connect(db) < 0) {
-		fprintf(stderr, "yiqikanctl: cannot connect to the database: %s\n", yq_db_error(db));
-		rc = 1;
-	} else if (strcmp(cmd, "ping") == 0) {
-		rc = 0;
-	} else if (strcmp(cmd, "migrate") == 0) {
-		const char *dir = getenv("YIQIKAN_SQL_DIR");
-		if (i + 1 < argc && strcmp(argv[i], "--sql-dir") == 0)
-			dir = argv[i + 1];
-		rc = migrate(db, dir ? dir : YQ_SQLDIR);
-	} else if (strcmp(cmd, "cleanup") == 0) {
-		rc = cleanup(db);
-	} else {
-		usage(stderr);
-		rc = 2;
+	static const struct {
+		const char *name;
+		int (*run)(struct yq_db *db, const struct yq_config *cfg, int argc, char **argv);
+	} cmds[] = {
+		{ "ping", ping },
+		{ "migrate", migrate_cmd },
+		{ "cleanup", cleanup },
+		{ "notify", notify },
+		{ "queue-tail", queue_tail },
+	};
+	for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++) {
+		if (strcmp(cmds[k].name, cmd) != 0)
+			continue;
+		struct yq_db *db = yq_db_new(&cfg);
+		if (!db)
+			return 1;
+		int rc;
+		if (yq_db_connect(db) < 0) {
+			fprintf(stderr, "yiqikanctl: cannot connect to the database: %s\n",
+				yq_db_error(db));
+			rc = 1;
+		} else {
+			rc = cmds[k].run(db, &cfg, argc - i, argv + i);
+		}
+		yq_db_free(db);
+		return rc;
 	}
-	yq_db_free(db);
-	return rc;
+	usage(stderr);
+	return 2;
 }
