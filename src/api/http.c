@@ -240,7 +240,7 @@ yq_http_body_object(struct yq_req *r, json_object **out)
 	if (!yq_media_type_is(r->content_type, "application/json"))
 		return yq_http_error(r, 415, "Unsupported media type: send application/json");
 	json_object *o = yq_json_parse(r->body ? r->body : "", r->body_len, &why);
-	if (!o)
+	if (!o && why)
 		return yq_http_error(r, 400, why);
 	if (!json_object_is_type(o, json_type_object)) {
 		json_object_put(o);

@@ -67,6 +67,12 @@ yq_user_find_login(struct yq_req *r, const char *name, struct yq_user *u)
 	static const char by_name[] = "SELECT " USER_COLUMNS " FROM users WHERE username = ?";
 	static const char by_email[] = "SELECT " USER_COLUMNS " FROM users WHERE email = ?";
 
+	/* names and emails are ASCII; anything else cannot match (and would
+	 * not compare with the ascii columns) */
+	for (const char *p = name; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			return YQ_ENOTFOUND;
+
 	return load_one(r, strchr(name, '@') ? by_email : by_name, YQ_PSTR(name), u);
 }
 

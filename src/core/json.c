@@ -47,9 +47,15 @@ yq_json_parse(const char *buf, size_t len, const char **why)
 	json_object *obj = json_tokener_parse_ex(tok, buf, (int)len);
 	enum json_tokener_error err = json_tokener_get_error(tok);
 	size_t used = json_tokener_get_parse_end(tok);
+	if (!obj && err == json_tokener_continue) {
+		/* a bare scalar ("42", "true") only ends at a delimiter */
+		obj = json_tokener_parse_ex(tok, " ", 1);
+		err = json_tokener_get_error(tok);
+		used = len;
+	}
 	json_tokener_free(tok);
 	if (!obj && err == json_tokener_success) {
-		*why = "JSON null is not a valid body";
+		*why = NULL; /* a valid top-level null */
 		return NULL;
 	}
 	if (err != json_tokener_success) {

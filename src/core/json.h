@@ -18,7 +18,8 @@
 #define YQ_JSON_MAX_DEPTH 32
 
 /* Parse len bytes as exactly one JSON value.  On failure returns NULL and
- * points *why at a static reason. */
+ * points *why at a static reason; a valid top-level null also returns NULL,
+ * with *why NULL. */
 json_object *yq_json_parse(const char *buf, size_t len, const char **why);
 
 enum yq_jfield {

@@ -294,7 +294,8 @@ notify(struct yq_db *db, const struct yq_config *cfg, int argc, char **argv)
 	}
 	json_object *content = yq_json_parse(argv[2], strlen(argv[2]), &why);
 	if (!content || !json_object_is_type(content, json_type_object)) {
-		fprintf(stderr, "notify: content must be a JSON object (%s)\n", content ? "not an object" : why);
+		fprintf(stderr, "notify: content must be a JSON object (%s)\n",
+			content || !why ? "not an object" : why);
 		json_object_put(content);
 		return 2;
 	}

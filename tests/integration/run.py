@@ -50,8 +50,10 @@ class Result(unittest.TestResult):
         self.reports = []       # (kind, description, traceback text)
         self.skips = []
         self._t0 = 0.0
+        self._reported = set()      # tests that already have their line
 
     def _line(self, word, test, extra=""):
+        self._reported.add(test.id())
         dt = time.monotonic() - self._t0
         print("%-5s %s (%.2fs)%s" % (word, test.id(), dt, extra), flush=True)
 
@@ -86,8 +88,7 @@ class Result(unittest.TestResult):
         if err is not None:
             kind = "FAIL" if issubclass(err[0], test.failureException) \
                 else "ERROR"
-            self._fail(kind, test, err, label=subtest.id() + " " +
-                       subtest._subDescription())
+            self._fail(kind, test, err, label=subtest.id())
             print("  %-5s %s" % (kind, subtest._subDescription()), flush=True)
 
     def addSkip(self, test, reason):
@@ -109,10 +110,14 @@ class Result(unittest.TestResult):
 
     def stopTest(self, test):
         super().stopTest(test)
-        # A test whose subtests failed never gets addSuccess; make sure it
-        # is not counted as passed either way.
-        if test.id() in self.failed_ids and test.id() in self.passed:
-            self.passed.remove(test.id())
+        # A test whose only failures were in subtests gets neither
+        # addSuccess nor addFailure: report it here, as one failed test.
+        if test.id() in self.failed_ids:
+            if test.id() in self.passed:
+                self.passed.remove(test.id())
+            if test.id() not in self._reported:
+                self._line("FAIL", test)
+        self._reported.add(test.id())
 
 
 def load(filters):

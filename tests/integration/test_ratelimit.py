@@ -19,8 +19,11 @@ class RateLimitTest(ApiTest):
     def limit(self, key):
         lim = yq.rate_limit(key)
         if lim is None:
-            self.skipTest("no [ratelimit] %s in YQ_CONF (%r)" % (key, yq.CONF))
+            self.skipTest("no [ratelimit] %s in YQ_CONF (%r) or the sample"
+                          % (key, yq.CONF))
         count, seconds = lim
+        if count == 0:
+            self.skipTest("%s is disabled (0/%d)" % (key, seconds))
         if count > MAX_ATTEMPTS:
             self.skipTest("%s = %d/%d is too many to exhaust" % (key, count,
                                                                  seconds))

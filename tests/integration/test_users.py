@@ -284,6 +284,16 @@ class SearchTest(ApiTest):
         self.assertEqual(self.assertItems(r), [])
         self.assertIsNone(r.json["next_cursor"])
 
+    def test_non_ascii_query(self):
+        u = yq.new_user()
+        for q in ("ü", "名字", "aü" + yq.rand_str(4)):
+            with self.subTest(q=q):
+                r = self.search(u.access, q=q)
+                if r.status == 422:
+                    self.assert422(r, loc=["query", "q"])
+                else:
+                    self.assertEqual(self.assertItems(r), [])
+
     def test_pagination(self):
         u = yq.new_user()
         p, names = self.make_family()

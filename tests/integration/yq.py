@@ -328,17 +328,28 @@ def read_conf(path=None):
     return sections
 
 
+SAMPLE_CONF = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                           os.pardir, os.pardir, "etc", "yiqikan.conf.sample")
+
+
 def rate_limit(key):
-    """(count, seconds) of [ratelimit] <key> in YQ_CONF, or None."""
-    if not CONF or not os.path.exists(CONF):
-        return None
-    v = read_conf().get("ratelimit", {}).get(key)
-    if not v:
-        return None
-    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", v)
-    if not m:
-        raise AssertionError("cannot parse [ratelimit] %s = %r" % (key, v))
-    return int(m.group(1)), int(m.group(2))
+    """(count, seconds) of [ratelimit] <key>, or None if nowhere set.
+
+    YQ_CONF wins; a key it does not set has the default documented in
+    etc/yiqikan.conf.sample.  A count of 0 means the limit is disabled.
+    """
+    for path in (CONF, SAMPLE_CONF):
+        if not path or not os.path.exists(path):
+            continue
+        v = read_conf(path).get("ratelimit", {}).get(key)
+        if not v:
+            continue
+        m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", v)
+        if not m:
+            raise AssertionError("cannot parse [ratelimit] %s = %r in %s"
+                                 % (key, v, path))
+        return int(m.group(1)), int(m.group(2))
+    return None
 
 
 def parse_time(s):
