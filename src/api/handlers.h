@@ -40,4 +40,24 @@ int h_notifications_read_all(struct yq_req *r);
 int h_notifications_delete(struct yq_req *r);
 int h_notifications_clear(struct yq_req *r);
 
+int h_rooms_create(struct yq_req *r);
+int h_rooms_list(struct yq_req *r);
+int h_rooms_get(struct yq_req *r);
+int h_rooms_dissolve(struct yq_req *r);
+int h_rooms_join(struct yq_req *r);
+int h_rooms_leave(struct yq_req *r);
+int h_rooms_invite(struct yq_req *r);
+int h_rooms_apply(struct yq_req *r);
+int h_rooms_config(struct yq_req *r);
+int h_rooms_members(struct yq_req *r);
+int h_rooms_set_role(struct yq_req *r);
+int h_rooms_kick(struct yq_req *r);
+int h_rooms_transfer(struct yq_req *r);
+int h_rooms_applications(struct yq_req *r);
+int h_rooms_approve(struct yq_req *r);
+int h_rooms_reject(struct yq_req *r);
+int h_rooms_invitations(struct yq_req *r);
+int h_rooms_decline(struct yq_req *r);
+int h_rooms_messages(struct yq_req *r);
+
 #endif

@@ -26,6 +26,26 @@ const struct yq_route yq_routes[] = {
 	{ "DELETE", "/notifications/clear", h_notifications_clear, YQ_ROUTE_AUTH },
 	{ "PUT", "/notifications/{id}/read", h_notifications_read, YQ_ROUTE_AUTH },
 	{ "DELETE", "/notifications/{id}", h_notifications_delete, YQ_ROUTE_AUTH },
+	/* SPEC section 3: rooms */
+	{ "POST", "/rooms", h_rooms_create, YQ_ROUTE_AUTH },
+	{ "GET", "/rooms", h_rooms_list, YQ_ROUTE_AUTH },
+	{ "POST", "/rooms/join", h_rooms_join, YQ_ROUTE_AUTH },
+	{ "POST", "/rooms/leave", h_rooms_leave, YQ_ROUTE_AUTH },
+	{ "POST", "/rooms/invite", h_rooms_invite, YQ_ROUTE_AUTH },
+	{ "POST", "/rooms/apply", h_rooms_apply, YQ_ROUTE_AUTH },
+	{ "GET", "/rooms/invitations", h_rooms_invitations, YQ_ROUTE_AUTH },
+	{ "POST", "/rooms/invitations/{id}/decline", h_rooms_decline, YQ_ROUTE_AUTH },
+	{ "GET", "/rooms/{id}", h_rooms_get, YQ_ROUTE_AUTH },
+	{ "DELETE", "/rooms/{id}", h_rooms_dissolve, YQ_ROUTE_AUTH },
+	{ "PUT", "/rooms/{id}/config", h_rooms_config, YQ_ROUTE_AUTH },
+	{ "GET", "/rooms/{id}/members", h_rooms_members, YQ_ROUTE_AUTH },
+	{ "PUT", "/rooms/{id}/members/{id}", h_rooms_set_role, YQ_ROUTE_AUTH },
+	{ "DELETE", "/rooms/{id}/members/{id}", h_rooms_kick, YQ_ROUTE_AUTH },
+	{ "POST", "/rooms/{id}/transfer", h_rooms_transfer, YQ_ROUTE_AUTH },
+	{ "GET", "/rooms/{id}/applications", h_rooms_applications, YQ_ROUTE_AUTH },
+	{ "POST", "/rooms/{id}/applications/{id}/approve", h_rooms_approve, YQ_ROUTE_AUTH },
+	{ "POST", "/rooms/{id}/applications/{id}/reject", h_rooms_reject, YQ_ROUTE_AUTH },
+	{ "GET", "/rooms/{id}/messages", h_rooms_messages, YQ_ROUTE_AUTH },
 };
 
 const size_t yq_nroutes = sizeof(yq_routes) / sizeof(yq_routes[0]);

@@ -109,7 +109,10 @@ set_value(struct yq_config *cfg, const struct ckey *k, const char *v, char *err,
 	case C_RATE: {
 		struct yq_rate *r = (struct yq_rate *)(void *)field;
 		char tmp[64];
-		yq_strlcpy(tmp, v, sizeof(tmp));
+		if (yq_strlcpy(tmp, v, sizeof(tmp)) >= sizeof(tmp)) {
+			snprintf(err, errsz, "%s: expected COUNT/SECONDS", k->name);
+			return -1;
+		}
 		char *slash = strchr(tmp, '/');
 		if (!slash) {
 			snprintf(err, errsz, "%s: expected COUNT/SECONDS", k->name);

@@ -7,20 +7,103 @@
 
 #include <string.h>
 
-/* An escaped NUL ("\u0000") would be cut short by json-c's C strings, in
- * keys and values alike; backslashes only occur inside strings in valid
- * JSON, so a scan of the raw text finds every one. */
-static bool
-has_escaped_nul(const char *buf, size_t len)
+/* json-c's strict mode still lets through NaN and Infinity, single-quoted
+ * keys, raw control characters in strings, "1." and overlong or surrogate
+ * UTF-8; its strings are C strings, so an escaped NUL ("\u0000") would be
+ * cut short silently; and its depth limit counts the innermost scalar.
+ * This one lexical pass over the raw text closes those gaps before json-c
+ * builds anything; json-c then does the grammar. */
+
+/* Length of the valid UTF-8 sequence at p (< end), or 0. */
+static size_t
+utf8_seq(const unsigned char *p, const unsigned char *end)
 {
-	for (size_t i = 0; i + 1 < len; i++) {
-		if (buf[i] != '\\')
-			continue;
-		if (buf[i + 1] == 'u' && i + 5 < len && memcmp(buf + i + 2, "0000", 4) == 0)
-			return true;
-		i++; /* skip the escaped character */
+	unsigned c = p[0], cp;
+	size_t n;
+
+	if (c < 0x80)
+		return 1;
+	if ((c & 0xe0) == 0xc0) {
+		n = 2;
+		cp = c & 0x1f;
+	} else if ((c & 0xf0) == 0xe0) {
+		n = 3;
+		cp = c & 0x0f;
+	} else if ((c & 0xf8) == 0xf0) {
+		n = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
 	}
-	return false;
+	if ((size_t)(end - p) < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+static const char *
+lex_check(const char *buf, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)buf, *end = p + len;
+	int depth = 0;
+
+	while (p < end) {
+		unsigned char c = *p;
+		if (c == '"') {
+			for (p++;; p++) {
+				if (p >= end)
+					return "Malformed JSON";
+				if (*p == '"')
+					break;
+				if (*p < 0x20)
+					return "Control character in string";
+				if (*p == '\\') {
+					if (p + 1 >= end)
+						return "Malformed JSON";
+					if (p[1] == 'u' && end - p >= 6 && memcmp(p + 2, "0000", 4) == 0)
+						return "NUL character in string";
+					p++;
+					continue;
+				}
+				size_t n = utf8_seq(p, end);
+				if (n == 0)
+					return "Invalid UTF-8 in string";
+				p += n - 1;
+			}
+			p++;
+			continue;
+		}
+		if (c == '{' || c == '[') {
+			if (++depth > YQ_JSON_MAX_DEPTH)
+				return "JSON nested too deeply";
+		} else if (c == '}' || c == ']') {
+			depth--;
+		} else if (c == 't' || c == 'f' || c == 'n') {
+			const char *word = c == 't' ? "true" : c == 'f' ? "false" : "null";
+			size_t wl = strlen(word);
+			if ((size_t)(end - p) < wl || memcmp(p, word, wl) != 0)
+				return "Malformed JSON";
+			p += wl;
+			continue;
+		} else if (c == '.') {
+			if (p + 1 >= end || p[1] < '0' || p[1] > '9')
+				return "Malformed JSON";
+		} else if (c == 'e' || c == 'E') {
+			if (p == (const unsigned char *)buf || !((p[-1] >= '0' && p[-1] <= '9')))
+				return "Malformed JSON";
+		} else if (!strchr(" \t\r\n,:-+0123456789", c) || c == '\0') {
+			return "Malformed JSON";
+		}
+		p++;
+	}
+	return NULL;
 }
 
 json_object *
@@ -34,11 +117,10 @@ yq_json_parse(const char *buf, size_t len, const char **why)
 		*why = "NUL byte in body";
 		return NULL;
 	}
-	if (has_escaped_nul(buf, len)) {
-		*why = "NUL character in string";
+	if ((*why = lex_check(buf, len)) != NULL)
 		return NULL;
-	}
-	struct json_tokener *tok = json_tokener_new_ex(YQ_JSON_MAX_DEPTH);
+	/* json-c counts the innermost value as a level too */
+	struct json_tokener *tok = json_tokener_new_ex(YQ_JSON_MAX_DEPTH + 1);
 	if (!tok) {
 		*why = "Out of memory";
 		return NULL;

@@ -8,6 +8,8 @@ runner (run.py) passes the stack's coordinates in the environment:
   YQ_STATE     the stack's state directory (run/api.pid lives there)
   YQ_DEVSTACK  absolute path of ./devstack (db-stop / db-start)
   YQ_CONF      the stack's yiqikan.conf (rate limits are read from it)
+  YQ_CTL       the yiqikanctl binary (notify, queue-tail, cleanup)
+  YQ_DB_SOCKET the stack's MariaDB unix socket (root, no password)
 
 request() is the one HTTP helper.  By default every request comes from a
 fresh random loopback address (127.x.y.z) so that the per-address rate
@@ -30,7 +32,9 @@ import json
 import os
 import random
 import re
+import shutil
 import string
+import subprocess
 import time
 import unittest
 import urllib.parse
@@ -41,6 +45,8 @@ API_PREFIX = "/api"
 STATE = os.environ.get("YQ_STATE", "")
 DEVSTACK = os.environ.get("YQ_DEVSTACK", "")
 CONF = os.environ.get("YQ_CONF", "")
+CTL = os.environ.get("YQ_CTL", "")
+DB_SOCKET = os.environ.get("YQ_DB_SOCKET", "")
 
 _url = urllib.parse.urlsplit(BASE_URL)
 HOST = _url.hostname or "127.0.0.1"
@@ -205,6 +211,10 @@ def post(path, json_body=_NOTHING, **kw):
 
 def put(path, json_body=_NOTHING, **kw):
     return request("PUT", path, json_body=json_body, **kw)
+
+
+def delete(path, **kw):
+    return request("DELETE", path, **kw)
 
 
 # --------------------------------------------------------------------------
@@ -443,3 +453,168 @@ class ApiTest(unittest.TestCase):
         self.assertNotIn(b"$argon2", r.raw)
         if password:
             self.assertNotIn(password.encode("utf-8"), r.raw)
+
+
+# --------------------------------------------------------------------------
+# yiqikanctl and root SQL access (YQ_CTL, YQ_DB_SOCKET)
+#
+# Tests that need them fail (never skip) when the runner did not pass them,
+# so a misconfigured run cannot look green.
+
+
+def require_ctl():
+    if not CTL:
+        raise AssertionError("YQ_CTL is not set: this test needs the path of "
+                             "the yiqikanctl binary")
+    if not os.access(CTL, os.X_OK):
+        raise AssertionError("YQ_CTL=%r is not an executable file" % CTL)
+    if not CONF or not os.path.exists(CONF):
+        raise AssertionError("YQ_CONF=%r does not exist: yiqikanctl needs "
+                             "the stack's config" % CONF)
+
+
+def require_db():
+    if not DB_SOCKET:
+        raise AssertionError("YQ_DB_SOCKET is not set: this test needs root "
+                             "SQL access to the stack's MariaDB")
+    if not os.path.exists(DB_SOCKET):
+        raise AssertionError("YQ_DB_SOCKET=%r does not exist" % DB_SOCKET)
+    if not shutil.which("mariadb"):
+        raise AssertionError("the mariadb command-line client is not "
+                             "installed")
+
+
+def ctl_argv(*args):
+    require_ctl()
+    return [CTL, "-c", CONF] + [str(a) for a in args]
+
+
+def ctl(*args, timeout=120):
+    """Run yiqikanctl; return the CompletedProcess (text stdout/stderr)."""
+    return subprocess.run(ctl_argv(*args), stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def ctl_popen(*args, **kw):
+    """Start yiqikanctl in the background (stdout and stderr piped)."""
+    return subprocess.Popen(ctl_argv(*args), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, **kw)
+
+
+def ctl_notify(user, type_, content):
+    """`yiqikanctl notify USER TYPE JSON`; assert success, return the id.
+
+    user is an id, a username or a User; content a dict (serialised here)
+    or a string passed as is.
+    """
+    if isinstance(user, User):
+        user = user.id
+    text = content if isinstance(content, str) else \
+        json.dumps(content, ensure_ascii=False)
+    p = ctl("notify", user, type_, text)
+    m = re.search(r"^notification (\d+)$", p.stdout, re.M)
+    if p.returncode != 0 or not m:
+        raise AssertionError("yiqikanctl notify %s %s %s failed (exit %d):\n"
+                             "stdout: %s\nstderr: %s"
+                             % (user, type_, text, p.returncode, p.stdout,
+                                p.stderr))
+    return int(m.group(1))
+
+
+def mariadb_argv(*extra):
+    """The root mariadb client for the stack's database."""
+    require_db()
+    return ["mariadb", "--socket=" + DB_SOCKET, "-uroot",
+            "--default-character-set=utf8mb4"] + list(extra) + ["yiqikan"]
+
+
+# Every root session works in UTC, as the server's own connections do, so
+# that NOW(), FROM_UNIXTIME() and the DATETIME columns agree.
+SQL_PRELUDE = "SET time_zone = '+00:00';\n"
+
+_BATCH_ESCAPES = {"0": "\0", "b": "\b", "n": "\n", "r": "\r", "t": "\t",
+                  "\\": "\\"}
+
+
+def _unescape_field(f):
+    if f == "NULL":
+        return None
+    return re.sub(r"\\(.)", lambda m: _BATCH_ESCAPES.get(m.group(1),
+                                                         m.group(0)), f)
+
+
+def sql(text, timeout=120):
+    """Run SQL as root; return every result row as a list of str|None."""
+    p = subprocess.run(mariadb_argv("-N", "-B"), input=SQL_PRELUDE + text,
+                       capture_output=True, text=True, timeout=timeout)
+    if p.returncode != 0:
+        raise AssertionError("root SQL failed (exit %d): %s\nSQL: %s"
+                             % (p.returncode, p.stderr.strip(), text[:600]))
+    return [[_unescape_field(f) for f in line.split("\t")]
+            for line in p.stdout.split("\n") if line]
+
+
+def sql_value(text, timeout=120):
+    """The first column of the first row (None when there is no row)."""
+    rows = sql(text, timeout=timeout)
+    return rows[0][0] if rows else None
+
+
+def sql_int(text, timeout=120):
+    v = sql_value(text, timeout=timeout)
+    return None if v is None else int(v)
+
+
+def sql_quote(s):
+    """A MariaDB string literal (default sql_mode: backslash escapes)."""
+    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") \
+        .replace("\0", "\\0") + "'"
+
+
+def sql_popen(text=None, **kw):
+    """Start a root mariadb client in the background, batch output.
+
+    With text the script is written and stdin closed; without it stdin stays
+    open so the test can feed statements one at a time (proc.stdin.write,
+    flush)."""
+    p = subprocess.Popen(mariadb_argv("-N", "-B"), stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, bufsize=1, **kw)
+    p.stdin.write(SQL_PRELUDE)
+    if text is not None:
+        p.stdin.write(text)
+        p.stdin.close()
+    else:
+        p.stdin.flush()
+    return p
+
+
+def queue_head():
+    """The current highest event_queue id (0 when empty)."""
+    return sql_int("SELECT COALESCE(MAX(id), 0) FROM event_queue;")
+
+
+def conf_value(section, key, default):
+    """[section] key from YQ_CONF, else the documented default."""
+    v = None
+    if CONF and os.path.exists(CONF):
+        v = read_conf(CONF).get(section, {}).get(key)
+    return v if v not in (None, "") else default
+
+
+def conf_int(section, key, default):
+    return int(conf_value(section, key, str(default)))
+
+
+def wait_for(pred, timeout, interval=0.01, what="condition"):
+    """Poll pred() until it returns something true; return that value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %.1fs waiting for %s"
+                                 % (timeout, what))
+        time.sleep(interval)
