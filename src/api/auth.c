@@ -80,8 +80,8 @@ creds_parse(struct yq_req *r, struct creds *c)
 	}
 	if (!yq_media_type_is(r->content_type, "application/json"))
 		return yq_http_error(r, 415,
-				     "Unsupported media type: send application/json or "
-				     "application/x-www-form-urlencoded");
+		                     "Unsupported media type: send application/json or "
+		                     "application/x-www-form-urlencoded");
 	return yq_http_body_object(r, &c->json);
 }
 
@@ -117,8 +117,8 @@ struct issued {
 };
 
 static const char insert_refresh[] =
-	"INSERT INTO refresh_tokens (token_hash, family, user_id, token_version, expires_at) "
-	"VALUES (?, ?, ?, ?, NOW() + INTERVAL ? SECOND)";
+        "INSERT INTO refresh_tokens (token_hash, family, user_id, token_version, expires_at) "
+        "VALUES (?, ?, ?, ?, NOW() + INTERVAL ? SECOND)";
 
 static int
 tokens_response(struct yq_req *r, struct issued *t)
@@ -139,7 +139,7 @@ int
 h_token_login(struct yq_req *r)
 {
 	static const char rehash[] =
-		"UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?";
+	        "UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?";
 	struct creds c;
 	size_t nlen = 0, plen = 0;
 	int rc = -1;
@@ -153,7 +153,8 @@ h_token_login(struct yq_req *r)
 
 	char key[256];
 	yq_ascii_lower(key, sizeof(key), name);
-	long wait = yq_ratelimit_hit(r->db, "login_ip", r->remote_addr, &r->cfg->rl_login_ip, r->now);
+	long wait =
+	        yq_ratelimit_hit(r->db, "login_ip", r->remote_addr, &r->cfg->rl_login_ip, r->now);
 	if (wait == 0)
 		wait = yq_ratelimit_peek(r->db, "login_user", key, &r->cfg->rl_login_user, r->now);
 	if (wait != 0) {
@@ -183,16 +184,16 @@ h_token_login(struct yq_req *r)
 		char hash[YQ_PWHASH_MAX];
 		if (yq_password_hash(r->cfg, pw, plen, hash) == 0)
 			YQ_DB_EXEC(r->db, rehash, NULL, YQ_PSTR(hash), YQ_PINT(u.id),
-				   YQ_PSTR(u.password_hash));
+			           YQ_PSTR(u.password_hash));
 	}
 
 	struct issued t = { 0 };
 	char hash[65], family[YQ_SECRET_LEN + 1];
 	yq_random_b64url(family, YQ_SECRET_BYTES);
 	yq_secret_new(t.refresh, hash);
-	long long n = YQ_DB_EXEC(r->db, insert_refresh, NULL, YQ_PSTR(hash), YQ_PSTR(family),
-				 YQ_PINT(u.id), YQ_PINT(u.token_version),
-				 YQ_PINT(r->cfg->refresh_ttl));
+	long long n =
+	        YQ_DB_EXEC(r->db, insert_refresh, NULL, YQ_PSTR(hash), YQ_PSTR(family),
+	                   YQ_PINT(u.id), YQ_PINT(u.token_version), YQ_PINT(r->cfg->refresh_ttl));
 	if (n < 0) {
 		rc = yq_http_fail(r, (int)n);
 		goto out;
@@ -224,12 +225,12 @@ static int
 refresh_in_tx(struct yq_db *db, void *arg)
 {
 	static const char find[] =
-		"SELECT t.id, t.family, t.user_id, t.token_version, t.expires_at > NOW(), "
-		"t.used_at IS NOT NULL, t.revoked_at IS NOT NULL, u.token_version "
-		"FROM refresh_tokens t JOIN users u ON u.id = t.user_id "
-		"WHERE t.token_hash = ? FOR UPDATE";
-	static const char revoke_family[] =
-		"UPDATE refresh_tokens SET revoked_at = NOW() WHERE family = ? AND revoked_at IS NULL";
+	        "SELECT t.id, t.family, t.user_id, t.token_version, t.expires_at > NOW(), "
+	        "t.used_at IS NOT NULL, t.revoked_at IS NOT NULL, u.token_version "
+	        "FROM refresh_tokens t JOIN users u ON u.id = t.user_id "
+	        "WHERE t.token_hash = ? FOR UPDATE";
+	static const char revoke_family[] = "UPDATE refresh_tokens SET revoked_at = NOW() WHERE "
+	                                    "family = ? AND revoked_at IS NULL";
 	static const char mark_used[] = "UPDATE refresh_tokens SET used_at = NOW() WHERE id = ?";
 	struct refresh_tx *x = arg;
 	struct yq_rows *rows;
@@ -261,7 +262,7 @@ refresh_in_tx(struct yq_db *db, void *arg)
 	char hash[65];
 	yq_secret_new(x->new_refresh, hash);
 	n = YQ_DB_EXEC(db, insert_refresh, NULL, YQ_PSTR(hash), YQ_PSTR(family),
-		       YQ_PINT(x->user_id), YQ_PINT(x->version), YQ_PINT(x->ttl));
+	               YQ_PINT(x->user_id), YQ_PINT(x->version), YQ_PINT(x->ttl));
 	return n < 0 ? (int)n : REFRESH_OK;
 }
 
@@ -325,10 +326,9 @@ h_token_check(struct yq_req *r)
 int
 h_token_revoke(struct yq_req *r)
 {
-	static const char sql[] =
-		"UPDATE refresh_tokens t JOIN (SELECT family FROM refresh_tokens "
-		"WHERE token_hash = ? AND user_id = ?) f ON f.family = t.family "
-		"SET t.revoked_at = NOW() WHERE t.revoked_at IS NULL";
+	static const char sql[] = "UPDATE refresh_tokens t JOIN (SELECT family FROM refresh_tokens "
+	                          "WHERE token_hash = ? AND user_id = ?) f ON f.family = t.family "
+	                          "SET t.revoked_at = NOW() WHERE t.revoked_at IS NULL";
 	json_object *body;
 	size_t len = 0;
 	int rc = -1;
@@ -356,14 +356,13 @@ out:
 int
 h_token_ws_ticket(struct yq_req *r)
 {
-	static const char sql[] =
-		"INSERT INTO ws_tickets (ticket_hash, user_id, expires_at) "
-		"VALUES (?, ?, NOW() + INTERVAL ? SECOND)";
+	static const char sql[] = "INSERT INTO ws_tickets (ticket_hash, user_id, expires_at) "
+	                          "VALUES (?, ?, NOW() + INTERVAL ? SECOND)";
 	char ticket[YQ_SECRET_LEN + 1], hash[65];
 
 	yq_secret_new(ticket, hash);
 	long long n = YQ_DB_EXEC(r->db, sql, NULL, YQ_PSTR(hash), YQ_PINT(r->user->id),
-				 YQ_PINT(r->cfg->ticket_ttl));
+	                         YQ_PINT(r->cfg->ticket_ttl));
 	if (n < 0)
 		return yq_http_fail(r, (int)n);
 	json_object *o = json_object_new_object();

@@ -193,18 +193,15 @@ yq_http_fail(struct yq_req *r, int err)
 		snprintf(ra, sizeof(ra), "%u", r->cfg->api_retry_after);
 		yq_http_header(r, "Retry-After", ra);
 		return yq_http_error(r, 503, "Service temporarily unavailable, try again shortly");
-	case YQ_EDUP:
-		return yq_http_error(r, 409, "Conflict");
-	case YQ_ENOTFOUND:
-		return yq_http_error(r, 404, "Not Found");
-	default:
-		return yq_http_error(r, 500, "Internal Server Error");
+	case YQ_EDUP: return yq_http_error(r, 409, "Conflict");
+	case YQ_ENOTFOUND: return yq_http_error(r, 404, "Not Found");
+	default: return yq_http_error(r, 500, "Internal Server Error");
 	}
 }
 
 void
 yq_http_invalid(struct yq_req *r, const char *where, const char *name, const char *type,
-		const char *msg)
+                const char *msg)
 {
 	if (!r->errors)
 		r->errors = json_object_new_array();
@@ -244,8 +241,9 @@ yq_http_body_object(struct yq_req *r, json_object **out)
 		return yq_http_error(r, 400, why);
 	if (!json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
-		yq_http_invalid(r, "body", NULL, "model_attributes_type",
-				"Input should be a valid dictionary or object to extract fields from");
+		yq_http_invalid(
+		        r, "body", NULL, "model_attributes_type",
+		        "Input should be a valid dictionary or object to extract fields from");
 		return yq_http_invalid_done(r);
 	}
 	*out = o;
@@ -264,8 +262,8 @@ utf8_chars(const char *s, size_t len)
 }
 
 static bool
-check_presence(struct yq_req *r, enum yq_jfield f, const char *key, bool required,
-	       const char *type, const char *msg)
+check_presence(struct yq_req *r, enum yq_jfield f, const char *key, bool required, const char *type,
+               const char *msg)
 {
 	if (f == YQ_JF_OK)
 		return true;
@@ -278,7 +276,7 @@ check_presence(struct yq_req *r, enum yq_jfield f, const char *key, bool require
 
 const char *
 yq_body_str(struct yq_req *r, json_object *obj, const char *key, bool required, size_t minlen,
-	    size_t maxlen, size_t *len)
+            size_t maxlen, size_t *len)
 {
 	json_object *v;
 	enum yq_jfield f = yq_json_field(obj, key, json_type_string, &v);
@@ -291,7 +289,7 @@ yq_body_str(struct yq_req *r, json_object *obj, const char *key, bool required, 
 	char msg[96];
 	if (chars < minlen) {
 		snprintf(msg, sizeof(msg), "String should have at least %zu character%s", minlen,
-			 minlen == 1 ? "" : "s");
+		         minlen == 1 ? "" : "s");
 		yq_http_invalid(r, "body", key, "string_too_short", msg);
 		return NULL;
 	}
@@ -307,7 +305,7 @@ yq_body_str(struct yq_req *r, json_object *obj, const char *key, bool required, 
 
 bool
 yq_body_int(struct yq_req *r, json_object *obj, const char *key, bool required, long long min,
-	    long long max, long long *out)
+            long long max, long long *out)
 {
 	json_object *v;
 	enum yq_jfield f = yq_json_field(obj, key, json_type_int, &v);
@@ -353,9 +351,45 @@ yq_query_limit(struct yq_req *r, long long *limit)
 		return true;
 	if (yq_parse_i64(kv->value, 1, 100, &n) < 0) {
 		yq_http_invalid(r, "query", "limit", "int_parsing",
-				"Input should be an integer between 1 and 100");
+		                "Input should be an integer between 1 and 100");
 		return false;
 	}
 	*limit = n;
 	return true;
+}
+
+bool
+yq_query_cursor(struct yq_req *r, long long *before)
+{
+	const struct yq_kv *kv = yq_form_get(&r->query, "cursor");
+	char buf[24];
+	int64_t id;
+
+	*before = INT64_MAX;
+	if (!kv || !*kv->value)
+		return true;
+	long n = yq_b64url_decode((unsigned char *)buf, sizeof(buf) - 1, kv->value, kv->value_len);
+	if (n > 0) {
+		buf[n] = '\0';
+		if ((size_t)n == strlen(buf) && yq_parse_i64(buf, 1, INT64_MAX, &id) == 0) {
+			*before = id;
+			return true;
+		}
+	}
+	yq_http_invalid(r, "query", "cursor", "value_error", "Invalid cursor");
+	return false;
+}
+
+void
+yq_json_set_cursor(json_object *o, bool more, long long last_id)
+{
+	char num[24], c[40];
+
+	if (!more) {
+		json_object_object_add(o, "next_cursor", NULL);
+		return;
+	}
+	snprintf(num, sizeof(num), "%lld", last_id);
+	yq_b64url_encode(c, sizeof(c), (const unsigned char *)num, strlen(num));
+	yq_json_add_str(o, "next_cursor", c);
 }

@@ -21,7 +21,7 @@
 #include "core/db.h"
 #include "core/util.h"
 
-#define YQ_MAX_PARAMS 32
+#define YQ_MAX_PARAMS   32
 #define YQ_MAX_PATH_IDS 4
 
 struct yq_kv {
@@ -52,26 +52,26 @@ struct yq_req {
 	/* context */
 	const struct yq_config *cfg;
 	struct yq_db *db;
-	long long now;            /* epoch seconds at arrival */
+	long long now; /* epoch seconds at arrival */
 	/* input */
 	const char *method;
-	const char *path;         /* below the API prefix, no query string */
+	const char *path; /* below the API prefix, no query string */
 	char path_buf[2048];
 	const char *content_type; /* may be NULL */
 	const char *remote_addr;
 	const char *authorization;
-	char *body;               /* NUL-terminated copy, may be NULL */
+	char *body; /* NUL-terminated copy, may be NULL */
 	size_t body_len;
 	struct yq_form query;
 	long long ids[YQ_MAX_PATH_IDS];
 	unsigned nids;
-	struct yq_user *user;     /* set for routes that need auth */
-	long long token_exp;      /* exp of the bearer token */
+	struct yq_user *user; /* set for routes that need auth */
+	long long token_exp;  /* exp of the bearer token */
 	/* output */
 	int status;
-	json_object *resp;        /* NULL for no body */
-	json_object *errors;      /* pending 422 entries */
-	struct yq_buf headers;    /* extra "Name: value\r\n" lines */
+	json_object *resp;     /* NULL for no body */
+	json_object *errors;   /* pending 422 entries */
+	struct yq_buf headers; /* extra "Name: value\r\n" lines */
 };
 
 /* Parse s (len bytes) as a urlencoded form into f.  -1 on a bad escape,
@@ -96,7 +96,7 @@ const char *yq_http_reason(int status);
 
 /* Validation: record one invalid field; loc is ("body"|"query", name). */
 void yq_http_invalid(struct yq_req *r, const char *where, const char *name, const char *type,
-		     const char *msg);
+                     const char *msg);
 /* If any field was recorded invalid, set the 422 response and return -1. */
 int yq_http_invalid_done(struct yq_req *r);
 
@@ -108,12 +108,18 @@ int yq_http_body_object(struct yq_req *r, json_object **out);
  * is present but wrong, or absent and required.  *present says whether
  * the caller got a usable value. */
 const char *yq_body_str(struct yq_req *r, json_object *obj, const char *key, bool required,
-			size_t minlen, size_t maxlen, size_t *len);
-bool yq_body_int(struct yq_req *r, json_object *obj, const char *key, bool required,
-		 long long min, long long max, long long *out);
+                        size_t minlen, size_t maxlen, size_t *len);
+bool yq_body_int(struct yq_req *r, json_object *obj, const char *key, bool required, long long min,
+                 long long max, long long *out);
 bool yq_body_bool(struct yq_req *r, json_object *obj, const char *key, bool required, bool *out);
 
 /* ?limit= with the SPEC's default 20 and range 1..100. */
 bool yq_query_limit(struct yq_req *r, long long *limit);
+
+/* Keyset paging on ids, newest first: ?cursor= is the opaque form of the
+ * last id shown; *before gets it (INT64_MAX when absent).  The response
+ * gets next_cursor (null when there are no more). */
+bool yq_query_cursor(struct yq_req *r, long long *before);
+void yq_json_set_cursor(json_object *o, bool more, long long last_id);
 
 #endif

@@ -111,14 +111,14 @@ write_response(struct yq_req *r, FCGX_Request *fr, const char *reqid)
 
 	/* libfcgi's own printf lacks %zu and friends: format with ours */
 	yq_buf_printf(&h, "Status: %d %s\r\nX-Request-Id: %s\r\nCache-Control: no-store\r\n",
-		      r->status, yq_http_reason(r->status), reqid);
+	              r->status, yq_http_reason(r->status), reqid);
 	if (r->headers.len)
 		yq_buf_append(&h, r->headers.data, r->headers.len);
 	if (body)
 		yq_buf_printf(&h,
-			      "Content-Type: application/json; charset=utf-8\r\n"
-			      "Content-Length: %zu\r\n",
-			      len);
+		              "Content-Type: application/json; charset=utf-8\r\n"
+		              "Content-Length: %zu\r\n",
+		              len);
 	yq_buf_puts(&h, "\r\n");
 	if (h.data)
 		FCGX_PutStr(h.data, (int)h.len, fr->out);
@@ -158,16 +158,13 @@ dispatch(struct yq_req *r, FCGX_Request *fr)
 		return;
 	}
 	switch (yq_route_match(yq_routes, yq_nroutes, r->method, r->path, &route, r->ids,
-			       YQ_MAX_PATH_IDS, &r->nids, allow, sizeof(allow))) {
-	case YQ_ROUTE_NOT_FOUND:
-		yq_http_error(r, 404, "Not Found");
-		return;
+	                       YQ_MAX_PATH_IDS, &r->nids, allow, sizeof(allow))) {
+	case YQ_ROUTE_NOT_FOUND: yq_http_error(r, 404, "Not Found"); return;
 	case YQ_ROUTE_BAD_METHOD:
 		yq_http_header(r, "Allow", allow);
 		yq_http_error(r, 405, "Method Not Allowed");
 		return;
-	case YQ_ROUTE_OK:
-		break;
+	case YQ_ROUTE_OK: break;
 	}
 	if (read_body(r, fr) < 0)
 		return;
@@ -204,7 +201,7 @@ serve(FCGX_Request *fr, const struct yq_config *cfg, struct yq_db *db)
 	int64_t ms = yq_mono_ms() - t0;
 	if (r.status >= 500)
 		yq_warn("%s %s -> %d (%lld ms)", r.method, r.path ? r.path : "?", r.status,
-			(long long)ms);
+		        (long long)ms);
 	else
 		yq_debug("%s %s -> %d (%lld ms)", r.method, r.path, r.status, (long long)ms);
 
@@ -301,11 +298,11 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-		"usage: yiqikan-api [-c CONFIG] [-w WORKERS] [-l ADDRESS] [-p PIDFILE]\n"
-		"  Started by spawn-fcgi, serves FastCGI on the socket it was given;\n"
-		"  otherwise -l host:port or -l /path/to/socket opens one.\n"
-		"  CONFIG defaults to $YIQIKAN_CONFIG or %s/yiqikan.conf.\n",
-		YQ_SYSCONFDIR);
+	        "usage: yiqikan-api [-c CONFIG] [-w WORKERS] [-l ADDRESS] [-p PIDFILE]\n"
+	        "  Started by spawn-fcgi, serves FastCGI on the socket it was given;\n"
+	        "  otherwise -l host:port or -l /path/to/socket opens one.\n"
+	        "  CONFIG defaults to $YIQIKAN_CONFIG or %s/yiqikan.conf.\n",
+	        YQ_SYSCONFDIR);
 }
 
 int
@@ -434,10 +431,10 @@ main(int argc, char **argv)
 				kids[i].not_before_ms = lived < 1000 ? yq_mono_ms() + 1000 : 0;
 				if (WIFSIGNALED(status))
 					yq_warn("worker %d killed by signal %d; replacing", (int)p,
-						WTERMSIG(status));
+					        WTERMSIG(status));
 				else
 					yq_warn("worker %d exited with %d; replacing", (int)p,
-						WEXITSTATUS(status));
+					        WEXITSTATUS(status));
 			}
 		}
 	}

@@ -25,42 +25,8 @@ status_param(struct yq_req *r)
 	if (strcmp(kv->value, "unread") == 0 || strcmp(kv->value, "read") == 0 ||
 	    strcmp(kv->value, "all") == 0)
 		return kv->value;
-	yq_http_invalid(r, "query", "status", "enum",
-			"Input should be 'unread', 'read' or 'all'");
+	yq_http_invalid(r, "query", "status", "enum", "Input should be 'unread', 'read' or 'all'");
 	return NULL;
-}
-
-/* Cursors are the base64url of the last id shown. */
-static bool
-cursor_param(struct yq_req *r, long long *before)
-{
-	const struct yq_kv *kv = yq_form_get(&r->query, "cursor");
-	char buf[24];
-	int64_t id;
-
-	*before = INT64_MAX;
-	if (!kv || !*kv->value)
-		return true;
-	long n = yq_b64url_decode((unsigned char *)buf, sizeof(buf) - 1, kv->value, kv->value_len);
-	if (n > 0) {
-		buf[n] = '\0';
-		if (yq_parse_i64(buf, 1, INT64_MAX, &id) == 0) {
-			*before = id;
-			return true;
-		}
-	}
-	yq_http_invalid(r, "query", "cursor", "value_error", "Invalid cursor");
-	return false;
-}
-
-static void
-add_cursor(json_object *o, long long id)
-{
-	char num[24], c[40];
-
-	snprintf(num, sizeof(num), "%lld", id);
-	yq_b64url_encode(c, sizeof(c), (const unsigned char *)num, strlen(num));
-	yq_json_add_str(o, "next_cursor", c);
 }
 
 /* GET /notifications/ */
@@ -68,23 +34,23 @@ int
 h_notifications_list(struct yq_req *r)
 {
 	static const char list[] =
-		"SELECT " YQ_NOTIFICATION_COLUMNS " FROM notifications "
-		"WHERE user_id = ? AND deleted_at IS NULL AND id < ? AND (? = 'all' OR status = ?) "
-		"ORDER BY id DESC LIMIT ?";
+	        "SELECT " YQ_NOTIFICATION_COLUMNS " FROM notifications "
+	        "WHERE user_id = ? AND deleted_at IS NULL AND id < ? AND (? = 'all' OR status = ?) "
+	        "ORDER BY id DESC LIMIT ?";
 	static const char unread[] =
-		"SELECT COUNT(*) FROM notifications "
-		"WHERE user_id = ? AND status = 'unread' AND deleted_at IS NULL";
+	        "SELECT COUNT(*) FROM notifications "
+	        "WHERE user_id = ? AND status = 'unread' AND deleted_at IS NULL";
 	long long limit, before;
 	const char *status = status_param(r);
 
 	yq_query_limit(r, &limit);
-	cursor_param(r, &before);
+	yq_query_cursor(r, &before);
 	if (yq_http_invalid_done(r) < 0)
 		return -1;
 
 	struct yq_rows *rows, *count;
 	long long n = YQ_DB_EXEC(r->db, list, &rows, YQ_PINT(r->user->id), YQ_PINT(before),
-				 YQ_PSTR(status), YQ_PSTR(status), YQ_PINT(limit + 1));
+	                         YQ_PSTR(status), YQ_PSTR(status), YQ_PINT(limit + 1));
 	if (n < 0)
 		return yq_http_fail(r, (int)n);
 	if ((n = YQ_DB_EXEC(r->db, unread, &count, YQ_PINT(r->user->id))) < 0) {
@@ -97,10 +63,7 @@ h_notifications_list(struct yq_req *r)
 	for (unsigned i = 0; i < shown; i++)
 		json_object_array_add(items, yq_notification_json(rows, i));
 	json_object_object_add(o, "items", items);
-	if (rows->nrows > limit)
-		add_cursor(o, yq_rows_int(rows, shown - 1, 0));
-	else
-		json_object_object_add(o, "next_cursor", NULL);
+	yq_json_set_cursor(o, rows->nrows > limit, shown ? yq_rows_int(rows, shown - 1, 0) : 0);
 	yq_json_add_int(o, "unread_count", yq_rows_int(count, 0, 0));
 	yq_rows_free(rows);
 	yq_rows_free(count);
@@ -112,17 +75,17 @@ int
 h_notifications_read(struct yq_req *r)
 {
 	static const char upd[] =
-		"UPDATE notifications SET status = 'read', read_at = COALESCE(read_at, NOW()) "
-		"WHERE id = ? AND user_id = ? AND deleted_at IS NULL";
-	static const char get[] =
-		"SELECT " YQ_NOTIFICATION_COLUMNS " FROM notifications "
-		"WHERE id = ? AND user_id = ? AND deleted_at IS NULL";
+	        "UPDATE notifications SET status = 'read', read_at = COALESCE(read_at, NOW()) "
+	        "WHERE id = ? AND user_id = ? AND deleted_at IS NULL";
+	static const char get[] = "SELECT " YQ_NOTIFICATION_COLUMNS " FROM notifications "
+	                          "WHERE id = ? AND user_id = ? AND deleted_at IS NULL";
 	struct yq_rows *rows;
 
 	long long n = YQ_DB_EXEC(r->db, upd, NULL, YQ_PINT(r->ids[0]), YQ_PINT(r->user->id));
 	if (n == 0)
 		return yq_http_error(r, 404, "Notification not found");
-	if (n < 0 || (n = YQ_DB_EXEC(r->db, get, &rows, YQ_PINT(r->ids[0]), YQ_PINT(r->user->id))) < 0)
+	if (n < 0 ||
+	    (n = YQ_DB_EXEC(r->db, get, &rows, YQ_PINT(r->ids[0]), YQ_PINT(r->user->id))) < 0)
 		return yq_http_fail(r, (int)n);
 	if (n == 0) { /* deleted between the two statements */
 		yq_rows_free(rows);
@@ -137,9 +100,8 @@ h_notifications_read(struct yq_req *r)
 int
 h_notifications_read_all(struct yq_req *r)
 {
-	static const char upd[] =
-		"UPDATE notifications SET status = 'read', read_at = NOW() "
-		"WHERE user_id = ? AND status = 'unread' AND deleted_at IS NULL";
+	static const char upd[] = "UPDATE notifications SET status = 'read', read_at = NOW() "
+	                          "WHERE user_id = ? AND status = 'unread' AND deleted_at IS NULL";
 	long long n = YQ_DB_EXEC(r->db, upd, NULL, YQ_PINT(r->user->id));
 
 	if (n < 0)
@@ -153,9 +115,8 @@ h_notifications_read_all(struct yq_req *r)
 int
 h_notifications_delete(struct yq_req *r)
 {
-	static const char del[] =
-		"UPDATE notifications SET deleted_at = NOW() "
-		"WHERE id = ? AND user_id = ? AND deleted_at IS NULL";
+	static const char del[] = "UPDATE notifications SET deleted_at = NOW() "
+	                          "WHERE id = ? AND user_id = ? AND deleted_at IS NULL";
 	long long n = YQ_DB_EXEC(r->db, del, NULL, YQ_PINT(r->ids[0]), YQ_PINT(r->user->id));
 
 	if (n < 0)
@@ -170,14 +131,14 @@ int
 h_notifications_clear(struct yq_req *r)
 {
 	static const char del[] =
-		"UPDATE notifications SET deleted_at = NOW() "
-		"WHERE user_id = ? AND deleted_at IS NULL AND (? = 'all' OR status = ?)";
+	        "UPDATE notifications SET deleted_at = NOW() "
+	        "WHERE user_id = ? AND deleted_at IS NULL AND (? = 'all' OR status = ?)";
 	const char *status = status_param(r);
 
 	if (yq_http_invalid_done(r) < 0)
 		return -1;
 	long long n = YQ_DB_EXEC(r->db, del, NULL, YQ_PINT(r->user->id), YQ_PSTR(status),
-				 YQ_PSTR(status));
+	                         YQ_PSTR(status));
 	if (n < 0)
 		return yq_http_fail(r, (int)n);
 	return yq_http_empty(r, 204);

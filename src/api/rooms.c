@@ -44,24 +44,24 @@ struct room {
 	bool applied;            /* pending application */
 };
 
-#define ROOM_SELECT                                                                      \
-	"SELECT r.id, r.owner_id, o.username, r.name, r.description, r.is_public, "      \
-	"r.require_approval, r.keep_chat_history, r.sync_playback, r.guest_control, "    \
-	"r.max_members, r.member_count, DATE_FORMAT(r.created_at, '%Y-%m-%dT%H:%i:%sZ'), " \
-	"r.dissolved_at IS NOT NULL, m.role, "                                           \
-	"(SELECT i.id FROM room_invitations i WHERE i.room_id = r.id AND i.invitee_id = ? " \
-	" AND i.status = 'pending'), "                                                   \
+#define ROOM_SELECT                                                                           \
+	"SELECT r.id, r.owner_id, o.username, r.name, r.description, r.is_public, "           \
+	"r.require_approval, r.keep_chat_history, r.sync_playback, r.guest_control, "         \
+	"r.max_members, r.member_count, DATE_FORMAT(r.created_at, '%Y-%m-%dT%H:%i:%sZ'), "    \
+	"r.dissolved_at IS NOT NULL, m.role, "                                                \
+	"(SELECT i.id FROM room_invitations i WHERE i.room_id = r.id AND i.invitee_id = ? "   \
+	" AND i.status = 'pending'), "                                                        \
 	"EXISTS (SELECT 1 FROM room_applications a WHERE a.room_id = r.id AND a.user_id = ? " \
-	" AND a.status = 'pending'), "                                                   \
-	"(SELECT COUNT(DISTINCT mm.user_id) FROM room_members mm JOIN presence p "       \
-	" ON p.user_id = mm.user_id AND p.seen_at > NOW() - INTERVAL ? SECOND "          \
-	" WHERE mm.room_id = r.id) "                                                     \
-	"FROM rooms r JOIN users o ON o.id = r.owner_id "                                \
+	" AND a.status = 'pending'), "                                                        \
+	"(SELECT COUNT(DISTINCT mm.user_id) FROM room_members mm JOIN presence p "            \
+	" ON p.user_id = mm.user_id AND p.seen_at > NOW() - INTERVAL ? SECOND "               \
+	" WHERE mm.room_id = r.id) "                                                          \
+	"FROM rooms r JOIN users o ON o.id = r.owner_id "                                     \
 	"LEFT JOIN room_members m ON m.room_id = r.id AND m.user_id = ? "
 
 #define ROOM_SELECT_PARAMS(r)                                                            \
 	YQ_PINT((r)->user->id), YQ_PINT((r)->user->id), YQ_PINT((r)->cfg->presence_ttl), \
-		YQ_PINT((r)->user->id)
+	        YQ_PINT((r)->user->id)
 
 static void
 room_from_row(const struct yq_rows *rows, unsigned i, struct room *rm)
@@ -174,12 +174,12 @@ static int
 add_members(struct yq_req *r, const struct room *rm, json_object *o)
 {
 	static const char sql[] =
-		"SELECT u.id, u.username, u.avatar_url, m.role, "
-		"DATE_FORMAT(m.joined_at, '%Y-%m-%dT%H:%i:%sZ'), "
-		"EXISTS (SELECT 1 FROM presence p WHERE p.user_id = u.id "
-		"AND p.seen_at > NOW() - INTERVAL ? SECOND) "
-		"FROM room_members m JOIN users u ON u.id = m.user_id WHERE m.room_id = ? "
-		"ORDER BY FIELD(m.role, 'owner', 'moderator', 'member'), m.joined_at, u.id";
+	        "SELECT u.id, u.username, u.avatar_url, m.role, "
+	        "DATE_FORMAT(m.joined_at, '%Y-%m-%dT%H:%i:%sZ'), "
+	        "EXISTS (SELECT 1 FROM presence p WHERE p.user_id = u.id "
+	        "AND p.seen_at > NOW() - INTERVAL ? SECOND) "
+	        "FROM room_members m JOIN users u ON u.id = m.user_id WHERE m.room_id = ? "
+	        "ORDER BY FIELD(m.role, 'owner', 'moderator', 'member'), m.joined_at, u.id";
 	struct yq_rows *rows;
 	long long n = YQ_DB_EXEC(r->db, sql, &rows, YQ_PINT(r->cfg->presence_ttl), YQ_PINT(rm->id));
 
@@ -205,8 +205,8 @@ static int
 add_playback(struct yq_req *r, const struct room *rm, json_object *o)
 {
 	static const char sql[] =
-		"SELECT media_url, state, position_ms, rate, version, updated_at_ms "
-		"FROM room_playback WHERE room_id = ?";
+	        "SELECT media_url, state, position_ms, rate, version, updated_at_ms "
+	        "FROM room_playback WHERE room_id = ?";
 	struct yq_rows *rows;
 	long long n = YQ_DB_EXEC(r->db, sql, &rows, YQ_PINT(rm->id));
 
@@ -217,7 +217,9 @@ add_playback(struct yq_req *r, const struct room *rm, json_object *o)
 	yq_json_add_str(p, "media_url", have ? yq_rows_str(rows, 0, 0) : "");
 	yq_json_add_str(p, "state", have ? yq_rows_str(rows, 0, 1) : "paused");
 	yq_json_add_int(p, "position_ms", have ? yq_rows_int(rows, 0, 2) : 0);
-	json_object_object_add(p, "rate", json_object_new_double(have ? strtod(yq_rows_str(rows, 0, 3), NULL) : 1.0));
+	json_object_object_add(
+	        p, "rate",
+	        json_object_new_double(have ? strtod(yq_rows_str(rows, 0, 3), NULL) : 1.0));
 	yq_json_add_int(p, "version", have ? yq_rows_int(rows, 0, 4) : 0);
 	yq_json_add_int(p, "updated_at_ms", have ? yq_rows_int(rows, 0, 5) : 0);
 	yq_rows_free(rows);
@@ -233,16 +235,17 @@ application_json(const struct yq_rows *rows, unsigned i)
 
 	yq_json_add_int(a, "id", yq_rows_int(rows, i, 0));
 	yq_json_add_int(a, "room_id", yq_rows_int(rows, i, 1));
-	json_object_object_add(a, "user", user_ref(yq_rows_int(rows, i, 2), yq_rows_str(rows, i, 3)));
+	json_object_object_add(a, "user",
+	                       user_ref(yq_rows_int(rows, i, 2), yq_rows_str(rows, i, 3)));
 	yq_json_add_str(a, "message", yq_rows_str(rows, i, 4));
 	yq_json_add_str(a, "status", yq_rows_str(rows, i, 5));
 	yq_json_add_str(a, "created_at", yq_rows_str(rows, i, 6));
 	return a;
 }
 
-#define APPLICATION_SELECT                                                               \
-	"SELECT a.id, a.room_id, u.id, u.username, a.message, a.status, "                \
-	"DATE_FORMAT(a.created_at, '%Y-%m-%dT%H:%i:%sZ') "                               \
+#define APPLICATION_SELECT                                                \
+	"SELECT a.id, a.room_id, u.id, u.username, a.message, a.status, " \
+	"DATE_FORMAT(a.created_at, '%Y-%m-%dT%H:%i:%sZ') "                \
 	"FROM room_applications a JOIN users u ON u.id = a.user_id "
 
 static json_object *
@@ -255,15 +258,17 @@ invitation_json(const struct yq_rows *rows, unsigned i)
 	yq_json_add_int(v, "id", yq_rows_int(rows, i, 0));
 	yq_json_add_int(v, "room_id", yq_rows_int(rows, i, 1));
 	yq_json_add_str(v, "room_name", yq_rows_str(rows, i, 2));
-	json_object_object_add(v, "inviter", user_ref(yq_rows_int(rows, i, 3), yq_rows_str(rows, i, 4)));
-	json_object_object_add(v, "invitee", user_ref(yq_rows_int(rows, i, 5), yq_rows_str(rows, i, 6)));
+	json_object_object_add(v, "inviter",
+	                       user_ref(yq_rows_int(rows, i, 3), yq_rows_str(rows, i, 4)));
+	json_object_object_add(v, "invitee",
+	                       user_ref(yq_rows_int(rows, i, 5), yq_rows_str(rows, i, 6)));
 	yq_json_add_str(v, "status", yq_rows_str(rows, i, 7));
 	yq_json_add_str(v, "created_at", yq_rows_str(rows, i, 8));
 	return v;
 }
 
 #define INVITATION_SELECT                                                                \
-	"SELECT i.id, i.room_id, r.name, a.id, a.username, b.id, b.username, i.status, "  \
+	"SELECT i.id, i.room_id, r.name, a.id, a.username, b.id, b.username, i.status, " \
 	"DATE_FORMAT(i.created_at, '%Y-%m-%dT%H:%i:%sZ') "                               \
 	"FROM room_invitations i JOIN rooms r ON r.id = i.room_id "                      \
 	"JOIN users a ON a.id = i.inviter_id JOIN users b ON b.id = i.invitee_id "
@@ -272,9 +277,9 @@ static int
 add_pending(struct yq_req *r, const struct room *rm, json_object *o)
 {
 	static const char apps[] = APPLICATION_SELECT
-		"WHERE a.room_id = ? AND a.status = 'pending' ORDER BY a.id LIMIT 100";
+	        "WHERE a.room_id = ? AND a.status = 'pending' ORDER BY a.id LIMIT 100";
 	static const char invs[] = INVITATION_SELECT
-		"WHERE i.room_id = ? AND i.status = 'pending' ORDER BY i.id LIMIT 100";
+	        "WHERE i.room_id = ? AND i.status = 'pending' ORDER BY i.id LIMIT 100";
 	struct yq_rows *rows;
 	long long n = YQ_DB_EXEC(r->db, apps, &rows, YQ_PINT(rm->id));
 
@@ -302,7 +307,8 @@ room_view(struct yq_req *r, const struct room *rm, int status)
 	json_object *o = room_summary(rm);
 	int rc = 0;
 
-	if (rm->role != YQ_ROLE_NONE && ((rc = add_members(r, rm, o)) < 0 || (rc = add_playback(r, rm, o)) < 0))
+	if (rm->role != YQ_ROLE_NONE &&
+	    ((rc = add_members(r, rm, o)) < 0 || (rc = add_playback(r, rm, o)) < 0))
 		goto fail;
 	if (yq_perm_allowed(rm->role, YQ_ACT_REVIEW, false) && (rc = add_pending(r, rm, o)) < 0)
 		goto fail;
@@ -323,9 +329,10 @@ room_for(struct yq_req *r, long long id, bool lock, enum yq_action act, struct r
 	if (rc < 0)
 		return yq_http_fail(r, rc);
 	if (act != YQ_ACT_COUNT && !yq_perm_allowed(rm->role, act, rm->guest_control))
-		return yq_http_error(r, 403, rm->role == YQ_ROLE_NONE
-						     ? "Only members of this room may do that"
-						     : "Your role in this room does not allow that");
+		return yq_http_error(r, 403,
+		                     rm->role == YQ_ROLE_NONE
+		                             ? "Only members of this room may do that"
+		                             : "Your role in this room does not allow that");
 	return 0;
 }
 
@@ -392,9 +399,10 @@ tx_room(struct tx *t, long long id, enum yq_action act)
 	if (rc < 0)
 		return rc;
 	if (act != YQ_ACT_COUNT && !yq_perm_allowed(t->rm.role, act, t->rm.guest_control))
-		return deny(t, 403, t->rm.role == YQ_ROLE_NONE
-					    ? "Only members of this room may do that"
-					    : "Your role in this room does not allow that");
+		return deny(t, 403,
+		            t->rm.role == YQ_ROLE_NONE
+		                    ? "Only members of this room may do that"
+		                    : "Your role in this room does not allow that");
 	return 0;
 }
 
@@ -427,7 +435,8 @@ announce(struct tx *t, const char *event, json_object *payload)
 	json_object_object_add(payload, "room_id", json_object_new_int64(t->rm.id));
 	json_object *p = json_object_new_object();
 	yq_json_add_str(p, "event", event);
-	json_object_object_foreach(payload, k, v) json_object_object_add(p, k, json_object_get(v));
+	json_object_object_foreach (payload, k, v)
+		json_object_object_add(p, k, json_object_get(v));
 	json_object_put(payload);
 	int rc = yq_queue_room_event(t->r->db, t->rm.id, "room_event", p, "");
 	json_object_put(p);
@@ -450,7 +459,8 @@ member_payload(long long uid, const char *username, enum yq_role role)
 static int
 add_member(struct tx *t, long long uid, const char *username)
 {
-	static const char ins[] = "INSERT INTO room_members (room_id, user_id, role) VALUES (?, ?, 'member')";
+	static const char ins[] =
+	        "INSERT INTO room_members (room_id, user_id, role) VALUES (?, ?, 'member')";
 	static const char count[] = "UPDATE rooms SET member_count = member_count + 1 WHERE id = ?";
 
 	if (t->rm.member_count >= t->rm.max_members)
@@ -493,8 +503,8 @@ static int
 member_role(struct tx *t, long long uid, enum yq_role *role, char *username, size_t usz)
 {
 	static const char sql[] =
-		"SELECT m.role, u.username FROM room_members m JOIN users u ON u.id = m.user_id "
-		"WHERE m.room_id = ? AND m.user_id = ? FOR UPDATE";
+	        "SELECT m.role, u.username FROM room_members m JOIN users u ON u.id = m.user_id "
+	        "WHERE m.room_id = ? AND m.user_id = ? FOR UPDATE";
 	struct yq_rows *rows;
 	long long n = YQ_DB_EXEC(t->r->db, sql, &rows, YQ_PINT(t->rm.id), YQ_PINT(uid));
 
@@ -529,12 +539,12 @@ field_name(struct yq_req *r, json_object *body, bool required)
 		for (size_t i = 0; i < len; i++)
 			if ((unsigned char)s[i] < 0x20) {
 				yq_http_invalid(r, "body", "name", "value_error",
-						"Name must not contain control characters");
+				                "Name must not contain control characters");
 				return NULL;
 			}
 		if (blank) {
 			yq_http_invalid(r, "body", "name", "string_too_short",
-					"Name must not be blank");
+			                "Name must not be blank");
 			return NULL;
 		}
 	}
@@ -570,20 +580,20 @@ static int
 create_fn(struct tx *t)
 {
 	static const char ins[] =
-		"INSERT INTO rooms (owner_id, name, description, is_public, require_approval, "
-		"keep_chat_history, sync_playback, guest_control, max_members, member_count) "
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)";
+	        "INSERT INTO rooms (owner_id, name, description, is_public, require_approval, "
+	        "keep_chat_history, sync_playback, guest_control, max_members, member_count) "
+	        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)";
 	static const char owner[] =
-		"INSERT INTO room_members (room_id, user_id, role) VALUES (?, ?, 'owner')";
+	        "INSERT INTO room_members (room_id, user_id, role) VALUES (?, ?, 'owner')";
 	static const char playback[] = "INSERT INTO room_playback (room_id) VALUES (?)";
 	const struct create_args *a = (const struct create_args *)(const void *)t->text;
 	struct yq_req *r = t->r;
 
 	long long n = YQ_DB_EXEC(r->db, ins, NULL, YQ_PINT(r->user->id), YQ_PSTR(a->name),
-				 YQ_PSTR(a->desc ? a->desc : ""), YQ_PINT(a->cfg.is_public),
-				 YQ_PINT(a->cfg.require_approval), YQ_PINT(a->cfg.keep_chat_history),
-				 YQ_PINT(a->cfg.sync_playback), YQ_PINT(a->cfg.guest_control),
-				 YQ_PINT(a->cfg.max_members));
+	                         YQ_PSTR(a->desc ? a->desc : ""), YQ_PINT(a->cfg.is_public),
+	                         YQ_PINT(a->cfg.require_approval),
+	                         YQ_PINT(a->cfg.keep_chat_history), YQ_PINT(a->cfg.sync_playback),
+	                         YQ_PINT(a->cfg.guest_control), YQ_PINT(a->cfg.max_members));
 	if (n < 0)
 		return (int)n;
 	t->room_id = (long long)yq_db_insert_id(r->db);
@@ -598,8 +608,10 @@ int
 h_rooms_create(struct yq_req *r)
 {
 	json_object *body, *cfg = NULL;
-	struct create_args a = { .cfg = { .is_public = true, .keep_chat_history = true,
-					  .sync_playback = true, .max_members = 50 } };
+	struct create_args a = { .cfg = { .is_public = true,
+		                          .keep_chat_history = true,
+		                          .sync_playback = true,
+		                          .max_members = 50 } };
 	struct tx t = { .r = r, .fn = create_fn, .text = (const char *)(void *)&a };
 	int rc = -1;
 
@@ -609,7 +621,7 @@ h_rooms_create(struct yq_req *r)
 	a.desc = yq_body_str(r, body, "description", false, 0, 500, NULL);
 	if (yq_json_field(body, "config", json_type_object, &cfg) == YQ_JF_TYPE)
 		yq_http_invalid(r, "body", "config", "model_attributes_type",
-				"Input should be a valid dictionary");
+		                "Input should be a valid dictionary");
 	read_config(r, cfg, &a.cfg);
 	if (yq_http_invalid_done(r) < 0 || tx_run(&t) < 0)
 		goto out;
@@ -638,42 +650,6 @@ query_bool(struct yq_req *r, const char *key, bool *out)
 	return true;
 }
 
-/* Opaque cursor = base64url of a decimal id; pages go to smaller ids. */
-static bool
-query_cursor(struct yq_req *r, const char *key, long long *before)
-{
-	const struct yq_kv *kv = yq_form_get(&r->query, key);
-	char buf[24];
-	int64_t id;
-
-	*before = INT64_MAX;
-	if (!kv || !*kv->value)
-		return true;
-	long n = yq_b64url_decode((unsigned char *)buf, sizeof(buf) - 1, kv->value, kv->value_len);
-	if (n > 0) {
-		buf[n] = '\0';
-		if (yq_parse_i64(buf, 1, INT64_MAX, &id) == 0) {
-			*before = id;
-			return true;
-		}
-	}
-	yq_http_invalid(r, "query", key, "value_error", "Invalid cursor");
-	return false;
-}
-
-static void
-set_cursor(json_object *o, bool more, long long last_id)
-{
-	if (!more) {
-		json_object_object_add(o, "next_cursor", NULL);
-		return;
-	}
-	char num[24], c[40];
-	snprintf(num, sizeof(num), "%lld", last_id);
-	yq_b64url_encode(c, sizeof(c), (const unsigned char *)num, strlen(num));
-	yq_json_add_str(o, "next_cursor", c);
-}
-
 /* A LIKE pattern matching s anywhere, with s's wildcards literal. */
 static void
 like_pattern(char *out, size_t outsz, const char *s)
@@ -695,9 +671,9 @@ int
 h_rooms_list(struct yq_req *r)
 {
 	static const char sql[] = ROOM_SELECT
-		"WHERE r.dissolved_at IS NULL AND (r.is_public OR m.user_id IS NOT NULL) "
-		"AND (? = 0 OR m.user_id IS NOT NULL) AND r.name LIKE ? AND r.id < ? "
-		"ORDER BY r.id DESC LIMIT ?";
+	        "WHERE r.dissolved_at IS NULL AND (r.is_public OR m.user_id IS NOT NULL) "
+	        "AND (? = 0 OR m.user_id IS NOT NULL) AND r.name LIKE ? AND r.id < ? "
+	        "ORDER BY r.id DESC LIMIT ?";
 	const struct yq_kv *q = yq_form_get(&r->query, "q");
 	long long limit, before;
 	bool mine;
@@ -705,16 +681,17 @@ h_rooms_list(struct yq_req *r)
 
 	yq_query_limit(r, &limit);
 	query_bool(r, "mine", &mine);
-	query_cursor(r, "cursor", &before);
+	yq_query_cursor(r, &before);
 	if (q && q->value_len > 64)
-		yq_http_invalid(r, "query", "q", "string_too_long", "String should have at most 64 characters");
+		yq_http_invalid(r, "query", "q", "string_too_long",
+		                "String should have at most 64 characters");
 	if (yq_http_invalid_done(r) < 0)
 		return -1;
 	like_pattern(pattern, sizeof(pattern), q ? q->value : "");
 
 	struct yq_rows *rows;
 	long long n = YQ_DB_EXEC(r->db, sql, &rows, ROOM_SELECT_PARAMS(r), YQ_PINT(mine),
-				 YQ_PSTR(pattern), YQ_PINT(before), YQ_PINT(limit + 1));
+	                         YQ_PSTR(pattern), YQ_PINT(before), YQ_PINT(limit + 1));
 	if (n < 0)
 		return yq_http_fail(r, (int)n);
 	json_object *o = json_object_new_object(), *items = json_object_new_array();
@@ -725,7 +702,7 @@ h_rooms_list(struct yq_req *r)
 		json_object_array_add(items, room_summary(&rm));
 	}
 	json_object_object_add(o, "items", items);
-	set_cursor(o, rows->nrows > limit, shown ? yq_rows_int(rows, shown - 1, 0) : 0);
+	yq_json_set_cursor(o, rows->nrows > limit, shown ? yq_rows_int(rows, shown - 1, 0) : 0);
 	yq_rows_free(rows);
 	return yq_http_json(r, 200, o);
 }
@@ -745,14 +722,15 @@ static int
 dissolve_fn(struct tx *t)
 {
 	static const char mark[] =
-		"UPDATE rooms SET dissolved_at = NOW(), updated_at = NOW() WHERE id = ?";
-	static const char members[] = "SELECT user_id FROM room_members WHERE room_id = ? AND user_id <> ?";
+	        "UPDATE rooms SET dissolved_at = NOW(), updated_at = NOW() WHERE id = ?";
+	static const char members[] =
+	        "SELECT user_id FROM room_members WHERE room_id = ? AND user_id <> ?";
 	static const char cancel_inv[] =
-		"UPDATE room_invitations SET status = 'cancelled', responded_at = NOW() "
-		"WHERE room_id = ? AND status = 'pending'";
+	        "UPDATE room_invitations SET status = 'cancelled', responded_at = NOW() "
+	        "WHERE room_id = ? AND status = 'pending'";
 	static const char cancel_app[] =
-		"UPDATE room_applications SET status = 'withdrawn', decided_at = NOW() "
-		"WHERE room_id = ? AND status = 'pending'";
+	        "UPDATE room_applications SET status = 'withdrawn', decided_at = NOW() "
+	        "WHERE room_id = ? AND status = 'pending'";
 	struct yq_db *db = t->r->db;
 	int rc = tx_room(t, t->room_id, YQ_ACT_DISSOLVE);
 
@@ -764,10 +742,12 @@ dissolve_fn(struct tx *t)
 	if (n >= 0)
 		n = YQ_DB_EXEC(db, cancel_app, NULL, YQ_PINT(t->rm.id));
 	struct yq_rows *rows;
-	if (n < 0 || (n = YQ_DB_EXEC(db, members, &rows, YQ_PINT(t->rm.id), YQ_PINT(t->r->user->id))) < 0)
+	if (n < 0 ||
+	    (n = YQ_DB_EXEC(db, members, &rows, YQ_PINT(t->rm.id), YQ_PINT(t->r->user->id))) < 0)
 		return (int)n;
 	for (unsigned i = 0; i < rows->nrows && rc == 0; i++)
-		rc = tell(t, yq_rows_int(rows, i, 0), "room_dissolved", room_content(&t->rm, t->r->user));
+		rc = tell(t, yq_rows_int(rows, i, 0), "room_dissolved",
+		          room_content(&t->rm, t->r->user));
 	yq_rows_free(rows);
 	if (rc < 0)
 		return rc;
@@ -788,8 +768,8 @@ h_rooms_dissolve(struct yq_req *r)
 static int
 join_fn(struct tx *t)
 {
-	static const char accept[] =
-		"UPDATE room_invitations SET status = 'accepted', responded_at = NOW() WHERE id = ?";
+	static const char accept[] = "UPDATE room_invitations SET status = 'accepted', "
+	                             "responded_at = NOW() WHERE id = ?";
 	static const char inviter[] = "SELECT inviter_id FROM room_invitations WHERE id = ?";
 	struct yq_req *r = t->r;
 	int rc = tx_room(t, t->room_id, YQ_ACT_COUNT);
@@ -805,7 +785,8 @@ join_fn(struct tx *t)
 			return rc;
 		struct yq_rows *rows;
 		long long n = YQ_DB_EXEC(r->db, accept, NULL, YQ_PINT(t->rm.invitation_id));
-		if (n < 0 || (n = YQ_DB_EXEC(r->db, inviter, &rows, YQ_PINT(t->rm.invitation_id))) < 0)
+		if (n < 0 ||
+		    (n = YQ_DB_EXEC(r->db, inviter, &rows, YQ_PINT(t->rm.invitation_id))) < 0)
 			return (int)n;
 		long long who = rows->nrows ? yq_rows_int(rows, 0, 0) : 0;
 		yq_rows_free(rows);
@@ -871,7 +852,8 @@ leave_fn(struct tx *t)
 		return deny(t, 409, "The owner cannot leave: transfer the room or dissolve it");
 	if ((rc = remove_member(t, t->r->user->id)) < 0)
 		return rc;
-	return announce(t, "member_left", member_payload(t->r->user->id, t->r->user->username, YQ_ROLE_NONE));
+	return announce(t, "member_left",
+	                member_payload(t->r->user->id, t->r->user->username, YQ_ROLE_NONE));
 }
 
 /* POST /rooms/leave */
@@ -892,7 +874,7 @@ invite_fn(struct tx *t)
 {
 	static const char target[] = "SELECT username FROM users WHERE id = ?";
 	static const char ins[] =
-		"INSERT INTO room_invitations (room_id, inviter_id, invitee_id) VALUES (?, ?, ?)";
+	        "INSERT INTO room_invitations (room_id, inviter_id, invitee_id) VALUES (?, ?, ?)";
 	static const char get[] = INVITATION_SELECT "WHERE i.id = ?";
 	struct yq_req *r = t->r;
 	int rc = tx_room(t, t->room_id, YQ_ACT_INVITE);
@@ -913,7 +895,8 @@ invite_fn(struct tx *t)
 		return rc;
 	if (role != YQ_ROLE_NONE)
 		return deny(t, 409, "That user is already a member of this room");
-	n = YQ_DB_EXEC(r->db, ins, NULL, YQ_PINT(t->rm.id), YQ_PINT(r->user->id), YQ_PINT(t->user_id));
+	n = YQ_DB_EXEC(r->db, ins, NULL, YQ_PINT(t->rm.id), YQ_PINT(r->user->id),
+	               YQ_PINT(t->user_id));
 	if (n == YQ_EDUP)
 		return deny(t, 409, "That user already has a pending invitation to this room");
 	if (n < 0)
@@ -948,9 +931,9 @@ static int
 apply_fn(struct tx *t)
 {
 	static const char ins[] =
-		"INSERT INTO room_applications (room_id, user_id, message) VALUES (?, ?, ?)";
-	static const char approvers[] =
-		"SELECT user_id FROM room_members WHERE room_id = ? AND role IN ('owner', 'moderator')";
+	        "INSERT INTO room_applications (room_id, user_id, message) VALUES (?, ?, ?)";
+	static const char approvers[] = "SELECT user_id FROM room_members WHERE room_id = ? AND "
+	                                "role IN ('owner', 'moderator')";
 	static const char get[] = APPLICATION_SELECT "WHERE a.id = ?";
 	struct yq_req *r = t->r;
 	int rc = tx_room(t, t->room_id, YQ_ACT_COUNT);
@@ -963,11 +946,12 @@ apply_fn(struct tx *t)
 	if (t->rm.applied)
 		return deny(t, 409, "You already have a pending application to this room");
 	if (t->rm.invitation_id || !t->rm.require_approval)
-		return deny(t, 409, t->rm.invitation_id
-					    ? "You are invited: join the room directly"
-					    : "This room does not require approval: join it directly");
+		return deny(t, 409,
+		            t->rm.invitation_id
+		                    ? "You are invited: join the room directly"
+		                    : "This room does not require approval: join it directly");
 	long long n = YQ_DB_EXEC(r->db, ins, NULL, YQ_PINT(t->rm.id), YQ_PINT(r->user->id),
-				 YQ_PSTR(t->text ? t->text : ""));
+	                         YQ_PSTR(t->text ? t->text : ""));
 	if (n == YQ_EDUP)
 		return deny(t, 409, "You already have a pending application to this room");
 	if (n < 0)
@@ -1001,9 +985,9 @@ static int
 config_fn(struct tx *t)
 {
 	static const char upd[] =
-		"UPDATE rooms SET name = ?, description = ?, is_public = ?, require_approval = ?, "
-		"keep_chat_history = ?, sync_playback = ?, guest_control = ?, max_members = ?, "
-		"updated_at = NOW() WHERE id = ?";
+	        "UPDATE rooms SET name = ?, description = ?, is_public = ?, require_approval = ?, "
+	        "keep_chat_history = ?, sync_playback = ?, guest_control = ?, max_members = ?, "
+	        "updated_at = NOW() WHERE id = ?";
 	struct yq_req *r = t->r;
 	int rc = tx_room(t, t->room_id, YQ_ACT_CONFIG);
 
@@ -1025,10 +1009,10 @@ config_fn(struct tx *t)
 	if (desc)
 		yq_strlcpy(t->rm.description, desc, sizeof(t->rm.description));
 	long long n = YQ_DB_EXEC(r->db, upd, NULL, YQ_PSTR(t->rm.name), YQ_PSTR(t->rm.description),
-				 YQ_PINT(t->rm.is_public), YQ_PINT(t->rm.require_approval),
-				 YQ_PINT(t->rm.keep_chat_history), YQ_PINT(t->rm.sync_playback),
-				 YQ_PINT(t->rm.guest_control), YQ_PINT(t->rm.max_members),
-				 YQ_PINT(t->rm.id));
+	                         YQ_PINT(t->rm.is_public), YQ_PINT(t->rm.require_approval),
+	                         YQ_PINT(t->rm.keep_chat_history), YQ_PINT(t->rm.sync_playback),
+	                         YQ_PINT(t->rm.guest_control), YQ_PINT(t->rm.max_members),
+	                         YQ_PINT(t->rm.id));
 	if (n < 0)
 		return (int)n;
 	json_object *p = json_object_new_object();
@@ -1053,7 +1037,7 @@ h_rooms_config(struct yq_req *r)
 	json_object *cfg;
 	if (yq_json_field(body, "config", json_type_object, &cfg) == YQ_JF_TYPE)
 		yq_http_invalid(r, "body", "config", "model_attributes_type",
-				"Input should be a valid dictionary");
+		                "Input should be a valid dictionary");
 	/* validate before touching the database: a dry run on a scratch room */
 	struct room scratch = { 0 };
 	field_name(r, body, false);
@@ -1099,14 +1083,16 @@ role_fields(struct tx *t)
 
 	t->role = yq_role_parse(role);
 	if (role && t->role != YQ_ROLE_MEMBER && t->role != YQ_ROLE_MODERATOR)
-		yq_http_invalid(t->r, "body", "role", "enum",
-				"Input should be 'member' or 'moderator' (use transfer for the owner)");
+		yq_http_invalid(
+		        t->r, "body", "role", "enum",
+		        "Input should be 'member' or 'moderator' (use transfer for the owner)");
 }
 
 static int
 set_role_fn(struct tx *t)
 {
-	static const char upd[] = "UPDATE room_members SET role = ? WHERE room_id = ? AND user_id = ?";
+	static const char upd[] =
+	        "UPDATE room_members SET role = ? WHERE room_id = ? AND user_id = ?";
 	struct yq_req *r = t->r;
 	int rc = tx_room(t, t->room_id, YQ_ACT_SET_ROLE);
 	enum yq_role cur;
@@ -1120,13 +1106,14 @@ set_role_fn(struct tx *t)
 		return deny(t, 409, "The owner's role changes only by transfer");
 	if (cur != t->role) {
 		long long n = YQ_DB_EXEC(r->db, upd, NULL, YQ_PSTR(yq_role_name(t->role)),
-					 YQ_PINT(t->rm.id), YQ_PINT(t->user_id));
+		                         YQ_PINT(t->rm.id), YQ_PINT(t->user_id));
 		if (n < 0)
 			return (int)n;
 		json_object *c = room_content(&t->rm, r->user);
 		yq_json_add_str(c, "role", yq_role_name(t->role));
 		if ((rc = tell(t, t->user_id, "role_changed", c)) < 0 ||
-		    (rc = announce(t, "role_changed", member_payload(t->user_id, name, t->role))) < 0)
+		    (rc = announce(t, "role_changed", member_payload(t->user_id, name, t->role))) <
+		            0)
 			return rc;
 	}
 	t->out = membership_json(&t->rm, t->user_id, t->role);
@@ -1188,10 +1175,11 @@ static int
 transfer_fn(struct tx *t)
 {
 	static const char demote[] =
-		"UPDATE room_members SET role = 'moderator' WHERE room_id = ? AND user_id = ?";
+	        "UPDATE room_members SET role = 'moderator' WHERE room_id = ? AND user_id = ?";
 	static const char promote[] =
-		"UPDATE room_members SET role = 'owner' WHERE room_id = ? AND user_id = ?";
-	static const char owner[] = "UPDATE rooms SET owner_id = ?, updated_at = NOW() WHERE id = ?";
+	        "UPDATE room_members SET role = 'owner' WHERE room_id = ? AND user_id = ?";
+	static const char owner[] =
+	        "UPDATE rooms SET owner_id = ?, updated_at = NOW() WHERE id = ?";
 	struct yq_req *r = t->r;
 	int rc = tx_room(t, t->room_id, YQ_ACT_TRANSFER);
 	enum yq_role target;
@@ -1246,19 +1234,20 @@ out:
 int
 h_rooms_applications(struct yq_req *r)
 {
-	static const char sql[] = APPLICATION_SELECT
-		"WHERE a.room_id = ? AND a.status = 'pending' AND a.id < ? ORDER BY a.id DESC LIMIT ?";
+	static const char sql[] = APPLICATION_SELECT "WHERE a.room_id = ? AND a.status = 'pending' "
+	                                             "AND a.id < ? ORDER BY a.id DESC LIMIT ?";
 	struct room rm;
 	long long limit, before;
 
 	if (room_for(r, r->ids[0], false, YQ_ACT_REVIEW, &rm) < 0)
 		return -1;
 	yq_query_limit(r, &limit);
-	query_cursor(r, "cursor", &before);
+	yq_query_cursor(r, &before);
 	if (yq_http_invalid_done(r) < 0)
 		return -1;
 	struct yq_rows *rows;
-	long long n = YQ_DB_EXEC(r->db, sql, &rows, YQ_PINT(rm.id), YQ_PINT(before), YQ_PINT(limit + 1));
+	long long n =
+	        YQ_DB_EXEC(r->db, sql, &rows, YQ_PINT(rm.id), YQ_PINT(before), YQ_PINT(limit + 1));
 	if (n < 0)
 		return yq_http_fail(r, (int)n);
 	json_object *o = json_object_new_object(), *items = json_object_new_array();
@@ -1266,7 +1255,7 @@ h_rooms_applications(struct yq_req *r)
 	for (unsigned i = 0; i < shown; i++)
 		json_object_array_add(items, application_json(rows, i));
 	json_object_object_add(o, "items", items);
-	set_cursor(o, rows->nrows > limit, shown ? yq_rows_int(rows, shown - 1, 0) : 0);
+	yq_json_set_cursor(o, rows->nrows > limit, shown ? yq_rows_int(rows, shown - 1, 0) : 0);
 	yq_rows_free(rows);
 	return yq_http_json(r, 200, o);
 }
@@ -1275,10 +1264,10 @@ static int
 decide_fn(struct tx *t)
 {
 	static const char find[] =
-		"SELECT a.status, a.user_id, u.username FROM room_applications a "
-		"JOIN users u ON u.id = a.user_id WHERE a.id = ? AND a.room_id = ? FOR UPDATE";
-	static const char mark[] =
-		"UPDATE room_applications SET status = ?, decided_by = ?, decided_at = NOW() WHERE id = ?";
+	        "SELECT a.status, a.user_id, u.username FROM room_applications a "
+	        "JOIN users u ON u.id = a.user_id WHERE a.id = ? AND a.room_id = ? FOR UPDATE";
+	static const char mark[] = "UPDATE room_applications SET status = ?, decided_by = ?, "
+	                           "decided_at = NOW() WHERE id = ?";
 	static const char get[] = APPLICATION_SELECT "WHERE a.id = ?";
 	struct yq_req *r = t->r;
 	bool approve = t->role == YQ_ROLE_MEMBER; /* set by the handler */
@@ -1308,11 +1297,13 @@ decide_fn(struct tx *t)
 			if (role == YQ_ROLE_NONE && (rc = add_member(t, uid, name)) < 0)
 				return rc;
 		}
-		if ((n = YQ_DB_EXEC(r->db, mark, NULL, YQ_PSTR(want), YQ_PINT(r->user->id), YQ_PINT(t->app_id))) < 0)
+		if ((n = YQ_DB_EXEC(r->db, mark, NULL, YQ_PSTR(want), YQ_PINT(r->user->id),
+		                    YQ_PINT(t->app_id))) < 0)
 			return (int)n;
 		json_object *c = room_content(&t->rm, r->user);
 		yq_json_add_int(c, "application_id", t->app_id);
-		if ((rc = tell(t, uid, approve ? "application_approved" : "application_rejected", c)) < 0)
+		if ((rc = tell(t, uid, approve ? "application_approved" : "application_rejected",
+		               c)) < 0)
 			return rc;
 	}
 	if ((n = YQ_DB_EXEC(r->db, get, &rows, YQ_PINT(t->app_id))) < 0)
@@ -1325,8 +1316,11 @@ decide_fn(struct tx *t)
 static int
 decide(struct yq_req *r, bool approve)
 {
-	struct tx t = { .r = r, .fn = decide_fn, .room_id = r->ids[0], .app_id = r->ids[1],
-			.role = approve ? YQ_ROLE_MEMBER : YQ_ROLE_NONE };
+	struct tx t = { .r = r,
+		        .fn = decide_fn,
+		        .room_id = r->ids[0],
+		        .app_id = r->ids[1],
+		        .role = approve ? YQ_ROLE_MEMBER : YQ_ROLE_NONE };
 
 	return tx_run(&t) < 0 ? -1 : yq_http_json(r, 200, t.out);
 }
@@ -1350,16 +1344,17 @@ int
 h_rooms_invitations(struct yq_req *r)
 {
 	static const char sql[] = INVITATION_SELECT
-		"WHERE i.invitee_id = ? AND i.status = 'pending' AND r.dissolved_at IS NULL "
-		"AND i.id < ? ORDER BY i.id DESC LIMIT ?";
+	        "WHERE i.invitee_id = ? AND i.status = 'pending' AND r.dissolved_at IS NULL "
+	        "AND i.id < ? ORDER BY i.id DESC LIMIT ?";
 	long long limit, before;
 
 	yq_query_limit(r, &limit);
-	query_cursor(r, "cursor", &before);
+	yq_query_cursor(r, &before);
 	if (yq_http_invalid_done(r) < 0)
 		return -1;
 	struct yq_rows *rows;
-	long long n = YQ_DB_EXEC(r->db, sql, &rows, YQ_PINT(r->user->id), YQ_PINT(before), YQ_PINT(limit + 1));
+	long long n = YQ_DB_EXEC(r->db, sql, &rows, YQ_PINT(r->user->id), YQ_PINT(before),
+	                         YQ_PINT(limit + 1));
 	if (n < 0)
 		return yq_http_fail(r, (int)n);
 	json_object *o = json_object_new_object(), *items = json_object_new_array();
@@ -1367,7 +1362,7 @@ h_rooms_invitations(struct yq_req *r)
 	for (unsigned i = 0; i < shown; i++)
 		json_object_array_add(items, invitation_json(rows, i));
 	json_object_object_add(o, "items", items);
-	set_cursor(o, rows->nrows > limit, shown ? yq_rows_int(rows, shown - 1, 0) : 0);
+	yq_json_set_cursor(o, rows->nrows > limit, shown ? yq_rows_int(rows, shown - 1, 0) : 0);
 	yq_rows_free(rows);
 	return yq_http_json(r, 200, o);
 }
@@ -1376,10 +1371,10 @@ static int
 decline_fn(struct tx *t)
 {
 	static const char find[] =
-		"SELECT i.status, i.room_id, i.inviter_id FROM room_invitations i "
-		"WHERE i.id = ? AND i.invitee_id = ? FOR UPDATE";
-	static const char mark[] =
-		"UPDATE room_invitations SET status = 'declined', responded_at = NOW() WHERE id = ?";
+	        "SELECT i.status, i.room_id, i.inviter_id FROM room_invitations i "
+	        "WHERE i.id = ? AND i.invitee_id = ? FOR UPDATE";
+	static const char mark[] = "UPDATE room_invitations SET status = 'declined', responded_at "
+	                           "= NOW() WHERE id = ?";
 	static const char get[] = INVITATION_SELECT "WHERE i.id = ?";
 	struct yq_req *r = t->r;
 	struct yq_rows *rows;
@@ -1429,12 +1424,11 @@ h_rooms_decline(struct yq_req *r)
 int
 h_rooms_messages(struct yq_req *r)
 {
-	static const char sql[] =
-		"SELECT c.id, c.room_id, c.user_id, u.username, c.text, "
-		"CAST(UNIX_TIMESTAMP(c.created_at) * 1000 AS INTEGER), "
-		"DATE_FORMAT(c.created_at, '%Y-%m-%dT%H:%i:%sZ') "
-		"FROM chat_messages c JOIN users u ON u.id = c.user_id "
-		"WHERE c.room_id = ? AND c.id < ? ORDER BY c.id DESC LIMIT ?";
+	static const char sql[] = "SELECT c.id, c.room_id, c.user_id, u.username, c.text, "
+	                          "CAST(UNIX_TIMESTAMP(c.created_at) * 1000 AS INTEGER), "
+	                          "DATE_FORMAT(c.created_at, '%Y-%m-%dT%H:%i:%sZ') "
+	                          "FROM chat_messages c JOIN users u ON u.id = c.user_id "
+	                          "WHERE c.room_id = ? AND c.id < ? ORDER BY c.id DESC LIMIT ?";
 	struct room rm;
 	long long limit, before;
 	const struct yq_kv *b = yq_form_get(&r->query, "before_id");
@@ -1442,12 +1436,12 @@ h_rooms_messages(struct yq_req *r)
 	if (room_for(r, r->ids[0], false, YQ_ACT_CHAT, &rm) < 0)
 		return -1;
 	yq_query_limit(r, &limit);
-	query_cursor(r, "cursor", &before);
+	yq_query_cursor(r, &before);
 	if (b) {
 		int64_t v;
 		if (yq_parse_i64(b->value, 1, INT64_MAX, &v) < 0)
 			yq_http_invalid(r, "query", "before_id", "int_parsing",
-					"Input should be a positive integer");
+			                "Input should be a positive integer");
 		else if (v < before)
 			before = v;
 	}
@@ -1460,7 +1454,8 @@ h_rooms_messages(struct yq_req *r)
 		return yq_http_json(r, 200, o);
 	}
 	struct yq_rows *rows;
-	long long n = YQ_DB_EXEC(r->db, sql, &rows, YQ_PINT(rm.id), YQ_PINT(before), YQ_PINT(limit + 1));
+	long long n =
+	        YQ_DB_EXEC(r->db, sql, &rows, YQ_PINT(rm.id), YQ_PINT(before), YQ_PINT(limit + 1));
 	if (n < 0) {
 		json_object_put(o);
 		return yq_http_fail(r, (int)n);
@@ -1477,7 +1472,7 @@ h_rooms_messages(struct yq_req *r)
 		yq_json_add_str(m, "created_at", yq_rows_str(rows, i, 6));
 		json_object_array_add(items, m);
 	}
-	set_cursor(o, rows->nrows > limit, shown ? yq_rows_int(rows, shown - 1, 0) : 0);
+	yq_json_set_cursor(o, rows->nrows > limit, shown ? yq_rows_int(rows, shown - 1, 0) : 0);
 	yq_rows_free(rows);
 	return yq_http_json(r, 200, o);
 }

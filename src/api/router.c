@@ -59,8 +59,8 @@ match(const char *pat, const char *path, size_t pathlen, long long *ids, unsigne
 
 enum yq_route_result
 yq_route_match(const struct yq_route *table, size_t n, const char *method, const char *path,
-	       const struct yq_route **found, long long *ids, unsigned maxids, unsigned *nids,
-	       char *allow, size_t allowsz)
+               const struct yq_route **found, long long *ids, unsigned maxids, unsigned *nids,
+               char *allow, size_t allowsz)
 {
 	size_t len = strlen(path);
 	bool path_known = false;
@@ -84,7 +84,7 @@ yq_route_match(const struct yq_route *table, size_t n, const char *method, const
 			size_t al = strlen(allow);
 			if (al + strlen(table[i].method) + 3 < allowsz)
 				snprintf(allow + al, allowsz - al, "%s%s", al ? ", " : "",
-					 table[i].method);
+				         table[i].method);
 		}
 		path_known = true;
 	}

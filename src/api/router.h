@@ -27,8 +27,7 @@ struct yq_route {
 enum yq_route_result { YQ_ROUTE_OK, YQ_ROUTE_NOT_FOUND, YQ_ROUTE_BAD_METHOD };
 
 enum yq_route_result yq_route_match(const struct yq_route *table, size_t n, const char *method,
-				    const char *path, const struct yq_route **found,
-				    long long *ids, unsigned maxids, unsigned *nids, char *allow,
-				    size_t allowsz);
+                                    const char *path, const struct yq_route **found, long long *ids,
+                                    unsigned maxids, unsigned *nids, char *allow, size_t allowsz);
 
 #endif

@@ -18,9 +18,9 @@
 #include <string.h>
 #include <strings.h>
 
-#define USER_COLUMNS                                                                     \
-	"id, username, email, avatar_url, token_version, password_hash, "                \
-	"DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%sZ'), "                                \
+#define USER_COLUMNS                                                      \
+	"id, username, email, avatar_url, token_version, password_hash, " \
+	"DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%sZ'), "                 \
 	"DATE_FORMAT(updated_at, '%Y-%m-%dT%H:%i:%sZ')"
 
 static void
@@ -120,7 +120,7 @@ field_username(struct yq_req *r, json_object *body, bool required)
 
 	if (s && !username_chars_ok(s)) {
 		yq_http_invalid(r, "body", "username", "string_pattern_mismatch",
-				"String should match pattern '^[A-Za-z0-9_.-]+$'");
+		                "String should match pattern '^[A-Za-z0-9_.-]+$'");
 		return NULL;
 	}
 	return s;
@@ -159,7 +159,7 @@ field_email(struct yq_req *r, json_object *body, bool required)
 
 	if (s && !email_ok(s)) {
 		yq_http_invalid(r, "body", "email", "value_error",
-				"value is not a valid email address");
+		                "value is not a valid email address");
 		return NULL;
 	}
 	return s;
@@ -172,7 +172,7 @@ field_password(struct yq_req *r, json_object *body, const char *key, bool requir
 
 	if (s && (*len < 8 || *len > 128)) {
 		yq_http_invalid(r, "body", key, "value_error",
-				"Password must be 8 to 128 bytes long");
+		                "Password must be 8 to 128 bytes long");
 		return NULL;
 	}
 	return s;
@@ -186,15 +186,15 @@ field_avatar(struct yq_req *r, json_object *body)
 	if (!s || !*s)
 		return s;
 	size_t skip = strncasecmp(s, "https://", 8) == 0  ? 8
-		      : strncasecmp(s, "http://", 7) == 0 ? 7
-							  : 0;
+	              : strncasecmp(s, "http://", 7) == 0 ? 7
+	                                                  : 0;
 	bool ok = skip && s[skip] && s[skip] != '/';
 	for (const char *p = s; ok && *p; p++)
 		if ((unsigned char)*p <= ' ' || *p == 0x7f)
 			ok = false;
 	if (!ok) {
 		yq_http_invalid(r, "body", "avatar_url", "url_parsing",
-				"Input should be an empty string or an http(s) URL");
+		                "Input should be an empty string or an http(s) URL");
 		return NULL;
 	}
 	return s;
@@ -212,8 +212,8 @@ duplicate(struct yq_req *r)
 int
 h_users_register(struct yq_req *r)
 {
-	static const char ins[] =
-		"INSERT INTO users (username, email, password_hash, avatar_url) VALUES (?, ?, ?, ?)";
+	static const char ins[] = "INSERT INTO users (username, email, password_hash, avatar_url) "
+	                          "VALUES (?, ?, ?, ?)";
 	json_object *body;
 	size_t pwlen = 0;
 	int rc = -1;
@@ -230,10 +230,10 @@ h_users_register(struct yq_req *r)
 	char key[40];
 	yq_ascii_lower(key, sizeof(key), username);
 	long wait = yq_ratelimit_hit(r->db, "register_ip", r->remote_addr, &r->cfg->rl_register_ip,
-				     r->now);
+	                             r->now);
 	if (wait == 0)
 		wait = yq_ratelimit_hit(r->db, "register_user", key, &r->cfg->rl_register_user,
-					r->now);
+		                        r->now);
 	if (wait != 0) {
 		rc = wait < 0 ? yq_http_fail(r, (int)wait) : yq_http_too_many(r, wait);
 		goto out;
@@ -244,8 +244,8 @@ h_users_register(struct yq_req *r)
 		rc = yq_http_fail(r, YQ_ENOMEM);
 		goto out;
 	}
-	long long n = YQ_DB_EXEC(r->db, ins, NULL, YQ_PSTR(username), YQ_PSTR(email),
-				 YQ_PSTR(hash), YQ_PSTR(avatar ? avatar : ""));
+	long long n = YQ_DB_EXEC(r->db, ins, NULL, YQ_PSTR(username), YQ_PSTR(email), YQ_PSTR(hash),
+	                         YQ_PSTR(avatar ? avatar : ""));
 	if (n == YQ_EDUP) {
 		rc = duplicate(r);
 		goto out;
@@ -276,9 +276,8 @@ h_users_me(struct yq_req *r)
 static int
 is_online(struct yq_req *r, long long uid, bool *online)
 {
-	static const char sql[] =
-		"SELECT EXISTS (SELECT 1 FROM presence WHERE user_id = ? "
-		"AND seen_at > NOW() - INTERVAL ? SECOND)";
+	static const char sql[] = "SELECT EXISTS (SELECT 1 FROM presence WHERE user_id = ? "
+	                          "AND seen_at > NOW() - INTERVAL ? SECOND)";
 	struct yq_rows *rows;
 	long long n = YQ_DB_EXEC(r->db, sql, &rows, YQ_PINT(uid), YQ_PINT(r->cfg->presence_ttl));
 
@@ -311,11 +310,11 @@ int
 h_users_update_me(struct yq_req *r)
 {
 	static const char upd[] =
-		"UPDATE users SET username = COALESCE(?, username), email = COALESCE(?, email), "
-		"avatar_url = COALESCE(?, avatar_url), password_hash = COALESCE(?, password_hash), "
-		"token_version = token_version + ?, updated_at = NOW() WHERE id = ?";
-	static const char revoke[] =
-		"UPDATE refresh_tokens SET revoked_at = NOW() WHERE user_id = ? AND revoked_at IS NULL";
+	        "UPDATE users SET username = COALESCE(?, username), email = COALESCE(?, email), "
+	        "avatar_url = COALESCE(?, avatar_url), password_hash = COALESCE(?, password_hash), "
+	        "token_version = token_version + ?, updated_at = NOW() WHERE id = ?";
+	static const char revoke[] = "UPDATE refresh_tokens SET revoked_at = NOW() WHERE user_id = "
+	                             "? AND revoked_at IS NULL";
 	json_object *body;
 	size_t pwlen = 0, curlen = 0;
 	int rc = -1;
@@ -329,14 +328,15 @@ h_users_update_me(struct yq_req *r)
 	const char *current = yq_body_str(r, body, "current_password", false, 1, 1024, &curlen);
 	if ((email || password) && !current && !r->errors)
 		yq_http_invalid(r, "body", "current_password", "missing",
-				"current_password is required to change email or password");
+		                "current_password is required to change email or password");
 	if (yq_http_invalid_done(r) < 0)
 		goto out;
 
 	if (email || password) {
 		char key[40];
 		yq_ascii_lower(key, sizeof(key), r->user->username);
-		long wait = yq_ratelimit_peek(r->db, "login_user", key, &r->cfg->rl_login_user, r->now);
+		long wait =
+		        yq_ratelimit_peek(r->db, "login_user", key, &r->cfg->rl_login_user, r->now);
 		if (wait != 0) {
 			rc = wait < 0 ? yq_http_fail(r, (int)wait) : yq_http_too_many(r, wait);
 			goto out;
@@ -352,10 +352,10 @@ h_users_update_me(struct yq_req *r)
 		rc = yq_http_fail(r, YQ_ENOMEM);
 		goto out;
 	}
-	long long n = YQ_DB_EXEC(r->db, upd, NULL, YQ_PSTR_OR_NULL(username),
-				 YQ_PSTR_OR_NULL(email), YQ_PSTR_OR_NULL(avatar),
-				 password ? YQ_PSTR(hash) : YQ_PNULL, YQ_PINT(password ? 1 : 0),
-				 YQ_PINT(r->user->id));
+	long long n =
+	        YQ_DB_EXEC(r->db, upd, NULL, YQ_PSTR_OR_NULL(username), YQ_PSTR_OR_NULL(email),
+	                   YQ_PSTR_OR_NULL(avatar), password ? YQ_PSTR(hash) : YQ_PNULL,
+	                   YQ_PINT(password ? 1 : 0), YQ_PINT(r->user->id));
 	if (n == YQ_EDUP) {
 		rc = duplicate(r);
 		goto out;
@@ -379,10 +379,10 @@ int
 h_users_search(struct yq_req *r)
 {
 	static const char sql[] =
-		"SELECT id, username, avatar_url, DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%sZ'), "
-		"EXISTS (SELECT 1 FROM presence p WHERE p.user_id = users.id "
-		"AND p.seen_at > NOW() - INTERVAL ? SECOND) "
-		"FROM users WHERE username LIKE ? AND username > ? ORDER BY username LIMIT ?";
+	        "SELECT id, username, avatar_url, DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%sZ'), "
+	        "EXISTS (SELECT 1 FROM presence p WHERE p.user_id = users.id "
+	        "AND p.seen_at > NOW() - INTERVAL ? SECOND) "
+	        "FROM users WHERE username LIKE ? AND username > ? ORDER BY username LIMIT ?";
 	const struct yq_kv *q = yq_form_get(&r->query, "q");
 	const struct yq_kv *cur = yq_form_get(&r->query, "cursor");
 	long long limit;
@@ -392,12 +392,12 @@ h_users_search(struct yq_req *r)
 		yq_http_invalid(r, "query", "q", "missing", "Field required");
 	else if (q->value_len < 1 || q->value_len > 32)
 		yq_http_invalid(r, "query", "q", "string_too_long",
-				"String should have 1 to 32 characters");
+		                "String should have 1 to 32 characters");
 	yq_query_limit(r, &limit);
 	if (cur && *cur->value) {
 		long n = yq_b64url_decode((unsigned char *)after, sizeof(after) - 1, cur->value,
-					  cur->value_len);
-		if (n < 0 || n > 32)
+		                          cur->value_len);
+		if (n < 0 || n > 32 || memchr(after, '\0', (size_t)n))
 			yq_http_invalid(r, "query", "cursor", "value_error", "Invalid cursor");
 		else
 			after[n] = '\0';
@@ -425,7 +425,7 @@ h_users_search(struct yq_req *r)
 
 	struct yq_rows *rows;
 	long long n = YQ_DB_EXEC(r->db, sql, &rows, YQ_PINT(r->cfg->presence_ttl), YQ_PSTR(pattern),
-				 YQ_PSTR(after), YQ_PINT(limit + 1));
+	                         YQ_PSTR(after), YQ_PINT(limit + 1));
 	if (n < 0) {
 		json_object_put(o);
 		return yq_http_fail(r, (int)n);

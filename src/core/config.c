@@ -27,10 +27,12 @@ struct ckey {
 	bool secret;
 };
 
+/* clang-format off */
 #define S(n, f, d) { n, C_STR, offsetof(struct yq_config, f), sizeof(((struct yq_config *)0)->f), d, false }
 #define SECRET(n, f, d) { n, C_STR, offsetof(struct yq_config, f), sizeof(((struct yq_config *)0)->f), d, true }
 #define U(n, f, d) { n, C_UINT, offsetof(struct yq_config, f), 0, d, false }
 #define R(n, f, d) { n, C_RATE, offsetof(struct yq_config, f), 0, d, false }
+/* clang-format on */
 
 static const struct ckey keys[] = {
 	S("db.host", db_host, "127.0.0.1"),
@@ -95,7 +97,8 @@ set_value(struct yq_config *cfg, const struct ckey *k, const char *v, char *err,
 	switch (k->type) {
 	case C_STR:
 		if (strlen(v) >= k->size) {
-			snprintf(err, errsz, "%s: value longer than %zu bytes", k->name, k->size - 1);
+			snprintf(err, errsz, "%s: value longer than %zu bytes", k->name,
+			         k->size - 1);
 			return -1;
 		}
 		yq_strlcpy(field, v, k->size);
@@ -239,8 +242,9 @@ int
 yq_config_validate(const struct yq_config *cfg, char *err, size_t errsz)
 {
 	if (strlen(cfg->jwt_key) < 32) {
-		snprintf(err, errsz, "auth.jwt_key must be set to at least 32 bytes "
-				     "(e.g. the output of: head -c 48 /dev/urandom | base64)");
+		snprintf(err, errsz,
+		         "auth.jwt_key must be set to at least 32 bytes "
+		         "(e.g. the output of: head -c 48 /dev/urandom | base64)");
 		return -1;
 	}
 	if (cfg->access_ttl == 0 || cfg->refresh_ttl == 0 || cfg->ticket_ttl == 0) {

@@ -70,7 +70,7 @@ int yq_config_load(struct yq_config *cfg, const char *path, char *err, size_t er
 
 /* Set one key ("section.key") from a string; -1 with err on a bad value. */
 int yq_config_set(struct yq_config *cfg, const char *key, const char *value, char *err,
-		  size_t errsz);
+                  size_t errsz);
 
 /* Check the values that have no safe default (the JWT key). */
 int yq_config_validate(const struct yq_config *cfg, char *err, size_t errsz);

@@ -21,7 +21,7 @@
 #include <mysql.h>
 #include <mysqld_error.h>
 
-#define STMT_SLOTS 256
+#define STMT_SLOTS       256
 #define YQ_DB_MAX_PARAMS 32
 
 struct stmt_slot {
@@ -82,8 +82,8 @@ yq_db_free(struct yq_db *db)
 static bool
 is_conn_lost(unsigned err)
 {
-	return err == CR_SERVER_GONE_ERROR || err == CR_SERVER_LOST ||
-	       err == CR_CONNECTION_ERROR || err == CR_CONN_HOST_ERROR || err == 4031;
+	return err == CR_SERVER_GONE_ERROR || err == CR_SERVER_LOST || err == CR_CONNECTION_ERROR ||
+	       err == CR_CONN_HOST_ERROR || err == 4031;
 }
 
 static void
@@ -129,12 +129,12 @@ yq_db_connect(struct yq_db *db)
 	mysql_options(m, MYSQL_OPT_RECONNECT, &off);
 	mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	mysql_options(m, MYSQL_INIT_COMMAND,
-		      "SET time_zone = '+00:00', "
-		      "sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION,"
-		      "ERROR_FOR_DIVISION_BY_ZERO'");
+	              "SET time_zone = '+00:00', "
+	              "sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION,"
+	              "ERROR_FOR_DIVISION_BY_ZERO'");
 	const char *sock = c->db_socket[0] ? c->db_socket : NULL;
-	if (!mysql_real_connect(m, sock ? NULL : c->db_host, c->db_user, c->db_password,
-				c->db_name, c->db_port, sock, CLIENT_FOUND_ROWS)) {
+	if (!mysql_real_connect(m, sock ? NULL : c->db_host, c->db_user, c->db_password, c->db_name,
+	                        c->db_port, sock, CLIENT_FOUND_ROWS)) {
 		set_error(db, mysql_errno(m), mysql_error(m));
 		yq_warn("database connect failed (%u: %s)", db->last_errno, db->last_error);
 		mysql_close(m);
@@ -321,7 +321,7 @@ out:
 
 static long long
 exec_once(struct yq_db *db, const char *sql, const struct yq_param *params, unsigned np,
-	  struct yq_rows **rows, bool *prepared_only)
+          struct yq_rows **rows, bool *prepared_only)
 {
 	MYSQL_STMT *st = NULL;
 	int rc;
@@ -333,7 +333,7 @@ exec_once(struct yq_db *db, const char *sql, const struct yq_param *params, unsi
 		return rc;
 	if (mysql_stmt_param_count(st) != np) {
 		yq_error("statement expects %lu parameters, got %u: %.60s",
-			 mysql_stmt_param_count(st), np, sql);
+		         mysql_stmt_param_count(st), np, sql);
 		return YQ_EINTERNAL;
 	}
 	MYSQL_BIND b[YQ_DB_MAX_PARAMS];
@@ -342,9 +342,7 @@ exec_once(struct yq_db *db, const char *sql, const struct yq_param *params, unsi
 	memset(b, 0, sizeof(b));
 	for (unsigned i = 0; i < np; i++) {
 		switch (params[i].type) {
-		case YQ_P_NULL:
-			b[i].buffer_type = MYSQL_TYPE_NULL;
-			break;
+		case YQ_P_NULL: b[i].buffer_type = MYSQL_TYPE_NULL; break;
 		case YQ_P_INT:
 			b[i].buffer_type = MYSQL_TYPE_LONGLONG;
 			b[i].buffer = (void *)&params[i].i;
@@ -397,7 +395,7 @@ is_read_only(const char *sql)
 
 long long
 yq_db_exec(struct yq_db *db, const char *sql, const struct yq_param *params, unsigned np,
-	   struct yq_rows **rows)
+           struct yq_rows **rows)
 {
 	bool in_tx = db->in_tx, prepared_only;
 

@@ -37,17 +37,17 @@ struct yq_param {
 	size_t len;
 };
 
-#define YQ_PINT(v) ((struct yq_param){ .type = YQ_P_INT, .i = (long long)(v) })
-#define YQ_PSTR(v) ((struct yq_param){ .type = YQ_P_STR, .s = (v), .len = strlen(v) })
+#define YQ_PINT(v)     ((struct yq_param){ .type = YQ_P_INT, .i = (long long)(v) })
+#define YQ_PSTR(v)     ((struct yq_param){ .type = YQ_P_STR, .s = (v), .len = strlen(v) })
 #define YQ_PSTRN(v, n) ((struct yq_param){ .type = YQ_P_STR, .s = (v), .len = (n) })
-#define YQ_PNULL ((struct yq_param){ .type = YQ_P_NULL })
+#define YQ_PNULL       ((struct yq_param){ .type = YQ_P_NULL })
 /* A string that may be NULL. */
 #define YQ_PSTR_OR_NULL(v) ((v) ? YQ_PSTR(v) : YQ_PNULL)
 
 struct yq_rows {
 	unsigned nrows;
 	unsigned ncols;
-	char **cell;   /* nrows * ncols, row-major; NULL for SQL NULL */
+	char **cell; /* nrows * ncols, row-major; NULL for SQL NULL */
 	size_t *len;
 };
 
@@ -72,12 +72,12 @@ int yq_db_connect(struct yq_db *db);
  * When rows is not NULL and the statement returns a result set, *rows gets
  * it (free with yq_rows_free); otherwise *rows is NULL. */
 long long yq_db_exec(struct yq_db *db, const char *sql, const struct yq_param *params,
-		     unsigned nparams, struct yq_rows **rows);
+                     unsigned nparams, struct yq_rows **rows);
 
-#define YQ_DB_EXEC(db, sql, rows, ...)                                                    \
-	yq_db_exec((db), (sql), (const struct yq_param[]){ __VA_ARGS__ },                 \
-		   sizeof((const struct yq_param[]){ __VA_ARGS__ }) / sizeof(struct yq_param), \
-		   (rows))
+#define YQ_DB_EXEC(db, sql, rows, ...)                                                         \
+	yq_db_exec((db), (sql), (const struct yq_param[]){ __VA_ARGS__ },                      \
+	           sizeof((const struct yq_param[]){ __VA_ARGS__ }) / sizeof(struct yq_param), \
+	           (rows))
 
 /* The AUTO_INCREMENT id (or LAST_INSERT_ID(expr)) of the last exec. */
 unsigned long long yq_db_insert_id(struct yq_db *db);

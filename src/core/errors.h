@@ -11,13 +11,13 @@
 
 enum yq_err {
 	YQ_OK = 0,
-	YQ_EINTERNAL = -1,   /* a bug or an unexpected library failure: 500 */
-	YQ_ENOMEM = -2,      /* allocation failed: 500 */
-	YQ_EDBDOWN = -3,     /* database unreachable right now: 503 + Retry-After */
-	YQ_EDUP = -4,        /* unique key violated: 409 */
-	YQ_ENOTFOUND = -5,   /* no such row: 404 */
-	YQ_EINVAL = -6,      /* bad input that a caller should have validated */
-	YQ_ECONFLICT = -7,   /* deadlock or lock wait timeout: retryable */
+	YQ_EINTERNAL = -1, /* a bug or an unexpected library failure: 500 */
+	YQ_ENOMEM = -2,    /* allocation failed: 500 */
+	YQ_EDBDOWN = -3,   /* database unreachable right now: 503 + Retry-After */
+	YQ_EDUP = -4,      /* unique key violated: 409 */
+	YQ_ENOTFOUND = -5, /* no such row: 404 */
+	YQ_EINVAL = -6,    /* bad input that a caller should have validated */
+	YQ_ECONFLICT = -7, /* deadlock or lock wait timeout: retryable */
 };
 
 #endif

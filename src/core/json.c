@@ -67,7 +67,8 @@ lex_check(const char *buf, size_t len)
 				if (*p == '\\') {
 					if (p + 1 >= end)
 						return "Malformed JSON";
-					if (p[1] == 'u' && end - p >= 6 && memcmp(p + 2, "0000", 4) == 0)
+					if (p[1] == 'u' && end - p >= 6 &&
+					    memcmp(p + 2, "0000", 4) == 0)
 						return "NUL character in string";
 					p++;
 					continue;
@@ -145,7 +146,7 @@ yq_json_parse(const char *buf, size_t len, const char **why)
 			json_object_put(obj);
 		*why = err == json_tokener_error_depth ? "JSON nested too deeply"
 		       : err == json_tokener_continue  ? "Truncated JSON"
-							: "Malformed JSON";
+		                                       : "Malformed JSON";
 		return NULL;
 	}
 	while (used < len && strchr(" \t\r\n", buf[used]))
@@ -197,5 +198,5 @@ const char *
 yq_json_str(json_object *obj, size_t *len)
 {
 	return json_object_to_json_string_length(
-		obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
+	        obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
 }

@@ -24,15 +24,14 @@ json_object *yq_json_parse(const char *buf, size_t len, const char **why);
 
 enum yq_jfield {
 	YQ_JF_OK,
-	YQ_JF_MISSING,   /* no such member */
-	YQ_JF_NULL,      /* present, JSON null */
-	YQ_JF_TYPE,      /* present with another type */
+	YQ_JF_MISSING, /* no such member */
+	YQ_JF_NULL,    /* present, JSON null */
+	YQ_JF_TYPE,    /* present with another type */
 };
 
 /* Look up key in obj and check its type (json_type_int accepts only
  * integers, not 1.0 nor "1"). */
-enum yq_jfield yq_json_field(json_object *obj, const char *key, json_type want,
-			     json_object **out);
+enum yq_jfield yq_json_field(json_object *obj, const char *key, json_type want, json_object **out);
 
 /* Add a string member, or null when s is NULL. */
 void yq_json_add_str(json_object *obj, const char *key, const char *s);

@@ -103,10 +103,10 @@ yq_log(enum yq_log_level level, const char *fmt, ...)
 	gmtime_r(&ts.tv_sec, &tm);
 	char line[1200];
 	int n = snprintf(line, sizeof(line),
-			 "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%d] level=%s req=%s %s\n",
-			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-			 tm.tm_sec, ts.tv_nsec / 1000000, log_ident, (int)getpid(),
-			 level_names[level], reqid, msg);
+	                 "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%d] level=%s req=%s %s\n",
+	                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	                 tm.tm_sec, ts.tv_nsec / 1000000, log_ident, (int)getpid(),
+	                 level_names[level], reqid, msg);
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(line)) {

@@ -18,8 +18,8 @@ const char *yq_log_reqid(void);
 void yq_log(enum yq_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define yq_debug(...) yq_log(YQ_LOG_DEBUG, __VA_ARGS__)
-#define yq_info(...) yq_log(YQ_LOG_INFO, __VA_ARGS__)
-#define yq_warn(...) yq_log(YQ_LOG_WARN, __VA_ARGS__)
+#define yq_info(...)  yq_log(YQ_LOG_INFO, __VA_ARGS__)
+#define yq_warn(...)  yq_log(YQ_LOG_WARN, __VA_ARGS__)
 #define yq_error(...) yq_log(YQ_LOG_ERROR, __VA_ARGS__)
 
 #endif

@@ -14,10 +14,11 @@
 #include <string.h>
 
 static const char *const types[] = {
-	"room_invite",     "room_application",    "application_approved",
-	"application_rejected", "invitation_accepted", "invitation_declined",
-	"member_kicked",   "room_dissolved",      "role_changed",
-	"system",
+	"room_invite",          "room_application",
+	"application_approved", "application_rejected",
+	"invitation_accepted",  "invitation_declined",
+	"member_kicked",        "room_dissolved",
+	"role_changed",         "system",
 };
 
 bool
@@ -31,23 +32,23 @@ yq_notify_type_valid(const char *type)
 
 int
 yq_notify_in_tx(struct yq_db *db, long long user_id, const char *type, json_object *content,
-		long long *id)
+                long long *id)
 {
 	static const char ins[] =
-		"INSERT INTO notifications (user_id, type, content) VALUES (?, ?, ?)";
+	        "INSERT INTO notifications (user_id, type, content) VALUES (?, ?, ?)";
 	static const char queue[] =
-		"INSERT INTO event_queue (target_kind, target_id, type, payload) "
-		"SELECT 'user', user_id, 'notification', JSON_OBJECT('id', id, 'type', type, "
-		"'content', JSON_QUERY(content, '$'), 'status', status, "
-		"'created_at', DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%sZ'), 'read_at', NULL) "
-		"FROM notifications WHERE id = ?";
+	        "INSERT INTO event_queue (target_kind, target_id, type, payload) "
+	        "SELECT 'user', user_id, 'notification', JSON_OBJECT('id', id, 'type', type, "
+	        "'content', JSON_QUERY(content, '$'), 'status', status, "
+	        "'created_at', DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%sZ'), 'read_at', NULL) "
+	        "FROM notifications WHERE id = ?";
 	size_t len;
 	const char *text = yq_json_str(content, &len);
 
 	if (!yq_notify_type_valid(type) || !json_object_is_type(content, json_type_object))
 		return YQ_EINVAL;
-	long long n = YQ_DB_EXEC(db, ins, NULL, YQ_PINT(user_id), YQ_PSTR(type),
-				 YQ_PSTRN(text, len));
+	long long n =
+	        YQ_DB_EXEC(db, ins, NULL, YQ_PINT(user_id), YQ_PSTR(type), YQ_PSTRN(text, len));
 	if (n < 0)
 		return (int)n;
 	long long nid = (long long)yq_db_insert_id(db);
@@ -78,7 +79,7 @@ notify_tx(struct yq_db *db, void *arg)
 
 int
 yq_notify(struct yq_db *db, long long user_id, const char *type, json_object *content,
-	  long long *id)
+          long long *id)
 {
 	struct notify_args a = { user_id, type, content, 0 };
 	int rc = yq_db_tx(db, notify_tx, &a);
@@ -90,15 +91,15 @@ yq_notify(struct yq_db *db, long long user_id, const char *type, json_object *co
 
 int
 yq_queue_room_event(struct yq_db *db, long long room_id, const char *type, json_object *payload,
-		    const char *origin)
+                    const char *origin)
 {
 	static const char ins[] =
-		"INSERT INTO event_queue (target_kind, target_id, type, payload, origin) "
-		"VALUES ('room', ?, ?, ?, ?)";
+	        "INSERT INTO event_queue (target_kind, target_id, type, payload, origin) "
+	        "VALUES ('room', ?, ?, ?, ?)";
 	size_t len;
 	const char *text = yq_json_str(payload, &len);
 	long long n = YQ_DB_EXEC(db, ins, NULL, YQ_PINT(room_id), YQ_PSTR(type),
-				 YQ_PSTRN(text, len), YQ_PSTR(origin ? origin : ""));
+	                         YQ_PSTRN(text, len), YQ_PSTR(origin ? origin : ""));
 
 	return n < 0 ? (int)n : 0;
 }

@@ -22,10 +22,10 @@ int
 yq_password_hash(const struct yq_config *cfg, const char *pw, size_t len, char out[YQ_PWHASH_MAX])
 {
 	return crypto_pwhash_str_alg(out, pw, len, cfg->argon2_opslimit,
-				     (size_t)cfg->argon2_memlimit_kib * 1024,
-				     crypto_pwhash_ALG_ARGON2ID13) == 0
-		       ? 0
-		       : -1;
+	                             (size_t)cfg->argon2_memlimit_kib * 1024,
+	                             crypto_pwhash_ALG_ARGON2ID13) == 0
+	               ? 0
+	               : -1;
 }
 
 int
@@ -38,7 +38,7 @@ bool
 yq_password_needs_rehash(const struct yq_config *cfg, const char *hash)
 {
 	return crypto_pwhash_str_needs_rehash(hash, cfg->argon2_opslimit,
-					      (size_t)cfg->argon2_memlimit_kib * 1024) != 0;
+	                                      (size_t)cfg->argon2_memlimit_kib * 1024) != 0;
 }
 
 void

@@ -19,7 +19,7 @@
 
 int yq_password_init(void);
 int yq_password_hash(const struct yq_config *cfg, const char *pw, size_t len,
-		     char out[YQ_PWHASH_MAX]);
+                     char out[YQ_PWHASH_MAX]);
 /* 0 when pw matches hash, -1 otherwise. */
 int yq_password_verify(const char *hash, const char *pw, size_t len);
 bool yq_password_needs_rehash(const struct yq_config *cfg, const char *hash);

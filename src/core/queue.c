@@ -10,13 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EVENT_COLUMNS                                                                    \
-	"id, target_kind, target_id, type, payload, origin, "                            \
+#define EVENT_COLUMNS                                         \
+	"id, target_kind, target_id, type, payload, origin, " \
 	"TIMESTAMPDIFF(MICROSECOND, created_at, NOW(6))"
 
 void
 yq_queue_reader_init(struct yq_queue_reader *r, unsigned long long after_id, unsigned grace_ms,
-		     unsigned batch)
+                     unsigned batch)
 {
 	memset(r, 0, sizeof(*r));
 	r->last_id = after_id;
@@ -63,7 +63,7 @@ event_from_row(struct yq_event *e, const struct yq_rows *rows, unsigned i)
 		return YQ_ENOMEM;
 	memcpy(e->payload, yq_rows_str(rows, i, 4), e->payload_len + 1);
 	yq_strlcpy(e->origin, yq_rows_str(rows, i, 5) ? yq_rows_str(rows, i, 5) : "",
-		   sizeof(e->origin));
+	           sizeof(e->origin));
 	e->age_us = yq_rows_int(rows, i, 6);
 	return 0;
 }
@@ -73,7 +73,7 @@ add_late(struct yq_queue_reader *r, unsigned long long lo, unsigned long long hi
 {
 	if (r->nlate == YQ_QUEUE_LATE_RANGES) {
 		yq_warn("queue: too many open gaps; ids %llu..%llu no longer watched",
-			r->late[0].lo, r->late[0].hi);
+		        r->late[0].lo, r->late[0].hi);
 		memmove(&r->late[0], &r->late[1], (r->nlate - 1) * sizeof(r->late[0]));
 		r->nlate--;
 	}
@@ -108,8 +108,8 @@ evlist_push(struct evlist *l)
 static int
 poll_late(struct yq_db *db, struct yq_queue_reader *r, struct evlist *out)
 {
-	static const char sql[] = "SELECT " EVENT_COLUMNS
-				  " FROM event_queue WHERE id BETWEEN ? AND ? ORDER BY id";
+	static const char sql[] =
+	        "SELECT " EVENT_COLUMNS " FROM event_queue WHERE id BETWEEN ? AND ? ORDER BY id";
 	int64_t now = yq_mono_ms();
 	unsigned n0 = r->nlate;
 	typeof(r->late[0]) ranges[YQ_QUEUE_LATE_RANGES];
@@ -120,7 +120,8 @@ poll_late(struct yq_db *db, struct yq_queue_reader *r, struct evlist *out)
 		if (ranges[k].until_ms < now)
 			continue;
 		struct yq_rows *rows;
-		long long n = YQ_DB_EXEC(db, sql, &rows, YQ_PINT(ranges[k].lo), YQ_PINT(ranges[k].hi));
+		long long n =
+		        YQ_DB_EXEC(db, sql, &rows, YQ_PINT(ranges[k].lo), YQ_PINT(ranges[k].hi));
 		if (n < 0) {
 			/* keep this and the unchecked ranges for the next poll */
 			for (unsigned j = k; j < n0; j++)
@@ -138,8 +139,9 @@ poll_late(struct yq_db *db, struct yq_queue_reader *r, struct evlist *out)
 			}
 			e->late = true;
 			r->late_rows++;
-			yq_warn("queue: event %llu committed after its gap was given up; delivered late",
-				e->id);
+			yq_warn("queue: event %llu committed after its gap was given up; delivered "
+			        "late",
+			        e->id);
 			if (e->id > cur)
 				add_late(r, cur, e->id - 1, ranges[k].until_ms);
 			cur = e->id + 1;
@@ -154,8 +156,8 @@ poll_late(struct yq_db *db, struct yq_queue_reader *r, struct evlist *out)
 int
 yq_queue_poll(struct yq_db *db, struct yq_queue_reader *r, struct yq_event **out)
 {
-	static const char sql[] = "SELECT " EVENT_COLUMNS
-				  " FROM event_queue WHERE id > ? ORDER BY id LIMIT ?";
+	static const char sql[] =
+	        "SELECT " EVENT_COLUMNS " FROM event_queue WHERE id > ? ORDER BY id LIMIT ?";
 	struct evlist l = { 0 };
 	struct yq_rows *rows = NULL;
 	int rc;
@@ -184,10 +186,10 @@ yq_queue_poll(struct yq_db *db, struct yq_queue_reader *r, struct yq_event **out
 			r->given_up += hi - lo + 1;
 			if (age_us < (int64_t)r->late_window_ms * 1000) {
 				yq_info("queue: ids %llu..%llu missing for %lld ms; moving on, "
-					"still watching them",
-					lo, hi, (long long)(age_us / 1000));
+				        "still watching them",
+				        lo, hi, (long long)(age_us / 1000));
 				add_late(r, lo, hi,
-					 yq_mono_ms() + r->late_window_ms - age_us / 1000);
+				         yq_mono_ms() + r->late_window_ms - age_us / 1000);
 			}
 		}
 		struct yq_event *e = evlist_push(&l);

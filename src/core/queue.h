@@ -30,14 +30,14 @@
 
 struct yq_event {
 	unsigned long long id;
-	bool to_room;         /* target_kind 'room' (else 'user') */
+	bool to_room; /* target_kind 'room' (else 'user') */
 	long long target_id;
 	char type[33];
-	char *payload;        /* JSON text */
+	char *payload; /* JSON text */
 	size_t payload_len;
 	char origin[65];
-	int64_t age_us;       /* time since insert, database clock */
-	bool late;            /* arrived after its gap was given up */
+	int64_t age_us; /* time since insert, database clock */
+	bool late;      /* arrived after its gap was given up */
 };
 
 struct yq_queue_reader {
@@ -54,8 +54,8 @@ struct yq_queue_reader {
 	unsigned long long late_rows;
 };
 
-void yq_queue_reader_init(struct yq_queue_reader *r, unsigned long long after_id,
-			  unsigned grace_ms, unsigned batch);
+void yq_queue_reader_init(struct yq_queue_reader *r, unsigned long long after_id, unsigned grace_ms,
+                          unsigned batch);
 /* The largest id in the queue now (0 when empty): start here to tail only
  * new events. */
 int yq_queue_head(struct yq_db *db, unsigned long long *id);

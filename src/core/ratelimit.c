@@ -32,12 +32,12 @@ verdict(unsigned long long hits, const struct yq_rate *r, long long start, long 
 
 long
 yq_ratelimit_hit(struct yq_db *db, const char *scope, const char *key, const struct yq_rate *r,
-		 long long now)
+                 long long now)
 {
 	static const char sql[] =
-		"INSERT INTO rate_limits (bucket, window_start, hits, expires_at) "
-		"VALUES (?, ?, 1, FROM_UNIXTIME(?)) "
-		"ON DUPLICATE KEY UPDATE hits = LAST_INSERT_ID(hits + 1)";
+	        "INSERT INTO rate_limits (bucket, window_start, hits, expires_at) "
+	        "VALUES (?, ?, 1, FROM_UNIXTIME(?)) "
+	        "ON DUPLICATE KEY UPDATE hits = LAST_INSERT_ID(hits + 1)";
 	char bucket[65];
 
 	if (r->count == 0)
@@ -45,7 +45,7 @@ yq_ratelimit_hit(struct yq_db *db, const char *scope, const char *key, const str
 	long long start = now - now % r->window;
 	bucket_of(bucket, scope, key);
 	long long rc = YQ_DB_EXEC(db, sql, NULL, YQ_PSTR(bucket), YQ_PINT(start),
-				  YQ_PINT(start + r->window));
+	                          YQ_PINT(start + r->window));
 	if (rc < 0)
 		return (long)rc;
 	/* affected rows: 1 for a fresh insert, 2 for an update */
@@ -55,10 +55,10 @@ yq_ratelimit_hit(struct yq_db *db, const char *scope, const char *key, const str
 
 long
 yq_ratelimit_peek(struct yq_db *db, const char *scope, const char *key, const struct yq_rate *r,
-		  long long now)
+                  long long now)
 {
 	static const char sql[] =
-		"SELECT hits FROM rate_limits WHERE bucket = ? AND window_start = ?";
+	        "SELECT hits FROM rate_limits WHERE bucket = ? AND window_start = ?";
 	char bucket[65];
 	struct yq_rows *rows;
 

@@ -16,10 +16,10 @@
 /* Count one event.  Returns 0 when still within the rate, the seconds
  * until the window ends (> 0) when over it, or an enum yq_err. */
 long yq_ratelimit_hit(struct yq_db *db, const char *scope, const char *key,
-		      const struct yq_rate *rate, long long now);
+                      const struct yq_rate *rate, long long now);
 
 /* Like yq_ratelimit_hit without counting: is the bucket already full? */
 long yq_ratelimit_peek(struct yq_db *db, const char *scope, const char *key,
-		       const struct yq_rate *rate, long long now);
+                       const struct yq_rate *rate, long long now);
 
 #endif

@@ -14,8 +14,8 @@
 #include <jwt.h>
 
 int
-yq_token_issue(const struct yq_config *cfg, long long uid, long long ver, long long now,
-	       char **out, long long *exp)
+yq_token_issue(const struct yq_config *cfg, long long uid, long long ver, long long now, char **out,
+               long long *exp)
 {
 	jwt_t *jwt = NULL;
 	char sub[24], jti[YQ_SECRET_LEN + 1];
@@ -27,13 +27,14 @@ yq_token_issue(const struct yq_config *cfg, long long uid, long long ver, long l
 	*exp = now + cfg->access_ttl;
 	if (jwt_new(&jwt) != 0)
 		return -1;
-	if (jwt_add_grant(jwt, "iss", cfg->jwt_issuer) || jwt_add_grant(jwt, "aud", cfg->jwt_audience) ||
-	    jwt_add_grant(jwt, "sub", sub) || jwt_add_grant_int(jwt, "iat", (long)now) ||
-	    jwt_add_grant_int(jwt, "exp", (long)*exp) || jwt_add_grant(jwt, "jti", jti) ||
-	    jwt_add_grant(jwt, "typ", "access") || jwt_add_grant_int(jwt, "ver", (long)ver))
+	if (jwt_add_grant(jwt, "iss", cfg->jwt_issuer) ||
+	    jwt_add_grant(jwt, "aud", cfg->jwt_audience) || jwt_add_grant(jwt, "sub", sub) ||
+	    jwt_add_grant_int(jwt, "iat", (long)now) || jwt_add_grant_int(jwt, "exp", (long)*exp) ||
+	    jwt_add_grant(jwt, "jti", jti) || jwt_add_grant(jwt, "typ", "access") ||
+	    jwt_add_grant_int(jwt, "ver", (long)ver))
 		goto out;
 	if (jwt_set_alg(jwt, JWT_ALG_HS256, (const unsigned char *)cfg->jwt_key,
-			(int)strlen(cfg->jwt_key)) != 0)
+	                (int)strlen(cfg->jwt_key)) != 0)
 		goto out;
 	*out = jwt_encode_str(jwt);
 	rc = *out ? 0 : -1;
@@ -65,8 +66,8 @@ claim_int(json_object *g, const char *key, long long *out)
 }
 
 int
-yq_token_verify(const struct yq_config *cfg, const char *token, long long now,
-		struct yq_claims *c, const char **why)
+yq_token_verify(const struct yq_config *cfg, const char *token, long long now, struct yq_claims *c,
+                const char **why)
 {
 	jwt_t *jwt = NULL;
 	char *grants = NULL;
@@ -78,7 +79,7 @@ yq_token_verify(const struct yq_config *cfg, const char *token, long long now,
 	if (!token || strlen(token) > YQ_TOKEN_MAX_LEN)
 		return -1;
 	if (jwt_decode(&jwt, token, (const unsigned char *)cfg->jwt_key,
-		       (int)strlen(cfg->jwt_key)) != 0) {
+	               (int)strlen(cfg->jwt_key)) != 0) {
 		*why = "bad signature or encoding";
 		return -1;
 	}

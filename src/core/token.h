@@ -19,8 +19,8 @@
 #include "core/config.h"
 
 #define YQ_TOKEN_MAX_LEN 4096
-#define YQ_SECRET_BYTES 32
-#define YQ_SECRET_LEN 43 /* base64url of 32 bytes, unpadded */
+#define YQ_SECRET_BYTES  32
+#define YQ_SECRET_LEN    43 /* base64url of 32 bytes, unpadded */
 
 struct yq_claims {
 	long long sub;
@@ -32,12 +32,12 @@ struct yq_claims {
 
 /* Issue an access token for (uid, ver); *out is malloc'd. */
 int yq_token_issue(const struct yq_config *cfg, long long uid, long long ver, long long now,
-		   char **out, long long *exp);
+                   char **out, long long *exp);
 
 /* 0 and *claims when token is a valid, unexpired access token; -1 otherwise
  * (why names the reason, for debug logs only). */
 int yq_token_verify(const struct yq_config *cfg, const char *token, long long now,
-		    struct yq_claims *claims, const char **why);
+                    struct yq_claims *claims, const char **why);
 
 /* A fresh opaque secret (YQ_SECRET_LEN chars + NUL) and its storage hash. */
 void yq_secret_new(char out[YQ_SECRET_LEN + 1], char hash[65]);

@@ -137,7 +137,7 @@ yq_b64url_decode(unsigned char *out, size_t outsz, const char *in, size_t len)
 	size_t outlen;
 
 	if (sodium_base642bin(out, outsz, in, len, NULL, &outlen, NULL,
-			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+	                      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
 		return -1;
 	return (long)outlen;
 }
@@ -151,7 +151,7 @@ yq_random_b64url(char *out, size_t nbytes)
 		nbytes = sizeof(raw);
 	randombytes_buf(raw, nbytes);
 	sodium_bin2base64(out, yq_b64url_len(nbytes) + 1, raw, nbytes,
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_memzero(raw, sizeof(raw));
 }
 

@@ -28,8 +28,8 @@ int yq_buf_puts(struct yq_buf *b, const char *s);
 int yq_buf_printf(struct yq_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void yq_buf_free(struct yq_buf *b);
 
-int64_t yq_now_ms(void);       /* wall clock, epoch milliseconds */
-int64_t yq_mono_ms(void);      /* monotonic clock, milliseconds */
+int64_t yq_now_ms(void);  /* wall clock, epoch milliseconds */
+int64_t yq_mono_ms(void); /* monotonic clock, milliseconds */
 
 /* Lower-case hex of len bytes into out (2*len+1 bytes). */
 void yq_hex(char *out, const unsigned char *in, size_t len);

@@ -80,9 +80,9 @@ static int
 migrate(struct yq_db *db, const char *dir)
 {
 	static const char create[] =
-		"CREATE TABLE IF NOT EXISTS schema_migrations ("
-		"version VARCHAR(255) CHARACTER SET ascii NOT NULL PRIMARY KEY, "
-		"applied_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP) ENGINE=InnoDB";
+	        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+	        "version VARCHAR(255) CHARACTER SET ascii NOT NULL PRIMARY KEY, "
+	        "applied_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP) ENGINE=InnoDB";
 	static const char lock[] = "SELECT GET_LOCK('yiqikan_migrate', 60)";
 	static const char unlock[] = "SELECT RELEASE_LOCK('yiqikan_migrate')";
 	static const char applied[] = "SELECT 1 FROM schema_migrations WHERE version = ?";
@@ -161,7 +161,8 @@ purge(struct yq_db *db, const char *sql, long long cutoff)
 	long long total = 0, n;
 
 	do {
-		n = cutoff ? YQ_DB_EXEC(db, sql, NULL, YQ_PINT(cutoff)) : yq_db_exec(db, sql, NULL, 0, NULL);
+		n = cutoff ? YQ_DB_EXEC(db, sql, NULL, YQ_PINT(cutoff))
+		           : yq_db_exec(db, sql, NULL, 0, NULL);
 		if (n < 0)
 			return n;
 		total += n;
@@ -174,7 +175,7 @@ struct archive_batch {
 	long long moved;
 };
 
-#define ARCHIVABLE                                                                       \
+#define ARCHIVABLE \
 	"((status = 'read' AND read_at < FROM_UNIXTIME(?)) OR deleted_at < FROM_UNIXTIME(?))"
 
 /* One batch: the first 1000 archivable rows by id, copied then deleted in
@@ -184,13 +185,13 @@ static int
 archive_batch(struct yq_db *db, void *arg)
 {
 	static const char top[] =
-		"SELECT MAX(id) FROM (SELECT id FROM notifications WHERE " ARCHIVABLE
-		" ORDER BY id LIMIT 1000) t";
+	        "SELECT MAX(id) FROM (SELECT id FROM notifications WHERE " ARCHIVABLE
+	        " ORDER BY id LIMIT 1000) t";
 	static const char copy[] =
-		"INSERT INTO notifications_archive "
-		"(id, user_id, type, content, status, created_at, read_at, deleted_at) "
-		"SELECT id, user_id, type, content, status, created_at, read_at, deleted_at "
-		"FROM notifications WHERE " ARCHIVABLE " AND id <= ?";
+	        "INSERT INTO notifications_archive "
+	        "(id, user_id, type, content, status, created_at, read_at, deleted_at) "
+	        "SELECT id, user_id, type, content, status, created_at, read_at, deleted_at "
+	        "FROM notifications WHERE " ARCHIVABLE " AND id <= ?";
 	static const char del[] = "DELETE FROM notifications WHERE " ARCHIVABLE " AND id <= ?";
 	struct archive_batch *b = arg;
 	struct yq_rows *rows;
@@ -204,10 +205,12 @@ archive_batch(struct yq_db *db, void *arg)
 	b->moved = 0;
 	if (!hi)
 		return 0;
-	long long copied = YQ_DB_EXEC(db, copy, NULL, YQ_PINT(b->cutoff), YQ_PINT(b->cutoff), YQ_PINT(hi));
+	long long copied =
+	        YQ_DB_EXEC(db, copy, NULL, YQ_PINT(b->cutoff), YQ_PINT(b->cutoff), YQ_PINT(hi));
 	if (copied < 0)
 		return (int)copied;
-	long long deleted = YQ_DB_EXEC(db, del, NULL, YQ_PINT(b->cutoff), YQ_PINT(b->cutoff), YQ_PINT(hi));
+	long long deleted =
+	        YQ_DB_EXEC(db, del, NULL, YQ_PINT(b->cutoff), YQ_PINT(b->cutoff), YQ_PINT(hi));
 	if (deleted < 0)
 		return (int)deleted;
 	if (deleted != copied)
@@ -226,12 +229,16 @@ cleanup(struct yq_db *db, const struct yq_config *cfg, int argc, char **argv)
 		const char *sql;
 		int cutoff; /* 0: none, 1: queue retention */
 	} jobs[] = {
-		{ "queue rows", "DELETE FROM event_queue WHERE created_at < FROM_UNIXTIME(?) "
-				"ORDER BY id LIMIT 1000", 1 },
+		{ "queue rows",
+		  "DELETE FROM event_queue WHERE created_at < FROM_UNIXTIME(?) "
+		  "ORDER BY id LIMIT 1000",
+		  1 },
 		{ "expired refresh tokens",
-		  "DELETE FROM refresh_tokens WHERE expires_at < NOW() - INTERVAL 1 DAY LIMIT 1000", 0 },
+		  "DELETE FROM refresh_tokens WHERE expires_at < NOW() - INTERVAL 1 DAY LIMIT 1000",
+		  0 },
 		{ "spent or expired ws tickets",
-		  "DELETE FROM ws_tickets WHERE expires_at < NOW() - INTERVAL 1 HOUR LIMIT 1000", 0 },
+		  "DELETE FROM ws_tickets WHERE expires_at < NOW() - INTERVAL 1 HOUR LIMIT 1000",
+		  0 },
 		{ "expired rate-limit windows",
 		  "DELETE FROM rate_limits WHERE expires_at < NOW() LIMIT 1000", 0 },
 	};
@@ -262,7 +269,8 @@ cleanup(struct yq_db *db, const struct yq_config *cfg, int argc, char **argv)
 	printf("cleanup: archived %lld notifications\n", moved);
 
 	for (size_t i = 0; rc == 0 && i < sizeof(jobs) / sizeof(jobs[0]); i++) {
-		long long cutoff = jobs[i].cutoff ? now - (long long)cfg->queue_retention_hours * 3600 : 0;
+		long long cutoff =
+		        jobs[i].cutoff ? now - (long long)cfg->queue_retention_hours * 3600 : 0;
 		long long n = purge(db, jobs[i].sql, cutoff);
 		if (n < 0) {
 			fprintf(stderr, "cleanup: %s: %s\n", jobs[i].what, yq_db_error(db));
@@ -295,7 +303,7 @@ notify(struct yq_db *db, const struct yq_config *cfg, int argc, char **argv)
 	json_object *content = yq_json_parse(argv[2], strlen(argv[2]), &why);
 	if (!content || !json_object_is_type(content, json_type_object)) {
 		fprintf(stderr, "notify: content must be a JSON object (%s)\n",
-			content || !why ? "not an object" : why);
+		        content || !why ? "not an object" : why);
 		json_object_put(content);
 		return 2;
 	}
@@ -332,7 +340,8 @@ notify(struct yq_db *db, const struct yq_config *cfg, int argc, char **argv)
 		}
 		long long nid;
 		int nr = uid ? yq_notify(db, uid, argv[1], content, &nid) : YQ_ENOTFOUND;
-		if (nr == YQ_ENOTFOUND || (nr < 0 && strstr(yq_db_error(db), "fk_notifications_user"))) {
+		if (nr == YQ_ENOTFOUND ||
+		    (nr < 0 && strstr(yq_db_error(db), "fk_notifications_user"))) {
 			fprintf(stderr, "notify: no such user %s\n", argv[0]);
 			rc = 1;
 		} else if (nr < 0) {
@@ -358,17 +367,19 @@ queue_tail(struct yq_db *db, const struct yq_config *cfg, int argc, char **argv)
 	int64_t after = -1, count = -1, timeout = -1;
 
 	for (int i = 0; i + 1 < argc; i += 2) {
-		int64_t *dst = strcmp(argv[i], "--after") == 0	  ? &after
-			       : strcmp(argv[i], "--count") == 0  ? &count
-			       : strcmp(argv[i], "--timeout") == 0 ? &timeout
-								   : NULL;
+		int64_t *dst = strcmp(argv[i], "--after") == 0     ? &after
+		               : strcmp(argv[i], "--count") == 0   ? &count
+		               : strcmp(argv[i], "--timeout") == 0 ? &timeout
+		                                                   : NULL;
 		if (!dst || yq_parse_i64(argv[i + 1], 0, INT64_MAX, dst) < 0) {
-			fprintf(stderr, "usage: yiqikanctl queue-tail [--after ID] [--count N] [--timeout SEC]\n");
+			fprintf(stderr, "usage: yiqikanctl queue-tail [--after ID] [--count N] "
+			                "[--timeout SEC]\n");
 			return 2;
 		}
 	}
 	if (argc % 2) {
-		fprintf(stderr, "usage: yiqikanctl queue-tail [--after ID] [--count N] [--timeout SEC]\n");
+		fprintf(stderr,
+		        "usage: yiqikanctl queue-tail [--after ID] [--count N] [--timeout SEC]\n");
 		return 2;
 	}
 	unsigned long long start;
@@ -392,11 +403,12 @@ queue_tail(struct yq_db *db, const struct yq_config *cfg, int argc, char **argv)
 		}
 		int64_t now = yq_now_ms();
 		for (int i = 0; i < n; i++) {
-			printf("{\"id\":%llu,\"target\":\"%s:%lld\",\"type\":\"%s\",\"origin\":\"%s\","
+			printf("{\"id\":%llu,\"target\":\"%s:%lld\",\"type\":\"%s\",\"origin\":\"%"
+			       "s\","
 			       "\"late\":%s,\"age_us\":%lld,\"recv_ms\":%lld,\"payload\":%s}\n",
-			       ev[i].id, ev[i].to_room ? "room" : "user", ev[i].target_id, ev[i].type,
-			       ev[i].origin, ev[i].late ? "true" : "false", (long long)ev[i].age_us,
-			       (long long)now, ev[i].payload);
+			       ev[i].id, ev[i].to_room ? "room" : "user", ev[i].target_id,
+			       ev[i].type, ev[i].origin, ev[i].late ? "true" : "false",
+			       (long long)ev[i].age_us, (long long)now, ev[i].payload);
 			seen++;
 		}
 		yq_events_free(ev, (unsigned)n);
@@ -404,8 +416,8 @@ queue_tail(struct yq_db *db, const struct yq_config *cfg, int argc, char **argv)
 		if (n == 0)
 			usleep(cfg->queue_poll_ms * 1000);
 	}
-	fprintf(stderr, "queue-tail: %lld events, last id %llu, %llu ids given up, %llu late\n", seen,
-		rd.last_id, rd.given_up, rd.late_rows);
+	fprintf(stderr, "queue-tail: %lld events, last id %llu, %llu ids given up, %llu late\n",
+	        seen, rd.last_id, rd.given_up, rd.late_rows);
 	return 0;
 }
 
@@ -434,8 +446,8 @@ static void
 usage(FILE *out)
 {
 	fprintf(out, "usage: yiqikanctl [-c CONFIG] COMMAND\n"
-		     "  migrate [--sql-dir DIR] | cleanup | notify USER|--all TYPE JSON |\n"
-		     "  queue-tail [--after ID] [--count N] [--timeout SEC] | config | ping\n");
+	             "  migrate [--sql-dir DIR] | cleanup | notify USER|--all TYPE JSON |\n"
+	             "  queue-tail [--after ID] [--count N] [--timeout SEC] | config | ping\n");
 }
 
 int
@@ -472,11 +484,8 @@ main(int argc, char **argv)
 		const char *name;
 		int (*run)(struct yq_db *db, const struct yq_config *cfg, int argc, char **argv);
 	} cmds[] = {
-		{ "ping", ping },
-		{ "migrate", migrate_cmd },
-		{ "cleanup", cleanup },
-		{ "notify", notify },
-		{ "queue-tail", queue_tail },
+		{ "ping", ping },     { "migrate", migrate_cmd },   { "cleanup", cleanup },
+		{ "notify", notify }, { "queue-tail", queue_tail },
 	};
 	for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++) {
 		if (strcmp(cmds[k].name, cmd) != 0)
@@ -487,7 +496,7 @@ main(int argc, char **argv)
 		int rc;
 		if (yq_db_connect(db) < 0) {
 			fprintf(stderr, "yiqikanctl: cannot connect to the database: %s\n",
-				yq_db_error(db));
+			        yq_db_error(db));
 			rc = 1;
 		} else {
 			rc = cmds[k].run(db, &cfg, argc - i, argv + i);

@@ -61,7 +61,7 @@ write_tmp(const char *text)
 	const char *dir = getenv("TMPDIR");
 
 	snprintf(tmp_path, sizeof(tmp_path), "%s/yqcfgXXXXXX",
-		 dir && strlen(dir) < 40 ? dir : "/tmp");
+	         dir && strlen(dir) < 40 ? dir : "/tmp");
 	int fd = mkstemp(tmp_path);
 	ck_assert_int_ge(fd, 0);
 	FILE *f = fdopen(fd, "w");
@@ -97,8 +97,7 @@ assert_error_at(const char *text, int line, const char *what)
 
 	ck_assert_msg(load_text(&cfg, text, err, sizeof(err)) == -1, "accepted:\n%s", text);
 	snprintf(at, sizeof(at), "%s:%d: ", tmp_path, line);
-	ck_assert_msg(strncmp(err, at, strlen(at)) == 0, "error [%s] does not start [%s]", err,
-		      at);
+	ck_assert_msg(strncmp(err, at, strlen(at)) == 0, "error [%s] does not start [%s]", err, at);
 	ck_assert_msg(strstr(err, what) != NULL, "error [%s] does not mention [%s]", err, what);
 	unlink(tmp_path);
 	tmp_path[0] = '\0';
@@ -153,20 +152,20 @@ START_TEST(test_file_overrides)
 	struct yq_config cfg;
 	char err[256];
 	const char *text = "# a comment\n"
-			   "; another comment\n"
-			   "\n"
-			   "[db]\n"
-			   "  port   =   3307  \n"
-			   "host=db.example.com\n"
-			   "password = s3cret with spaces\n"
-			   "\t[api]\t\n"
-			   "max_body = 1024\n"
-			   "prefix =\n"
-			   "[auth]\n"
-			   "jwt_key = abcdefghijklmnopqrstuvwxyz0123456789\n"
-			   "[ratelimit]\n"
-			   "login_user = 3/60\n"
-			   "register_ip = 0/1\n";
+	                   "; another comment\n"
+	                   "\n"
+	                   "[db]\n"
+	                   "  port   =   3307  \n"
+	                   "host=db.example.com\n"
+	                   "password = s3cret with spaces\n"
+	                   "\t[api]\t\n"
+	                   "max_body = 1024\n"
+	                   "prefix =\n"
+	                   "[auth]\n"
+	                   "jwt_key = abcdefghijklmnopqrstuvwxyz0123456789\n"
+	                   "[ratelimit]\n"
+	                   "login_user = 3/60\n"
+	                   "register_ip = 0/1\n";
 
 	ck_assert_msg(load_text(&cfg, text, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_uint_eq(cfg.db_port, 3307);
@@ -192,7 +191,7 @@ START_TEST(test_file_crlf)
 	char err[256];
 
 	ck_assert_msg(load_text(&cfg, "[db]\r\nport = 3310\r\nname = x\r\n", err, sizeof(err)) == 0,
-		      "%s", err);
+	              "%s", err);
 	ck_assert_uint_eq(cfg.db_port, 3310);
 	ck_assert_str_eq(cfg.db_name, "x");
 }
@@ -207,8 +206,9 @@ START_TEST(test_env_overrides_file)
 	ck_assert_int_eq(setenv("YIQIKAN_AUTH_ACCESS_TTL", "60", 1), 0);
 	ck_assert_int_eq(setenv("YIQIKAN_RATELIMIT_LOGIN_IP", "7/70", 1), 0);
 	ck_assert_int_eq(setenv("YIQIKAN_DB_HOST", "envhost", 1), 0);
-	ck_assert_msg(load_text(&cfg, "[db]\nport = 3307\nname = fromfile\n", err, sizeof(err)) == 0,
-		      "%s", err);
+	ck_assert_msg(load_text(&cfg, "[db]\nport = 3307\nname = fromfile\n", err, sizeof(err)) ==
+	                      0,
+	              "%s", err);
 	ck_assert_uint_eq(cfg.db_port, 3308);
 	ck_assert_str_eq(cfg.db_name, "fromfile");
 	ck_assert_str_eq(cfg.db_host, "envhost");
@@ -369,7 +369,7 @@ START_TEST(test_validate_jwt_key)
 	yq_strlcpy(cfg.jwt_key, "0123456789abcdef0123456789abcdef", sizeof(cfg.jwt_key));
 	ck_assert_int_eq(yq_config_validate(&cfg, err, sizeof(err)), 0);
 	yq_strlcpy(cfg.jwt_key, "a-much-longer-key-of-forty-eight-bytes-here-1234",
-		   sizeof(cfg.jwt_key));
+	           sizeof(cfg.jwt_key));
 	ck_assert_int_eq(yq_config_validate(&cfg, err, sizeof(err)), 0);
 }
 END_TEST
@@ -425,7 +425,7 @@ sample_keys(const char *path, char names[][96], size_t max)
 		snprintf(names[n], sizeof(names[n]), "%s.%.*s", section, (int)(ke - s), s);
 		for (size_t i = 0; i < n; i++)
 			ck_assert_msg(strcmp(names[i], names[n]) != 0, "%s twice in the sample",
-				      names[n]);
+			              names[n]);
 		n++;
 	}
 	fclose(f);
@@ -462,14 +462,14 @@ START_TEST(test_sample_loads_with_defaults)
 	char err[512] = "";
 
 	ck_assert_msg(yq_config_load(&from_sample, sample_path(), err, sizeof(err)) == 0, "%s",
-		      err);
+	              err);
 	ck_assert_int_eq(yq_config_load(&defaults, NULL, err, sizeof(err)), 0);
 	/* "Every key is shown with its default" */
 	ck_assert_uint_eq(from_sample.db_port, defaults.db_port);
 	ck_assert_uint_eq(from_sample.api_max_body, defaults.api_max_body);
 	ck_assert_uint_eq(from_sample.rl_register_user.window, defaults.rl_register_user.window);
 	ck_assert_msg(memcmp(&from_sample, &defaults, sizeof(defaults)) == 0,
-		      "the sample's values differ from the built-in defaults");
+	              "the sample's values differ from the built-in defaults");
 }
 END_TEST
 

@@ -69,13 +69,13 @@ END_TEST
 START_TEST(test_form_bad_escapes)
 {
 	static const char *const bad[] = {
-		"x=%4", "x=%zz", "x=%", "x=%g1", "x=%1g", "%4=1", "a=1&x=%%41", "x=%00", "%00=1",
-		"x=a%00b",
+		"x=%4", "x=%zz",      "x=%",   "x=%g1", "x=%1g",
+		"%4=1", "a=1&x=%%41", "x=%00", "%00=1", "x=a%00b",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct yq_form f;
 		ck_assert_msg(yq_form_parse(&f, bad[i], strlen(bad[i])) == -1, "accepted %s",
-			      bad[i]);
+		              bad[i]);
 		yq_form_free(&f);
 	}
 }
@@ -181,7 +181,7 @@ START_TEST(test_media_type)
 	ck_assert(!yq_media_type_is("text/plain", j));
 	ck_assert(!yq_media_type_is("text/json", j));
 	ck_assert(yq_media_type_is("application/x-www-form-urlencoded",
-				   "application/x-www-form-urlencoded"));
+	                           "application/x-www-form-urlencoded"));
 }
 END_TEST
 
@@ -310,7 +310,7 @@ START_TEST(test_http_invalid_422_shape)
 	ck_assert_uint_eq(json_object_array_length(d), 3);
 	check_entry(json_object_array_get_idx(d, 0), "body", "email", "value_error");
 	ck_assert_pstr_eq(str_member(json_object_array_get_idx(d, 0), "msg"),
-			  "value is not a valid email address");
+	                  "value is not a valid email address");
 	check_entry(json_object_array_get_idx(d, 1), "query", "limit", "int_parsing");
 	check_entry(json_object_array_get_idx(d, 2), "body", NULL, "model_attributes_type");
 	req_free(&r);
@@ -408,7 +408,8 @@ START_TEST(test_body_object_malformed_400)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct yq_req r;
 		json_object *o = NULL;
-		ck_assert_int_eq(body_object(&r, "application/json; charset=utf-8", bad[i], &o), -1);
+		ck_assert_int_eq(body_object(&r, "application/json; charset=utf-8", bad[i], &o),
+		                 -1);
 		ck_assert_msg(r.status == 400, "%s gave %d", bad[i], r.status);
 		ck_assert_ptr_null(o);
 		ck_assert_ptr_nonnull(detail_str(&r));
@@ -455,7 +456,8 @@ START_TEST(test_body_object_ok)
 	json_object *o = NULL;
 
 	ck_assert_int_eq(body_object(&r, "application/json; charset=utf-8",
-				     " {\"name\": \"x\", \"n\": 1}\n", &o), 0);
+	                             " {\"name\": \"x\", \"n\": 1}\n", &o),
+	                 0);
 	ck_assert_ptr_nonnull(o);
 	ck_assert(json_object_is_type(o, json_type_object));
 	ck_assert_int_eq(json_object_object_length(o), 2);
@@ -533,8 +535,9 @@ END_TEST
 START_TEST(test_body_str_utf8_lengths)
 {
 	struct yq_req r;
-	json_object *o = obj("{\"three\": \"\xc3\xa9\xc3\xa9\xc3\xa9\", \"two\": \"\xc3\xa9\xc3\xa9\", "
-			     "\"four\": \"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\", \"cjk\": \"\xe4\xb8\x80\"}");
+	json_object *o =
+	        obj("{\"three\": \"\xc3\xa9\xc3\xa9\xc3\xa9\", \"two\": \"\xc3\xa9\xc3\xa9\", "
+	            "\"four\": \"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\", \"cjk\": \"\xe4\xb8\x80\"}");
 	size_t len = 0;
 
 	req_init(&r);
@@ -635,8 +638,8 @@ START_TEST(test_query_limit)
 	ck_assert_int_eq(limit, 1);
 	req_free(&r);
 
-	static const char *const bad[] = { "limit=0", "limit=101", "limit=abc", "limit=",
-					   "limit=-5", "limit=5x" };
+	static const char *const bad[] = { "limit=0", "limit=101", "limit=abc",
+		                           "limit=",  "limit=-5",  "limit=5x" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ck_assert_msg(!limit_of(&r, bad[i], &limit), "accepted %s", bad[i]);
 		check_entry(pending(&r, 0), "query", "limit", "int_parsing");

@@ -39,7 +39,7 @@ assert_accepts(const char *s, json_type type)
 
 	ck_assert_msg(o != NULL, "rejected [%s]: %s", s, why ? why : "(no reason)");
 	ck_assert_msg(json_object_is_type(o, type), "[%s] parsed as type %d", s,
-		      (int)json_object_get_type(o));
+	              (int)json_object_get_type(o));
 	json_object_put(o);
 }
 
@@ -240,10 +240,10 @@ START_TEST(test_rejects_invalid_utf8)
 {
 	assert_rejects("{\"a\":\"\xff\"}");
 	assert_rejects("{\"a\":\"\xfe\xff\"}");
-	assert_rejects("{\"a\":\"\x80\"}");          /* lone continuation byte */
-	assert_rejects("{\"a\":\"\xe2\x82\"}");      /* truncated sequence */
+	assert_rejects("{\"a\":\"\x80\"}");     /* lone continuation byte */
+	assert_rejects("{\"a\":\"\xe2\x82\"}"); /* truncated sequence */
 	assert_rejects("{\"a\":\"\xc3\"}");
-	assert_rejects("{\"\xff\":1}");              /* in a key */
+	assert_rejects("{\"\xff\":1}"); /* in a key */
 }
 END_TEST
 
@@ -318,8 +318,8 @@ START_TEST(test_field_lookup)
 {
 	const char *why;
 	json_object *o = parse("{\"i\":1,\"d\":1.0,\"s\":\"1\",\"t\":true,\"n\":null,"
-			       "\"big\":9007199254740993,\"neg\":-5,\"o\":{},\"a\":[]}",
-			       &why);
+	                       "\"big\":9007199254740993,\"neg\":-5,\"o\":{},\"a\":[]}",
+	                       &why);
 	json_object *v = o; /* any non-NULL: must be reset */
 
 	ck_assert_ptr_nonnull(o);
@@ -369,7 +369,7 @@ START_TEST(test_builders_and_str)
 	yq_json_add_bool(o, "ok", true);
 	const char *s = yq_json_str(o, &len);
 	ck_assert_str_eq(s, "{\"url\":\"http://x/y\",\"none\":null,\"id\":9007199254740993,"
-			    "\"ok\":true}");
+	                    "\"ok\":true}");
 	ck_assert_uint_eq(len, strlen(s));
 
 	/* and it reads back through the strict parser */

@@ -163,8 +163,7 @@ START_TEST(test_verify_garbage_hash)
 {
 	ck_assert_int_eq(yq_password_verify("", "x", 1), -1);
 	ck_assert_int_eq(yq_password_verify("not a hash", "x", 1), -1);
-	ck_assert_int_eq(yq_password_verify("$argon2id$v=19$m=8192,t=1,p=1$AAAA$AAAA", "x", 1),
-			 -1);
+	ck_assert_int_eq(yq_password_verify("$argon2id$v=19$m=8192,t=1,p=1$AAAA$AAAA", "x", 1), -1);
 }
 END_TEST
 

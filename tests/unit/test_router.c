@@ -20,16 +20,66 @@
 #include <string.h>
 
 /* Dummy handlers: each is only compared by address. */
-static int h_users_list(struct yq_req *r) { (void)r; return 1; }
-static int h_users_create(struct yq_req *r) { (void)r; return 2; }
-static int h_user_get(struct yq_req *r) { (void)r; return 3; }
-static int h_me_get(struct yq_req *r) { (void)r; return 4; }
-static int h_me_put(struct yq_req *r) { (void)r; return 5; }
-static int h_member_get(struct yq_req *r) { (void)r; return 6; }
-static int h_member_put(struct yq_req *r) { (void)r; return 7; }
-static int h_member_delete(struct yq_req *r) { (void)r; return 8; }
-static int h_token(struct yq_req *r) { (void)r; return 9; }
-static int h_root(struct yq_req *r) { (void)r; return 10; }
+static int
+h_users_list(struct yq_req *r)
+{
+	(void)r;
+	return 1;
+}
+static int
+h_users_create(struct yq_req *r)
+{
+	(void)r;
+	return 2;
+}
+static int
+h_user_get(struct yq_req *r)
+{
+	(void)r;
+	return 3;
+}
+static int
+h_me_get(struct yq_req *r)
+{
+	(void)r;
+	return 4;
+}
+static int
+h_me_put(struct yq_req *r)
+{
+	(void)r;
+	return 5;
+}
+static int
+h_member_get(struct yq_req *r)
+{
+	(void)r;
+	return 6;
+}
+static int
+h_member_put(struct yq_req *r)
+{
+	(void)r;
+	return 7;
+}
+static int
+h_member_delete(struct yq_req *r)
+{
+	(void)r;
+	return 8;
+}
+static int
+h_token(struct yq_req *r)
+{
+	(void)r;
+	return 9;
+}
+static int
+h_root(struct yq_req *r)
+{
+	(void)r;
+	return 10;
+}
 
 /* The {id} row comes before the literal "me" rows on purpose: "me" must
  * not be taken as an id just because that row is tried first. */
@@ -76,8 +126,7 @@ route_in(const struct yq_route *table, size_t n, const char *method, const char 
 		ids[i] = SENTINEL;
 	nids = 999;
 	memset(allow, 'x', sizeof(allow));
-	return yq_route_match(table, n, method, path, &found, ids, 4, &nids, allow,
-			      sizeof(allow));
+	return yq_route_match(table, n, method, path, &found, ids, 4, &nids, allow, sizeof(allow));
 }
 
 static enum yq_route_result
@@ -198,9 +247,9 @@ START_TEST(test_unknown_path_not_found)
 	};
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		ck_assert_msg(route("GET", paths[i]) == YQ_ROUTE_NOT_FOUND, "GET %s matched",
-			      paths[i]);
+		              paths[i]);
 		ck_assert_msg(route("POST", paths[i]) == YQ_ROUTE_NOT_FOUND, "POST %s matched",
-			      paths[i]);
+		              paths[i]);
 		ck_assert_str_eq(allow, "");
 	}
 }
@@ -220,8 +269,8 @@ START_TEST(test_bad_ids_not_found)
 		"/users/+1",
 		"/users/%31",
 		"/users/ 1",
-		"/users/1234567890123456789",   /* 19 digits */
-		"/users/99999999999999999999",  /* 20 digits, past int64 */
+		"/users/1234567890123456789",  /* 19 digits */
+		"/users/99999999999999999999", /* 20 digits, past int64 */
 		"/rooms/0/members/1",
 		"/rooms/1/members/01",
 		"/rooms/x/members/1",
@@ -230,7 +279,7 @@ START_TEST(test_bad_ids_not_found)
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		enum yq_route_result rr = route("GET", paths[i]);
 		ck_assert_msg(rr == YQ_ROUTE_NOT_FOUND, "GET %s gave %d, not NOT_FOUND", paths[i],
-			      (int)rr);
+		              (int)rr);
 		ck_assert_str_eq(allow, "");
 	}
 }
@@ -325,10 +374,9 @@ START_TEST(test_empty_and_root_paths)
 	ck_assert_int_eq(route_in(routes_with_root, NROUTES_ROOT, "GET", "/"), YQ_ROUTE_OK);
 	ck_assert(found->handler == h_root);
 	ck_assert_int_eq(route_in(routes_with_root, NROUTES_ROOT, "POST", "/"),
-			 YQ_ROUTE_BAD_METHOD);
+	                 YQ_ROUTE_BAD_METHOD);
 	ck_assert_str_eq(allow, "GET");
-	ck_assert_int_eq(route_in(routes_with_root, NROUTES_ROOT, "GET", ""),
-			 YQ_ROUTE_NOT_FOUND);
+	ck_assert_int_eq(route_in(routes_with_root, NROUTES_ROOT, "GET", ""), YQ_ROUTE_NOT_FOUND);
 	/* "/users" must not fall back to the root route */
 	ck_assert_int_eq(route_in(routes_with_root, NROUTES_ROOT, "GET", "/users"), YQ_ROUTE_OK);
 	ck_assert(found->handler == h_users_list);
@@ -354,12 +402,12 @@ START_TEST(test_ids_bounded_by_maxids)
 	/* A route with more {id}s than the caller has room for never
 	 * matches and never writes past maxids. */
 	enum yq_route_result rr = yq_route_match(routes, NROUTES, "GET", "/rooms/5/members/6", &f,
-						 two, 1, &n, al, sizeof(al));
+	                                         two, 1, &n, al, sizeof(al));
 	ck_assert_int_eq(rr, YQ_ROUTE_NOT_FOUND);
 	ck_assert_int_eq(two[1], SENTINEL);
 
 	rr = yq_route_match(routes, NROUTES, "GET", "/rooms/5/members/6", &f, two, 2, &n, al,
-			    sizeof(al));
+	                    sizeof(al));
 	ck_assert_int_eq(rr, YQ_ROUTE_OK);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_int_eq(two[0], 5);
@@ -378,7 +426,7 @@ START_TEST(test_allow_buffer_bounded)
 	 * terminated prefix made of whole method names. */
 	memset(al, 'x', sizeof(al));
 	enum yq_route_result rr = yq_route_match(routes, NROUTES, "POST", "/rooms/1/members/2", &f,
-						 id, 4, &n, al, sizeof(al));
+	                                         id, 4, &n, al, sizeof(al));
 	ck_assert_int_eq(rr, YQ_ROUTE_BAD_METHOD);
 	ck_assert_ptr_nonnull(memchr(al, '\0', sizeof(al)));
 	ck_assert(allow_has(al, "GET"));

@@ -91,8 +91,8 @@ sign(json_object *g, jwt_alg_t alg, const char *key)
 	ck_assert_int_eq(jwt_new(&jwt), 0);
 	ck_assert_int_eq(jwt_add_grants_json(jwt, json_object_to_json_string(g)), 0);
 	json_object_put(g);
-	ck_assert_int_eq(jwt_set_alg(jwt, alg, (const unsigned char *)key,
-				     key ? (int)strlen(key) : 0), 0);
+	ck_assert_int_eq(
+	        jwt_set_alg(jwt, alg, (const unsigned char *)key, key ? (int)strlen(key) : 0), 0);
 	char *tok = jwt_encode_str(jwt);
 	jwt_free(jwt);
 	ck_assert_ptr_nonnull(tok);
@@ -378,7 +378,7 @@ START_TEST(test_rejects_bad_sub)
 	assert_rejected(sign_with("sub", json_object_new_string("-1")), "sub -1");
 	assert_rejected(sign_with("sub", json_object_new_string("12abc")), "sub 12abc");
 	assert_rejected(sign_with("sub", json_object_new_string("99999999999999999999")),
-			"sub past int64");
+	                "sub past int64");
 	assert_rejected(sign_with("sub", json_object_new_int(42)), "integer sub");
 }
 END_TEST
@@ -537,7 +537,7 @@ START_TEST(test_secret_hash_rejects_bad_shape)
 		memcpy(buf, s, sizeof(s));
 		buf[10] = bad[i];
 		ck_assert_msg(yq_secret_hash(buf, h) == -1, "accepted char 0x%02x",
-			      (unsigned char)bad[i]);
+		              (unsigned char)bad[i]);
 	}
 	/* a 43-character base64url string that yq_secret_new did not make is
 	 * still well formed (it just will not match anything) */
