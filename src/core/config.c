@@ -67,6 +67,19 @@ static const struct ckey keys[] = {
 	U("queue.grace_ms", queue_grace_ms, "2000"),
 	U("queue.batch", queue_batch, "500"),
 	U("queue.poll_ms", queue_poll_ms, "5"),
+	S("ws.bind", ws_bind, "127.0.0.1"),
+	U("ws.port", ws_port, "9001"),
+	S("ws.node_id", ws_node_id, ""),
+	S("ws.allowed_origins", ws_allowed_origins, ""),
+	U("ws.heartbeat_timeout", ws_heartbeat_timeout, "60"),
+	U("ws.presence_grace_ms", ws_presence_grace_ms, "5000"),
+	R("ws.rate", ws_rate, "10/1"),
+	U("ws.burst", ws_burst, "20"),
+	U("ws.abuse_limit", ws_abuse_limit, "50"),
+	U("ws.max_message", ws_max_message, "65536"),
+	U("ws.sendq_bytes", ws_sendq_bytes, "4194304"),
+	U("ws.recent_messages", ws_recent_messages, "50"),
+	U("ws.playback_save_ms", ws_playback_save_ms, "1000"),
 };
 
 static const struct ckey *

@@ -61,6 +61,20 @@ struct yq_config {
 	unsigned queue_grace_ms;
 	unsigned queue_batch;
 	unsigned queue_poll_ms;
+	/* [ws] */
+	char ws_bind[64];
+	unsigned ws_port;
+	char ws_node_id[65];
+	char ws_allowed_origins[1024];
+	unsigned ws_heartbeat_timeout;
+	unsigned ws_presence_grace_ms;
+	struct yq_rate ws_rate;
+	unsigned ws_burst;
+	unsigned ws_abuse_limit;
+	unsigned ws_max_message;
+	unsigned ws_sendq_bytes;
+	unsigned ws_recent_messages;
+	unsigned ws_playback_save_ms;
 };
 
 /* Fill cfg with defaults, then the file at path (NULL: none), then the

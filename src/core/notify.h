@@ -38,6 +38,10 @@ int yq_notify(struct yq_db *db, long long user_id, const char *type, json_object
 int yq_queue_room_event(struct yq_db *db, long long room_id, const char *type, json_object *payload,
                         const char *origin);
 
+/* The same with the payload already serialized (trusted JSON text). */
+int yq_queue_room_text(struct yq_db *db, long long room_id, const char *type, const char *payload,
+		       size_t len, const char *origin);
+
 /* {id, type, content, status, created_at, read_at} from row i of rows
  * selected with YQ_NOTIFICATION_COLUMNS. */
 json_object *yq_notification_json(const struct yq_rows *rows, unsigned i);

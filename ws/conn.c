@@ -1,0 +1,449 @@
+/*
+ * conn.c - the lws protocol callback: a connection's life.
+ *
+ *   FILTER_PROTOCOL_CONNECTION  check the path (/ws or /ws/rooms/{id}) and
+ *                               the Origin allow-list; refuse otherwise
+ *   ESTABLISHED                 read the credentials (?ticket=, ?token=,
+ *                               Authorization: Bearer) and hand them to the
+ *                               database worker; the connection waits in
+ *                               CONN_AUTH
+ *   (worker result)             auth_done(): refuse with an error and a
+ *                               close code, or attach it to its user and
+ *                               room, replay missed notifications, send the
+ *                               room snapshot
+ *   RECEIVE                     assemble fragments up to ws.max_message
+ *                               (1009 beyond), then protocol_handle()
+ *   SERVER_WRITEABLE            one queued message per callback
+ *   CLOSED                      detach; presence goes offline after grace
+ *
+ * LWS_CALLBACK_HTTP_CONFIRM_UPGRADE is deliberately not handled
+ * (CVE-2025-11677 in lws 4.1.6).
+ */
+#include "config.h"
+
+#include "core/json.h"
+#include "core/log.h"
+#include "core/token.h"
+#include "core/util.h"
+#include "ws/ws.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct pss {
+	struct conn *c;
+};
+
+void
+conn_send(struct conn *c, struct msg *m)
+{
+	if (c->state == CONN_CLOSING)
+		return;
+	if (c->qcount == SENDQ_SLOTS || c->qbytes + m->len > hub.wc.sendq_bytes) {
+		/* a slow consumer: drop it rather than grow without bound */
+		hub.dropped_slow++;
+		yq_warn("dropping slow consumer (user %lld, %u messages queued)",
+			(long long)c->user_id, c->qcount);
+		c->state = CONN_CLOSING;
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		return;
+	}
+	m->refs++;
+	c->q[(c->qhead + c->qcount) % SENDQ_SLOTS] = m;
+	c->qcount++;
+	c->qbytes += m->len;
+	lws_callback_on_writable(c->wsi);
+}
+
+void
+conn_send_json(struct conn *c, json_object *o)
+{
+	struct msg *m = msg_from_json(o);
+
+	json_object_put(o);
+	if (m) {
+		conn_send(c, m);
+		msg_unref(m);
+	}
+}
+
+void
+conn_error(struct conn *c, const char *code, const char *message, json_object *ref)
+{
+	json_object *o = json_object_new_object();
+	json_object *p = json_object_new_object();
+
+	yq_json_add_str(o, "type", "error");
+	yq_json_add_str(p, "code", code);
+	yq_json_add_str(p, "message", message);
+	json_object_object_add(o, "payload", p);
+	if (ref)
+		json_object_object_add(o, "ref", json_object_get(ref));
+	conn_send_json(c, o);
+}
+
+/* Close after what is queued has been sent. */
+void
+conn_close(struct conn *c, int code, const char *reason)
+{
+	if (c->close_code)
+		return;
+	c->close_code = code;
+	yq_strlcpy(c->close_reason, reason, sizeof(c->close_reason));
+	lws_callback_on_writable(c->wsi);
+}
+
+static void
+refuse(struct conn *c, int code, const char *errcode, const char *message)
+{
+	conn_error(c, errcode, message, NULL);
+	conn_close(c, code, message);
+}
+
+/* ---- establishing ---- */
+
+static int64_t
+room_of_path(const char *path, bool *ok)
+{
+	*ok = true;
+	size_t n = strlen(path);
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	if (n == 3 && strncmp(path, "/ws", 3) == 0)
+		return 0;
+	if (n > 10 && strncmp(path, "/ws/rooms/", 10) == 0) {
+		int64_t id = 0;
+		for (size_t i = 10; i < n; i++) {
+			if (path[i] < '0' || path[i] > '9' || i - 10 > 17)
+				goto bad;
+			id = id * 10 + (path[i] - '0');
+		}
+		if (id > 0 && path[10] != '0')
+			return id;
+	}
+bad:
+	*ok = false;
+	return 0;
+}
+
+static bool
+origin_allowed(struct lws *wsi)
+{
+	char origin[256];
+	int n = lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN);
+
+	if (n <= 0 || !hub.wc.allowed_origins[0])
+		return true; /* no Origin (not a browser), or no list configured */
+	const char *p = hub.wc.allowed_origins;
+	size_t ol = strlen(origin);
+	while (*p) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		size_t l = strcspn(p, ", ");
+		if (l == ol && strncasecmp(p, origin, l) == 0)
+			return true;
+		p += l;
+	}
+	return false;
+}
+
+static void
+start_auth(struct conn *c, struct lws *wsi, int64_t room_id)
+{
+	char arg[600], token[YQ_TOKEN_MAX_LEN + 16];
+	const char *v, *tok = NULL;
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (!j) {
+		refuse(c, 1011, "internal", "out of memory");
+		return;
+	}
+	j->kind = JOB_AUTH;
+	j->uid = c->uid;
+	j->room_id = room_id;
+	j->last_id = -1;
+	if ((v = lws_get_urlarg_by_name(wsi, "last_notification_id=", arg, sizeof(arg)))) {
+		int64_t n;
+		if (yq_parse_i64(v, 0, INT64_MAX, &n) == 0)
+			j->last_id = n;
+	}
+	if ((v = lws_get_urlarg_by_name(wsi, "ticket=", arg, sizeof(arg)))) {
+		if (yq_secret_hash(v, j->secret) < 0) {
+			free(j);
+			refuse(c, WS_CLOSE_BAD_TOKEN, "forbidden", "invalid or expired ticket");
+			return;
+		}
+		j->flag = true;
+		dbworker_submit(j);
+		return;
+	}
+	if ((v = lws_get_urlarg_by_name(wsi, "token=", token, sizeof(token))))
+		tok = v;
+	else if (lws_hdr_copy(wsi, token, sizeof(token), WSI_TOKEN_HTTP_AUTHORIZATION) > 7 &&
+		 strncasecmp(token, "Bearer ", 7) == 0)
+		tok = token + 7;
+	struct yq_claims cl;
+	const char *why = "missing";
+	if (!tok || yq_token_verify(hub.cfg, tok, yq_now_ms() / 1000, &cl, &why) < 0) {
+		free(j);
+		refuse(c, WS_CLOSE_BAD_TOKEN, "forbidden", "invalid or expired token");
+		return;
+	}
+	j->user_id = cl.sub;
+	j->num = cl.ver; /* checked against the user's token version */
+	dbworker_submit(j);
+}
+
+static void
+send_replay(struct conn *c, const struct result *r)
+{
+	for (size_t i = 0; i < r->nreplay; i++) {
+		struct msg *m = msg_new(r->replay[i], strlen(r->replay[i]));
+		if (m) {
+			conn_send(c, m);
+			msg_unref(m);
+		}
+	}
+}
+
+static void
+send_snapshot(struct conn *c, const struct result *r)
+{
+	json_object *o = json_object_new_object(), *p = json_object_new_object();
+
+	yq_json_add_str(o, "type", "room_event");
+	yq_json_add_str(p, "event", "snapshot");
+	json_object_object_add(p, "room", json_tokener_parse(r->room_json));
+	yq_json_add_str(p, "my_role", yq_role_name(c->role));
+	json_object_object_add(p, "members", json_tokener_parse(r->members_json));
+	json_object *pb = playback_json(&c->room->pb);
+	yq_json_add_int(pb, "position_now_ms", playback_position(&c->room->pb, yq_now_ms()));
+	json_object_object_add(p, "playback", pb);
+	json_object_object_add(p, "recent_messages", json_tokener_parse(r->recent_json));
+	json_object_object_add(o, "payload", p);
+	conn_send_json(c, o);
+}
+
+/* The worker's verdict on a connection. */
+static void
+auth_done(struct result *r)
+{
+	struct conn *c = map_get(&hub.conns, (int64_t)r->uid);
+
+	if (!c || c->state != CONN_AUTH)
+		return;
+	if (r->status) {
+		const char *msg = r->status == WS_CLOSE_BAD_TOKEN   ? "invalid or expired credentials"
+				  : r->status == WS_CLOSE_FORBIDDEN ? "not a member of this room"
+				  : r->status == WS_CLOSE_NOT_FOUND ? "no such room"
+								    : "internal error";
+		refuse(c, r->status,
+		       r->status == WS_CLOSE_NOT_FOUND	? "not_found"
+		       : r->status == 1011		? "internal"
+							: "forbidden",
+		       msg);
+		return;
+	}
+	c->user_id = r->user_id;
+	yq_strlcpy(c->username, r->username, sizeof(c->username));
+	c->role = r->role;
+	if (r->room_id) {
+		bool fresh = !hub_room(r->room_id, false);
+		c->room = hub_room(r->room_id, true);
+		if (!c->room) {
+			refuse(c, 1011, "internal", "out of memory");
+			return;
+		}
+		if (fresh) {
+			c->room->pb = r->pb;
+			c->room->sync_playback = r->sync_playback;
+			c->room->guest_control = r->guest_control;
+			c->room->keep_chat_history = r->keep_chat_history;
+		}
+	}
+	c->state = CONN_READY;
+	/* A reconnect with last_notification_id gets what it missed first,
+	 * then the snapshot; otherwise the snapshot is the first message and
+	 * the unread notifications follow. */
+	bool replay_first = r->replay_after;
+	if (replay_first)
+		send_replay(c, r);
+	if (c->room)
+		send_snapshot(c, r);
+	if (!replay_first)
+		send_replay(c, r);
+	hub_attach(c); /* presence: user_status goes out after the snapshot */
+}
+
+static void
+chat_saved(struct result *r)
+{
+	struct room *rm = hub_room(r->room_id, false);
+	json_object *p = json_object_new_object();
+
+	yq_json_add_int(p, "id", r->msg_id);
+	yq_json_add_int(p, "room_id", r->room_id);
+	yq_json_add_int(p, "user_id", r->user_id);
+	yq_json_add_str(p, "username", r->username);
+	yq_json_add_str(p, "text", r->text);
+	yq_json_add_int(p, "created_at_ms", r->created_at_ms);
+	json_object *ref = r->ref[0] ? json_tokener_parse(r->ref) : NULL;
+	struct conn *sender = map_get(&hub.conns, (int64_t)r->uid);
+	if (rm)
+		room_publish(rm, "chat_message", p, sender, ref);
+	json_object_put(ref);
+	json_object_put(p);
+}
+
+static void
+drain_results(void)
+{
+	struct result *r = dbworker_results();
+
+	while (r) {
+		struct result *nx = r->next;
+		switch (r->kind) {
+		case RES_AUTH: auth_done(r); break;
+		case RES_CHAT_SAVED: chat_saved(r); break;
+		case RES_EVENTS:
+			for (unsigned i = 0; i < r->nevents; i++)
+				hub_queue_event(&r->events[i]);
+			break;
+		}
+		result_free(r);
+		r = nx;
+	}
+}
+
+/* ---- receiving ---- */
+
+static int
+receive(struct conn *c, struct lws *wsi, const void *in, size_t len)
+{
+	if (lws_is_first_fragment(wsi)) {
+		c->rx_len = 0;
+		c->rx_overflow = false;
+	}
+	if (c->rx_overflow || c->rx_len + len > hub.wc.max_message) {
+		c->rx_overflow = true;
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+				 (unsigned char *)"message too large", 17);
+		return -1;
+	}
+	if (!c->rx && !(c->rx = malloc(hub.wc.max_message + 1)))
+		return -1;
+	memcpy(c->rx + c->rx_len, in, len);
+	c->rx_len += len;
+	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
+		return 0;
+	c->rx[c->rx_len] = '\0';
+	c->last_rx_ms = yq_mono_ms();
+	if (c->state == CONN_READY)
+		protocol_handle(c, c->rx, c->rx_len);
+	else if (c->state == CONN_AUTH)
+		conn_error(c, "bad_request", "still authenticating: wait for the first message", NULL);
+	c->rx_len = 0;
+	return 0;
+}
+
+static int
+writeable(struct conn *c, struct lws *wsi)
+{
+	if (c->qcount) {
+		struct msg *m = c->q[c->qhead];
+		c->qhead = (c->qhead + 1) % SENDQ_SLOTS;
+		c->qcount--;
+		c->qbytes -= m->len;
+		int n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
+		msg_unref(m);
+		hub.sent++;
+		if (n < (int)0)
+			return -1;
+		if (c->qcount)
+			lws_callback_on_writable(wsi);
+		else if (c->close_code)
+			lws_callback_on_writable(wsi);
+		return 0;
+	}
+	if (c->close_code) {
+		lws_close_reason(wsi, (enum lws_close_status)c->close_code,
+				 (unsigned char *)c->close_reason, strlen(c->close_reason));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+conn_destroy(struct conn *c)
+{
+	if (c->state != CONN_AUTH)
+		hub_detach(c);
+	struct room *rm = c->room;
+	map_del(&hub.conns, (int64_t)c->uid);
+	while (c->qcount) {
+		msg_unref(c->q[c->qhead]);
+		c->qhead = (c->qhead + 1) % SENDQ_SLOTS;
+		c->qcount--;
+	}
+	free(c->rx);
+	free(c);
+	if (rm)
+		hub_room_maybe_free(rm);
+}
+
+static int
+callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct pss *pss = user;
+	char path[256];
+	bool ok;
+
+	switch (reason) {
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) <= 0)
+			return -1;
+		room_of_path(path, &ok);
+		if (!ok || !origin_allowed(wsi))
+			return -1;
+		return 0;
+	case LWS_CALLBACK_ESTABLISHED: {
+		struct conn *c = calloc(1, sizeof(*c));
+		if (!c)
+			return -1;
+		c->wsi = wsi;
+		c->uid = ++hub.next_uid;
+		c->state = CONN_AUTH;
+		c->last_rx_ms = yq_mono_ms();
+		pss->c = c;
+		if (map_put(&hub.conns, (int64_t)c->uid, c) < 0) {
+			free(c);
+			pss->c = NULL;
+			return -1;
+		}
+		lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI);
+		start_auth(c, wsi, room_of_path(path, &ok));
+		return 0;
+	}
+	case LWS_CALLBACK_RECEIVE:
+		return pss->c ? receive(pss->c, wsi, in, len) : -1;
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return pss->c ? writeable(pss->c, wsi) : -1;
+	case LWS_CALLBACK_CLOSED:
+		if (pss->c) {
+			conn_destroy(pss->c);
+			pss->c = NULL;
+		}
+		return 0;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		drain_results();
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+const struct lws_protocols ws_protocols[] = {
+	{ "yiqikan", callback, sizeof(struct pss), 4096, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 },
+};

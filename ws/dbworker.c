@@ -1,0 +1,496 @@
+/*
+ * dbworker.c - everything yiqikan-ws asks of MariaDB, off the service
+ * thread.
+ *
+ * One worker thread takes jobs in order from a locked FIFO (so a chat
+ * message is stored and relayed in the order it was sent) on its own
+ * connection; a second thread tails the event queue with the reader of
+ * src/core/queue.c.  Both hand results back through one locked list and
+ * wake the service thread with lws_cancel_service().  Nothing here touches
+ * a connection or a room: results carry ids.
+ */
+#include "config.h"
+
+#include "core/db.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/notify.h"
+#include "core/token.h"
+#include "core/util.h"
+#include "ws/ws.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t more = PTHREAD_COND_INITIALIZER;
+static struct job *jobs_head, *jobs_tail;
+static struct result *results_head, *results_tail;
+static bool stopping;
+static pthread_t worker_thread, tail_thread;
+static struct hub *H;
+
+void
+dbworker_submit(struct job *j)
+{
+	j->next = NULL;
+	pthread_mutex_lock(&lock);
+	if (jobs_tail)
+		jobs_tail->next = j;
+	else
+		jobs_head = j;
+	jobs_tail = j;
+	pthread_cond_signal(&more);
+	pthread_mutex_unlock(&lock);
+}
+
+static void
+post(struct result *r)
+{
+	r->next = NULL;
+	pthread_mutex_lock(&lock);
+	if (results_tail)
+		results_tail->next = r;
+	else
+		results_head = r;
+	results_tail = r;
+	pthread_mutex_unlock(&lock);
+	lws_cancel_service(H->ctx);
+}
+
+struct result *
+dbworker_results(void)
+{
+	pthread_mutex_lock(&lock);
+	struct result *r = results_head;
+	results_head = results_tail = NULL;
+	pthread_mutex_unlock(&lock);
+	return r;
+}
+
+void
+result_free(struct result *r)
+{
+	free(r->room_json);
+	free(r->members_json);
+	free(r->recent_json);
+	for (size_t i = 0; i < r->nreplay; i++)
+		free(r->replay[i]);
+	free(r->replay);
+	free(r->text);
+	yq_events_free(r->events, r->nevents);
+	free(r);
+}
+
+static void
+job_free(struct job *j)
+{
+	free(j->text);
+	free(j);
+}
+
+static char *
+dup_json(json_object *o)
+{
+	size_t len;
+	const char *s = yq_json_str(o, &len);
+
+	return strndup(s, len);
+}
+
+/* ---- authentication and the room snapshot ---- */
+
+static int
+auth_user(struct yq_db *db, struct job *j, struct result *r)
+{
+	static const char redeem[] =
+		"UPDATE ws_tickets SET used_at = NOW() "
+		"WHERE ticket_hash = ? AND used_at IS NULL AND expires_at > NOW()";
+	static const char ticket_user[] = "SELECT user_id FROM ws_tickets WHERE ticket_hash = ?";
+	static const char user[] = "SELECT id, username, token_version FROM users WHERE id = ?";
+	struct yq_rows *rows;
+	long long n;
+	int64_t uid = j->user_id;
+
+	if (j->flag) { /* a ticket: single use, 30 s */
+		if ((n = YQ_DB_EXEC(db, redeem, NULL, YQ_PSTR(j->secret))) < 0)
+			return (int)n;
+		if (n == 0)
+			return WS_CLOSE_BAD_TOKEN;
+		if ((n = YQ_DB_EXEC(db, ticket_user, &rows, YQ_PSTR(j->secret))) < 0)
+			return (int)n;
+		uid = n ? yq_rows_int(rows, 0, 0) : 0;
+		yq_rows_free(rows);
+	}
+	if ((n = YQ_DB_EXEC(db, user, &rows, YQ_PINT(uid))) < 0)
+		return (int)n;
+	bool ok = n == 1 && (j->flag || yq_rows_int(rows, 0, 2) == j->num);
+	if (ok) {
+		r->user_id = yq_rows_int(rows, 0, 0);
+		yq_strlcpy(r->username, yq_rows_str(rows, 0, 1), sizeof(r->username));
+	}
+	yq_rows_free(rows);
+	return ok ? 0 : WS_CLOSE_BAD_TOKEN;
+}
+
+static int
+auth_room(struct yq_db *db, const struct yq_config *cfg, unsigned recent, struct job *j,
+	  struct result *r)
+{
+	static const char room[] =
+		"SELECT r.id, r.name, r.description, r.owner_id, o.username, r.is_public, "
+		"r.require_approval, r.keep_chat_history, r.sync_playback, r.guest_control, "
+		"r.max_members, r.member_count, DATE_FORMAT(r.created_at, '%Y-%m-%dT%H:%i:%sZ'), "
+		"r.dissolved_at IS NOT NULL, m.role "
+		"FROM rooms r JOIN users o ON o.id = r.owner_id "
+		"LEFT JOIN room_members m ON m.room_id = r.id AND m.user_id = ? WHERE r.id = ?";
+	static const char playback[] =
+		"SELECT media_url, state, position_ms, rate, version, updated_at_ms "
+		"FROM room_playback WHERE room_id = ?";
+	static const char members[] =
+		"SELECT u.id, u.username, u.avatar_url, m.role, "
+		"EXISTS (SELECT 1 FROM presence p WHERE p.user_id = u.id "
+		"AND p.seen_at > NOW() - INTERVAL ? SECOND) "
+		"FROM room_members m JOIN users u ON u.id = m.user_id WHERE m.room_id = ? "
+		"ORDER BY FIELD(m.role, 'owner', 'moderator', 'member'), m.joined_at, u.id";
+	static const char history[] =
+		"SELECT id, room_id, user_id, username, text, created_at_ms FROM ("
+		"SELECT c.id, c.room_id, c.user_id, u.username, c.text, "
+		"CAST(UNIX_TIMESTAMP(c.created_at) * 1000 AS INTEGER) AS created_at_ms "
+		"FROM chat_messages c JOIN users u ON u.id = c.user_id WHERE c.room_id = ? "
+		"ORDER BY c.id DESC LIMIT ?) t ORDER BY id";
+	struct yq_rows *rows;
+	long long n = YQ_DB_EXEC(db, room, &rows, YQ_PINT(r->user_id), YQ_PINT(j->room_id));
+
+	if (n < 0)
+		return (int)n;
+	if (n == 0 || yq_rows_int(rows, 0, 13)) {
+		yq_rows_free(rows);
+		return WS_CLOSE_NOT_FOUND;
+	}
+	r->role = yq_role_parse(yq_rows_str(rows, 0, 14));
+	if (r->role == YQ_ROLE_NONE) {
+		bool pub = yq_rows_int(rows, 0, 5);
+		yq_rows_free(rows);
+		return pub ? WS_CLOSE_FORBIDDEN : WS_CLOSE_NOT_FOUND;
+	}
+	r->room_id = j->room_id;
+	r->keep_chat_history = yq_rows_int(rows, 0, 7);
+	r->sync_playback = yq_rows_int(rows, 0, 8);
+	r->guest_control = yq_rows_int(rows, 0, 9);
+	json_object *o = json_object_new_object();
+	yq_json_add_int(o, "id", yq_rows_int(rows, 0, 0));
+	yq_json_add_str(o, "name", yq_rows_str(rows, 0, 1));
+	yq_json_add_str(o, "description", yq_rows_str(rows, 0, 2));
+	json_object *owner = json_object_new_object();
+	yq_json_add_int(owner, "id", yq_rows_int(rows, 0, 3));
+	yq_json_add_str(owner, "username", yq_rows_str(rows, 0, 4));
+	json_object_object_add(o, "owner", owner);
+	yq_json_add_int(o, "member_count", yq_rows_int(rows, 0, 11));
+	json_object *c = json_object_new_object();
+	yq_json_add_bool(c, "is_public", yq_rows_int(rows, 0, 5));
+	yq_json_add_bool(c, "require_approval", yq_rows_int(rows, 0, 6));
+	yq_json_add_bool(c, "keep_chat_history", r->keep_chat_history);
+	yq_json_add_bool(c, "sync_playback", r->sync_playback);
+	yq_json_add_bool(c, "guest_control", r->guest_control);
+	yq_json_add_int(c, "max_members", yq_rows_int(rows, 0, 10));
+	json_object_object_add(o, "config", c);
+	yq_json_add_str(o, "created_at", yq_rows_str(rows, 0, 12));
+	yq_rows_free(rows);
+	r->room_json = dup_json(o);
+	json_object_put(o);
+
+	if ((n = YQ_DB_EXEC(db, playback, &rows, YQ_PINT(j->room_id))) < 0)
+		return (int)n;
+	r->pb.rate = 1.0;
+	if (n) {
+		yq_strlcpy(r->pb.media_url, yq_rows_str(rows, 0, 0), sizeof(r->pb.media_url));
+		r->pb.playing = strcmp(yq_rows_str(rows, 0, 1), "playing") == 0;
+		r->pb.position_ms = yq_rows_int(rows, 0, 2);
+		r->pb.rate = strtod(yq_rows_str(rows, 0, 3), NULL);
+		r->pb.version = (uint64_t)yq_rows_int(rows, 0, 4);
+		r->pb.updated_at_ms = yq_rows_int(rows, 0, 5);
+	}
+	yq_rows_free(rows);
+
+	if ((n = YQ_DB_EXEC(db, members, &rows, YQ_PINT(cfg->presence_ttl), YQ_PINT(j->room_id))) < 0)
+		return (int)n;
+	json_object *a = json_object_new_array();
+	for (unsigned i = 0; i < rows->nrows; i++) {
+		json_object *m = json_object_new_object();
+		yq_json_add_int(m, "id", yq_rows_int(rows, i, 0));
+		yq_json_add_str(m, "username", yq_rows_str(rows, i, 1));
+		yq_json_add_str(m, "avatar_url", yq_rows_str(rows, i, 2));
+		yq_json_add_str(m, "role", yq_rows_str(rows, i, 3));
+		yq_json_add_bool(m, "online", yq_rows_int(rows, i, 4) || yq_rows_int(rows, i, 0) == r->user_id);
+		json_object_array_add(a, m);
+	}
+	yq_rows_free(rows);
+	r->members_json = dup_json(a);
+	json_object_put(a);
+
+	a = json_object_new_array();
+	if (r->keep_chat_history && recent) {
+		if ((n = YQ_DB_EXEC(db, history, &rows, YQ_PINT(j->room_id), YQ_PINT(recent))) < 0) {
+			json_object_put(a);
+			return (int)n;
+		}
+		for (unsigned i = 0; i < rows->nrows; i++) {
+			json_object *m = json_object_new_object();
+			yq_json_add_int(m, "id", yq_rows_int(rows, i, 0));
+			yq_json_add_int(m, "room_id", yq_rows_int(rows, i, 1));
+			yq_json_add_int(m, "user_id", yq_rows_int(rows, i, 2));
+			yq_json_add_str(m, "username", yq_rows_str(rows, i, 3));
+			yq_json_add_str(m, "text", yq_rows_str(rows, i, 4));
+			yq_json_add_int(m, "created_at_ms", yq_rows_int(rows, i, 5));
+			json_object_array_add(a, m);
+		}
+		yq_rows_free(rows);
+	}
+	r->recent_json = dup_json(a);
+	json_object_put(a);
+	return 0;
+}
+
+/* The notifications a (re)connecting client missed: every undeleted one
+ * after last_notification_id, or without it all unread ones. */
+static int
+auth_replay(struct yq_db *db, struct job *j, struct result *r)
+{
+	static const char after[] = "SELECT " YQ_NOTIFICATION_COLUMNS
+				    " FROM notifications WHERE user_id = ? AND id > ? "
+				    "AND deleted_at IS NULL ORDER BY id LIMIT 1000";
+	static const char unread[] = "SELECT " YQ_NOTIFICATION_COLUMNS
+				     " FROM notifications WHERE user_id = ? AND status = 'unread' "
+				     "AND deleted_at IS NULL ORDER BY id LIMIT 1000";
+	struct yq_rows *rows;
+	long long n = j->last_id >= 0 ? YQ_DB_EXEC(db, after, &rows, YQ_PINT(r->user_id), YQ_PINT(j->last_id))
+				  : YQ_DB_EXEC(db, unread, &rows, YQ_PINT(r->user_id));
+
+	if (n < 0)
+		return (int)n;
+	r->replay_after = j->last_id >= 0;
+	r->replay = calloc(rows->nrows ? rows->nrows : 1, sizeof(*r->replay));
+	int64_t now = yq_now_ms();
+	for (unsigned i = 0; r->replay && i < rows->nrows; i++) {
+		json_object *m = json_object_new_object();
+		json_object *p = yq_notification_json(rows, i);
+		bool invite = strcmp(yq_rows_str(rows, i, 1), "room_invite") == 0;
+		yq_json_add_str(m, "type", invite ? "invite_notification" : "notification");
+		json_object_object_add(m, "payload", p);
+		yq_json_add_int(m, "ts", now);
+		r->replay[r->nreplay++] = dup_json(m);
+		json_object_put(m);
+	}
+	yq_rows_free(rows);
+	return 0;
+}
+
+static void
+do_auth(struct yq_db *db, struct job *j)
+{
+	struct result *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return;
+	r->kind = RES_AUTH;
+	r->uid = j->uid;
+	int rc = auth_user(db, j, r);
+	if (rc == 0 && j->room_id)
+		rc = auth_room(db, H->cfg, H->wc.recent_messages, j, r);
+	if (rc == 0)
+		rc = auth_replay(db, j, r);
+	r->status = rc < 0 ? 1011 : rc; /* 1011: internal error (database) */
+	post(r);
+}
+
+static void
+do_chat(struct yq_db *db, struct job *j)
+{
+	static const char ins[] = "INSERT INTO chat_messages (room_id, user_id, text) VALUES (?, ?, ?)";
+	static const char when[] =
+		"SELECT CAST(UNIX_TIMESTAMP(created_at) * 1000 AS INTEGER) FROM chat_messages WHERE id = ?";
+	struct result *r = calloc(1, sizeof(*r));
+	struct yq_rows *rows;
+
+	if (!r)
+		return;
+	r->kind = RES_CHAT_SAVED;
+	r->uid = j->uid;
+	r->room_id = j->room_id;
+	r->user_id = j->user_id;
+	yq_strlcpy(r->username, j->username, sizeof(r->username));
+	long long n = YQ_DB_EXEC(db, ins, NULL, YQ_PINT(j->room_id), YQ_PINT(j->user_id),
+				 YQ_PSTRN(j->text, j->text_len));
+	if (n < 0) {
+		yq_warn("chat message in room %lld not stored", (long long)j->room_id);
+		r->msg_id = 0;
+		r->created_at_ms = yq_now_ms();
+	} else {
+		r->msg_id = (int64_t)yq_db_insert_id(db);
+		n = YQ_DB_EXEC(db, when, &rows, YQ_PINT(r->msg_id));
+		r->created_at_ms = n > 0 ? yq_rows_int(rows, 0, 0) : yq_now_ms();
+		if (n >= 0)
+			yq_rows_free(rows);
+	}
+	r->text = j->text;
+	j->text = NULL;
+	memcpy(r->ref, j->ref, sizeof(r->ref));
+	post(r);
+}
+
+static void
+run_job(struct yq_db *db, struct job *j)
+{
+	static const char save[] =
+		"INSERT INTO room_playback (room_id, media_url, state, position_ms, rate, version, "
+		"updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
+		"media_url = IF(VALUES(version) >= version, VALUES(media_url), media_url), "
+		"state = IF(VALUES(version) >= version, VALUES(state), state), "
+		"position_ms = IF(VALUES(version) >= version, VALUES(position_ms), position_ms), "
+		"rate = IF(VALUES(version) >= version, VALUES(rate), rate), "
+		"updated_at_ms = IF(VALUES(version) >= version, VALUES(updated_at_ms), updated_at_ms), "
+		"version = GREATEST(version, VALUES(version))";
+	static const char up[] =
+		"INSERT INTO presence (user_id, node_id, connections) VALUES (?, ?, ?) "
+		"ON DUPLICATE KEY UPDATE connections = VALUES(connections), seen_at = NOW()";
+	static const char down[] = "DELETE FROM presence WHERE user_id = ? AND node_id = ?";
+	static const char refresh[] = "UPDATE presence SET seen_at = NOW() WHERE node_id = ?";
+	const char *node = H->wc.node_id;
+	long long n = 0;
+
+	switch (j->kind) {
+	case JOB_AUTH: do_auth(db, j); break;
+	case JOB_CHAT: do_chat(db, j); break;
+	case JOB_RELAY:
+		n = yq_queue_room_text(db, j->room_id, j->type, j->text, j->text_len, node);
+		break;
+	case JOB_PLAYBACK_SAVE: {
+		/* rate as a decimal string keeps the binding integer-or-string */
+		char rate[32];
+		snprintf(rate, sizeof(rate), "%.6f", j->pb.rate);
+		n = YQ_DB_EXEC(db, save, NULL, YQ_PINT(j->room_id), YQ_PSTR(j->pb.media_url),
+			       YQ_PSTR(j->pb.playing ? "playing" : "paused"), YQ_PINT(j->pb.position_ms),
+			       YQ_PSTR(rate), YQ_PINT(j->pb.version), YQ_PINT(j->pb.updated_at_ms));
+		break;
+	}
+	case JOB_PRESENCE_UP:
+		n = YQ_DB_EXEC(db, up, NULL, YQ_PINT(j->user_id), YQ_PSTR(node), YQ_PINT(j->num));
+		break;
+	case JOB_PRESENCE_DOWN: n = YQ_DB_EXEC(db, down, NULL, YQ_PINT(j->user_id), YQ_PSTR(node)); break;
+	case JOB_PRESENCE_REFRESH: n = YQ_DB_EXEC(db, refresh, NULL, YQ_PSTR(node)); break;
+	}
+	if (n < 0)
+		yq_warn("database job %d failed (%lld)", (int)j->kind, n);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct yq_db *db = yq_db_new(H->cfg);
+	(void)arg;
+
+	yq_log_set_reqid("dbworker");
+	for (;;) {
+		pthread_mutex_lock(&lock);
+		while (!jobs_head && !stopping)
+			pthread_cond_wait(&more, &lock);
+		struct job *j = jobs_head;
+		if (j) {
+			jobs_head = j->next;
+			if (!jobs_head)
+				jobs_tail = NULL;
+		}
+		bool stop = stopping && !j;
+		pthread_mutex_unlock(&lock);
+		if (stop)
+			break;
+		run_job(db, j);
+		job_free(j);
+	}
+	yq_db_free(db);
+	return NULL;
+}
+
+/* ---- the queue tail ---- */
+
+static void *
+tail_main(void *arg)
+{
+	struct yq_db *db = yq_db_new(H->cfg);
+	struct yq_queue_reader rd;
+	unsigned long long head = 0;
+	(void)arg;
+
+	yq_log_set_reqid("queue");
+	while (!stopping && yq_queue_head(db, &head) < 0)
+		sleep(1);
+	yq_queue_reader_init(&rd, head, H->cfg->queue_grace_ms, H->cfg->queue_batch);
+	yq_info("tailing the event queue after id %llu", head);
+	while (!stopping) {
+		struct yq_event *ev;
+		int n = yq_queue_poll(db, &rd, &ev);
+		if (n < 0) {
+			usleep(200000);
+			continue;
+		}
+		if (n == 0) {
+			usleep(H->cfg->queue_poll_ms * 1000);
+			continue;
+		}
+		struct result *r = calloc(1, sizeof(*r));
+		if (!r) {
+			yq_events_free(ev, (unsigned)n);
+			continue;
+		}
+		r->kind = RES_EVENTS;
+		r->events = ev;
+		r->nevents = (unsigned)n;
+		post(r);
+	}
+	yq_db_free(db);
+	return NULL;
+}
+
+static void
+cleanup_presence(void)
+{
+	static const char sql[] = "DELETE FROM presence WHERE node_id = ?";
+	struct yq_db *db = yq_db_new(H->cfg);
+
+	if (YQ_DB_EXEC(db, sql, NULL, YQ_PSTR(H->wc.node_id)) < 0)
+		yq_warn("could not clear this node's old presence rows");
+	yq_db_free(db);
+}
+
+int
+dbworker_start(struct hub *h)
+{
+	H = h;
+	cleanup_presence();
+	if (pthread_create(&worker_thread, NULL, worker_main, NULL) != 0)
+		return -1;
+	if (pthread_create(&tail_thread, NULL, tail_main, NULL) != 0)
+		return -1;
+	return 0;
+}
+
+void
+dbworker_stop(void)
+{
+	pthread_mutex_lock(&lock);
+	stopping = true;
+	pthread_cond_broadcast(&more);
+	pthread_mutex_unlock(&lock);
+	pthread_join(worker_thread, NULL);
+	pthread_join(tail_thread, NULL);
+	cleanup_presence();
+	struct result *r = dbworker_results();
+	while (r) {
+		struct result *nx = r->next;
+		result_free(r);
+		r = nx;
+	}
+}

@@ -1,0 +1,660 @@
+/*
+ * hub.c - who is connected to what on this node, and how events reach
+ * them.
+ *
+ * Three maps, all touched only by the service thread: connections by id
+ * (results from the database threads name connections by id), users by id
+ * (the connections of each user, for notifications and presence) and rooms
+ * by id (the live state of each room: settings, authoritative playback,
+ * who is in it).  A room lives while someone here is connected to it.
+ *
+ * Presence: a user is online on this node while they hold a connection
+ * here, and "in a room" while they hold a connection to that room.  Going
+ * offline waits presence_grace_ms, so a reload or a quick reconnect does
+ * not flap; user_status goes to the room when the room presence changes,
+ * and the node's presence rows (table presence, refreshed every
+ * presence.ttl/3) tell the REST side and the other nodes.
+ *
+ * Events from the queue: notifications go to the user's connections, room
+ * events and relayed room traffic to the room's connections here (rows
+ * this node wrote itself are skipped: they were fanned out when they
+ * happened).  Kicks, departures and dissolutions close the affected
+ * connections after the event is delivered.
+ */
+#include "config.h"
+
+#include "core/json.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "ws/ws.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct hub hub;
+
+/* ---- messages ---- */
+
+struct msg *
+msg_new(const char *json, size_t len)
+{
+	struct msg *m = malloc(sizeof(*m) + LWS_PRE + len);
+
+	if (!m)
+		return NULL;
+	m->refs = 1;
+	m->len = len;
+	memcpy(m->buf + LWS_PRE, json, len);
+	return m;
+}
+
+struct msg *
+msg_from_json(json_object *o)
+{
+	size_t len;
+
+	if (!json_object_object_get_ex(o, "ts", NULL))
+		yq_json_add_int(o, "ts", yq_now_ms());
+	const char *s = yq_json_str(o, &len);
+	return msg_new(s, len);
+}
+
+void
+msg_unref(struct msg *m)
+{
+	if (m && --m->refs == 0)
+		free(m);
+}
+
+/* ---- a chained hash map of int64 keys ---- */
+
+struct map_node {
+	int64_t key;
+	void *val;
+	struct map_node *next;
+};
+
+struct map_node *
+map_node_next(struct map_node *n)
+{
+	return n->next;
+}
+
+int64_t
+map_node_key(struct map_node *n)
+{
+	return n->key;
+}
+
+void *
+map_node_val(struct map_node *n)
+{
+	return n->val;
+}
+
+static size_t
+slot(const struct map *m, int64_t key)
+{
+	uint64_t h = (uint64_t)key * 0x9e3779b97f4a7c15ULL;
+
+	return (size_t)(h >> 32) & (m->nb - 1);
+}
+
+void *
+map_get(const struct map *m, int64_t key)
+{
+	if (!m->nb)
+		return NULL;
+	for (struct map_node *n = m->b[slot(m, key)]; n; n = n->next)
+		if (n->key == key)
+			return n->val;
+	return NULL;
+}
+
+static int
+grow(struct map *m)
+{
+	size_t nb = m->nb ? m->nb * 2 : 64;
+	struct map_node **b = calloc(nb, sizeof(*b));
+
+	if (!b)
+		return -1;
+	struct map old = *m;
+	m->b = b;
+	m->nb = nb;
+	for (size_t i = 0; i < old.nb; i++) {
+		for (struct map_node *n = old.b[i], *nx; n; n = nx) {
+			nx = n->next;
+			size_t s = slot(m, n->key);
+			n->next = m->b[s];
+			m->b[s] = n;
+		}
+	}
+	free(old.b);
+	return 0;
+}
+
+int
+map_put(struct map *m, int64_t key, void *val)
+{
+	if ((m->n + 1 > m->nb * 2 || !m->nb) && grow(m) < 0)
+		return -1;
+	struct map_node *n = malloc(sizeof(*n));
+	if (!n)
+		return -1;
+	size_t s = slot(m, key);
+	n->key = key;
+	n->val = val;
+	n->next = m->b[s];
+	m->b[s] = n;
+	m->n++;
+	return 0;
+}
+
+void *
+map_del(struct map *m, int64_t key)
+{
+	if (!m->nb)
+		return NULL;
+	for (struct map_node **p = &m->b[slot(m, key)]; *p; p = &(*p)->next) {
+		if ((*p)->key == key) {
+			struct map_node *n = *p;
+			void *v = n->val;
+			*p = n->next;
+			free(n);
+			m->n--;
+			return v;
+		}
+	}
+	return NULL;
+}
+
+void
+map_free(struct map *m)
+{
+	for (size_t i = 0; i < m->nb; i++) {
+		for (struct map_node *n = m->b[i], *nx; n; n = nx) {
+			nx = n->next;
+			free(n);
+		}
+	}
+	free(m->b);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ---- rate limiting and playback arithmetic ---- */
+
+bool
+bucket_take(struct bucket *b, double rate, double burst, int64_t now)
+{
+	if (b->at_ms == 0) {
+		b->tokens = burst;
+		b->at_ms = now;
+	}
+	b->tokens += (double)(now - b->at_ms) * rate / 1000.0;
+	if (b->tokens > burst)
+		b->tokens = burst;
+	b->at_ms = now;
+	if (b->tokens < 1.0)
+		return false;
+	b->tokens -= 1.0;
+	return true;
+}
+
+int64_t
+playback_position(const struct playback *p, int64_t now)
+{
+	if (!p->playing || p->updated_at_ms == 0)
+		return p->position_ms;
+	int64_t pos = p->position_ms + (int64_t)((double)(now - p->updated_at_ms) * p->rate);
+	return pos < 0 ? 0 : pos;
+}
+
+json_object *
+playback_json(const struct playback *p)
+{
+	json_object *o = json_object_new_object();
+
+	yq_json_add_str(o, "media_url", p->media_url);
+	yq_json_add_str(o, "state", p->playing ? "playing" : "paused");
+	yq_json_add_int(o, "position_ms", p->position_ms);
+	json_object_object_add(o, "rate", json_object_new_double(p->rate));
+	yq_json_add_int(o, "version", (long long)p->version);
+	yq_json_add_int(o, "updated_at_ms", p->updated_at_ms);
+	return o;
+}
+
+/* ---- rooms ---- */
+
+struct room *
+hub_room(int64_t id, bool create)
+{
+	struct room *rm = map_get(&hub.rooms, id);
+
+	if (rm || !create)
+		return rm;
+	rm = calloc(1, sizeof(*rm));
+	if (!rm)
+		return NULL;
+	rm->id = id;
+	rm->pb.rate = 1.0;
+	if (map_put(&hub.rooms, id, rm) < 0) {
+		free(rm);
+		return NULL;
+	}
+	return rm;
+}
+
+static void
+save_playback(struct room *rm)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return;
+	j->kind = JOB_PLAYBACK_SAVE;
+	j->room_id = rm->id;
+	j->pb = rm->pb;
+	rm->pb_dirty = false;
+	dbworker_submit(j);
+}
+
+/* Free a room nobody here is in or about to leave. */
+void
+hub_room_maybe_free(struct room *rm)
+{
+	if (rm->conns.count)
+		return;
+	for (size_t i = 0; i < rm->nusers; i++)
+		if (rm->users[i].offline_at_ms)
+			return;
+	if (rm->pb_dirty)
+		save_playback(rm);
+	map_del(&hub.rooms, rm->id);
+	free(rm->users);
+	free(rm);
+}
+
+static struct room_user *
+room_user(struct room *rm, int64_t user_id, bool create)
+{
+	for (size_t i = 0; i < rm->nusers; i++)
+		if (rm->users[i].user_id == user_id)
+			return &rm->users[i];
+	if (!create)
+		return NULL;
+	if (rm->nusers == rm->capusers) {
+		size_t cap = rm->capusers ? rm->capusers * 2 : 8;
+		struct room_user *u = realloc(rm->users, cap * sizeof(*u));
+		if (!u)
+			return NULL;
+		rm->users = u;
+		rm->capusers = cap;
+	}
+	struct room_user *u = &rm->users[rm->nusers++];
+	memset(u, 0, sizeof(*u));
+	u->user_id = user_id;
+	return u;
+}
+
+static void
+room_user_remove(struct room *rm, struct room_user *u)
+{
+	*u = rm->users[--rm->nusers];
+}
+
+void
+room_broadcast(struct room *rm, struct msg *m, struct conn *except)
+{
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&rm->conns))
+	{
+		struct conn *c = lws_container_of(d, struct conn, in_room);
+		if (c != except)
+			conn_send(c, m);
+	}
+	lws_end_foreach_dll(d);
+}
+
+void
+user_send(int64_t user_id, struct msg *m)
+{
+	struct user_entry *u = map_get(&hub.users, user_id);
+
+	if (!u)
+		return;
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&u->list))
+	{
+		conn_send(lws_container_of(d, struct conn, in_user), m);
+	}
+	lws_end_foreach_dll(d);
+}
+
+static void
+relay(struct room *rm, const char *type, const char *text, size_t len)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (!j || !(j->text = strndup(text, len))) {
+		free(j);
+		return;
+	}
+	j->kind = JOB_RELAY;
+	j->room_id = rm->id;
+	j->text_len = len;
+	yq_strlcpy(j->type, type, sizeof(j->type));
+	dbworker_submit(j);
+}
+
+void
+room_publish(struct room *rm, const char *type, json_object *payload, struct conn *sender,
+	     json_object *ref)
+{
+	size_t len;
+	const char *text = yq_json_str(payload, &len);
+
+	relay(rm, type, text, len);
+	json_object *o = json_object_new_object();
+	yq_json_add_str(o, "type", type);
+	json_object_object_add(o, "payload", json_object_get(payload));
+	struct msg *m = msg_from_json(o);
+	if (m) {
+		room_broadcast(rm, m, ref ? sender : NULL);
+		msg_unref(m);
+	}
+	if (ref && sender) {
+		/* the sender's copy carries the ref of its request */
+		json_object_object_add(o, "ref", json_object_get(ref));
+		conn_send_json(sender, json_object_get(o));
+	}
+	json_object_put(o);
+}
+
+static void
+user_status(struct room *rm, struct room_user *u, bool online)
+{
+	json_object *p = json_object_new_object();
+
+	yq_json_add_int(p, "user_id", u->user_id);
+	yq_json_add_str(p, "username", u->username);
+	yq_json_add_bool(p, "online", online);
+	room_publish(rm, "user_status", p, NULL, NULL);
+	json_object_put(p);
+}
+
+static void
+presence_job(enum job_kind kind, int64_t user_id, int conns)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return;
+	j->kind = kind;
+	j->user_id = user_id;
+	j->num = conns;
+	dbworker_submit(j);
+}
+
+void
+hub_attach(struct conn *c)
+{
+	struct user_entry *u = map_get(&hub.users, c->user_id);
+
+	if (!u && (u = calloc(1, sizeof(*u)))) {
+		u->user_id = c->user_id;
+		if (map_put(&hub.users, c->user_id, u) < 0) {
+			free(u);
+			u = NULL;
+		}
+	}
+	if (u) {
+		lws_dll2_add_tail(&c->in_user, &u->list);
+		u->conns++;
+		/* first connection here, or back within the grace period */
+		if (u->conns == 1 && !u->offline_at_ms)
+			presence_job(JOB_PRESENCE_UP, u->user_id, u->conns);
+		u->offline_at_ms = 0;
+	}
+	if (c->room) {
+		lws_dll2_add_tail(&c->in_room, &c->room->conns);
+		struct room_user *ru = room_user(c->room, c->user_id, true);
+		if (ru) {
+			yq_strlcpy(ru->username, c->username, sizeof(ru->username));
+			ru->conns++;
+			if (ru->conns == 1 && !ru->offline_at_ms)
+				user_status(c->room, ru, true);
+			ru->offline_at_ms = 0;
+		}
+	}
+}
+
+void
+hub_detach(struct conn *c)
+{
+	int64_t now = yq_mono_ms();
+	struct user_entry *u = map_get(&hub.users, c->user_id);
+
+	if (u && lws_dll2_is_detached(&c->in_user) == 0) {
+		lws_dll2_remove(&c->in_user);
+		if (--u->conns == 0)
+			u->offline_at_ms = now + hub.wc.presence_grace_ms;
+	}
+	if (c->room && !lws_dll2_is_detached(&c->in_room)) {
+		lws_dll2_remove(&c->in_room);
+		struct room_user *ru = room_user(c->room, c->user_id, false);
+		if (ru && --ru->conns == 0)
+			ru->offline_at_ms = now + hub.wc.presence_grace_ms;
+	}
+}
+
+/* ---- the periodic tick: grace periods, heartbeats, persistence ---- */
+
+static void
+sweep_presence(int64_t now)
+{
+	MAP_EACH(&hub.users, id, v, {
+		struct user_entry *u = v;
+		if (u->offline_at_ms && u->offline_at_ms <= now) {
+			presence_job(JOB_PRESENCE_DOWN, id, 0);
+			map_del(&hub.users, id);
+			free(u);
+		}
+	});
+	MAP_EACH(&hub.rooms, id, v, {
+		struct room *rm = v;
+		(void)id;
+		for (size_t i = 0; i < rm->nusers;) {
+			struct room_user *ru = &rm->users[i];
+			if (ru->offline_at_ms && ru->offline_at_ms <= now) {
+				user_status(rm, ru, false);
+				room_user_remove(rm, ru);
+				continue;
+			}
+			i++;
+		}
+		hub_room_maybe_free(rm);
+	});
+}
+
+static void
+sweep_heartbeats(int64_t now)
+{
+	int64_t limit = (int64_t)hub.wc.heartbeat_timeout_s * 1000;
+
+	MAP_EACH(&hub.conns, id, v, {
+		struct conn *c = v;
+		(void)id;
+		if (c->state != CONN_CLOSING && now - c->last_rx_ms > limit)
+			conn_close(c, WS_CLOSE_TIMEOUT, "heartbeat timeout");
+	});
+}
+
+void
+hub_tick(lws_sorted_usec_list_t *sul)
+{
+	int64_t now = yq_mono_ms();
+
+	sweep_presence(now);
+	if (now - hub.last_heartbeat_sweep_ms >= 1000) {
+		hub.last_heartbeat_sweep_ms = now;
+		sweep_heartbeats(now);
+	}
+	if (now - hub.last_playback_save_ms >= hub.wc.playback_save_ms) {
+		hub.last_playback_save_ms = now;
+		MAP_EACH(&hub.rooms, id, v, {
+			struct room *rm = v;
+			(void)id;
+			if (rm->pb_dirty)
+				save_playback(rm);
+		});
+	}
+	unsigned refresh_ms = hub.cfg->presence_ttl * 1000 / 3;
+	if (now - hub.last_presence_refresh_ms >= refresh_ms) {
+		hub.last_presence_refresh_ms = now;
+		presence_job(JOB_PRESENCE_REFRESH, 0, 0);
+	}
+	lws_sul_schedule(hub.ctx, 0, sul, hub_tick, 200 * LWS_US_PER_MS);
+}
+
+/* ---- events from the queue ---- */
+
+static void
+close_room_user(struct room *rm, int64_t user_id, int code, const char *why)
+{
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&rm->conns))
+	{
+		struct conn *c = lws_container_of(d, struct conn, in_room);
+		if (user_id == 0 || c->user_id == user_id)
+			conn_close(c, code, why);
+	}
+	lws_end_foreach_dll_safe(d, d1);
+}
+
+static void
+set_role(struct room *rm, int64_t user_id, enum yq_role role)
+{
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&rm->conns))
+	{
+		struct conn *c = lws_container_of(d, struct conn, in_room);
+		if (c->user_id == user_id)
+			c->role = role;
+	}
+	lws_end_foreach_dll(d);
+}
+
+static int64_t
+user_id_of(json_object *p, const char *key)
+{
+	json_object *u, *id;
+
+	if (yq_json_field(p, key, json_type_object, &u) != YQ_JF_OK ||
+	    yq_json_field(u, "id", json_type_int, &id) != YQ_JF_OK)
+		return 0;
+	return json_object_get_int64(id);
+}
+
+/* A room event written by REST: keep the live state in step, then act. */
+static void
+room_event_effects(struct room *rm, json_object *p)
+{
+	json_object *ev, *v;
+
+	if (yq_json_field(p, "event", json_type_string, &ev) != YQ_JF_OK)
+		return;
+	const char *e = json_object_get_string(ev);
+	if (strcmp(e, "member_kicked") == 0 || strcmp(e, "member_left") == 0) {
+		close_room_user(rm, user_id_of(p, "user"), WS_CLOSE_FORBIDDEN,
+				e[7] == 'k' ? "kicked" : "left the room");
+	} else if (strcmp(e, "dissolved") == 0) {
+		close_room_user(rm, 0, WS_CLOSE_NOT_FOUND, "room dissolved");
+	} else if (strcmp(e, "role_changed") == 0) {
+		if (yq_json_field(p, "role", json_type_string, &v) == YQ_JF_OK)
+			set_role(rm, user_id_of(p, "user"), yq_role_parse(json_object_get_string(v)));
+	} else if (strcmp(e, "owner_changed") == 0) {
+		set_role(rm, user_id_of(p, "old_owner"), YQ_ROLE_MODERATOR);
+		set_role(rm, user_id_of(p, "new_owner"), YQ_ROLE_OWNER);
+	} else if (strcmp(e, "config_updated") == 0 &&
+		   yq_json_field(p, "config", json_type_object, &v) == YQ_JF_OK) {
+		json_object *b;
+		if (yq_json_field(v, "sync_playback", json_type_boolean, &b) == YQ_JF_OK)
+			rm->sync_playback = json_object_get_boolean(b);
+		if (yq_json_field(v, "guest_control", json_type_boolean, &b) == YQ_JF_OK)
+			rm->guest_control = json_object_get_boolean(b);
+		if (yq_json_field(v, "keep_chat_history", json_type_boolean, &b) == YQ_JF_OK)
+			rm->keep_chat_history = json_object_get_boolean(b);
+	}
+}
+
+/* Playback changed on another node: adopt it when it is newer. */
+static void
+adopt_playback(struct room *rm, json_object *p)
+{
+	json_object *v;
+	struct playback pb = rm->pb;
+
+	if (yq_json_field(p, "version", json_type_int, &v) != YQ_JF_OK)
+		return;
+	uint64_t version = (uint64_t)json_object_get_int64(v);
+	if (version <= rm->pb.version)
+		return;
+	pb.version = version;
+	if (yq_json_field(p, "position_ms", json_type_int, &v) == YQ_JF_OK)
+		pb.position_ms = json_object_get_int64(v);
+	if (yq_json_field(p, "state", json_type_string, &v) == YQ_JF_OK)
+		pb.playing = strcmp(json_object_get_string(v), "playing") == 0;
+	if (yq_json_field(p, "rate", json_type_double, &v) == YQ_JF_OK ||
+	    yq_json_field(p, "rate", json_type_int, &v) == YQ_JF_OK)
+		pb.rate = json_object_get_double(v);
+	if (yq_json_field(p, "media_url", json_type_string, &v) == YQ_JF_OK)
+		yq_strlcpy(pb.media_url, json_object_get_string(v), sizeof(pb.media_url));
+	if (yq_json_field(p, "server_ts", json_type_int, &v) == YQ_JF_OK)
+		pb.updated_at_ms = json_object_get_int64(v);
+	rm->pb = pb; /* the writing node persists it */
+}
+
+void
+hub_queue_event(const struct yq_event *ev)
+{
+	char head[160];
+
+	if (!ev->to_room) {
+		/* a notification for a user */
+		if (!map_get(&hub.users, ev->target_id))
+			return;
+		bool invite = strstr(ev->payload, "\"type\": \"room_invite\"") != NULL;
+		struct yq_buf b = { 0 };
+		snprintf(head, sizeof(head), "{\"type\":\"%s\",\"payload\":",
+			 invite ? "invite_notification" : "notification");
+		yq_buf_puts(&b, head);
+		yq_buf_append(&b, ev->payload, ev->payload_len);
+		yq_buf_printf(&b, ",\"ts\":%lld}", (long long)yq_now_ms());
+		struct msg *m = b.data ? msg_new(b.data, b.len) : NULL;
+		yq_buf_free(&b);
+		if (m) {
+			user_send(ev->target_id, m);
+			msg_unref(m);
+		}
+		return;
+	}
+	if (strcmp(ev->origin, hub.wc.node_id) == 0)
+		return; /* fanned out here when it happened */
+	struct room *rm = hub_room(ev->target_id, false);
+	if (!rm)
+		return;
+	json_object *p = json_tokener_parse(ev->payload);
+	if (!p)
+		return;
+	if (strcmp(ev->type, "play_control") == 0 || strcmp(ev->type, "progress_sync") == 0)
+		adopt_playback(rm, p);
+	json_object *o = json_object_new_object();
+	yq_json_add_str(o, "type", ev->type);
+	json_object_object_add(o, "payload", json_object_get(p));
+	struct msg *m = msg_from_json(o);
+	json_object_put(o);
+	if (m) {
+		room_broadcast(rm, m, NULL);
+		msg_unref(m);
+	}
+	if (strcmp(ev->type, "room_event") == 0)
+		room_event_effects(rm, p);
+	json_object_put(p);
+}

@@ -1,0 +1,171 @@
+/*
+ * main.c - yiqikan-ws: configuration, the lws context, signals.
+ *
+ *   yiqikan-ws [-c CONFIG] [-p PIDFILE]
+ *
+ * One lws context, one vhost on ws.bind:ws.port, one protocol (conn.c),
+ * one service thread.  The database threads start before the service loop
+ * and stop after it, so every job the loop queued (playback, presence)
+ * still reaches the database on a clean shutdown.
+ */
+#include "config.h"
+
+#include "core/db.h"
+#include "core/log.h"
+#include "core/password.h"
+#include "core/util.h"
+#include "ws/ws.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef YQ_SYSCONFDIR
+#define YQ_SYSCONFDIR "/etc"
+#endif
+
+static volatile sig_atomic_t stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+	if (hub.ctx)
+		lws_cancel_service(hub.ctx);
+}
+
+static void
+ws_config_from(const struct yq_config *cfg, struct ws_config *wc)
+{
+	char host[64] = "localhost";
+
+	memset(wc, 0, sizeof(*wc));
+	wc->port = cfg->ws_port;
+	if (cfg->ws_node_id[0]) {
+		yq_strlcpy(wc->node_id, cfg->ws_node_id, sizeof(wc->node_id));
+	} else {
+		gethostname(host, sizeof(host) - 1);
+		snprintf(wc->node_id, sizeof(wc->node_id), "%.40s:%u", host, cfg->ws_port);
+	}
+	yq_strlcpy(wc->allowed_origins, cfg->ws_allowed_origins, sizeof(wc->allowed_origins));
+	wc->heartbeat_timeout_s = cfg->ws_heartbeat_timeout;
+	wc->presence_grace_ms = cfg->ws_presence_grace_ms;
+	wc->rate = (double)cfg->ws_rate.count / cfg->ws_rate.window;
+	wc->burst = cfg->ws_burst ? cfg->ws_burst : 1;
+	wc->abuse_limit = cfg->ws_abuse_limit ? cfg->ws_abuse_limit : 1;
+	wc->max_message = cfg->ws_max_message;
+	wc->sendq_bytes = cfg->ws_sendq_bytes;
+	wc->recent_messages = cfg->ws_recent_messages;
+	wc->playback_save_ms = cfg->ws_playback_save_ms;
+}
+
+static void
+lws_log(int level, const char *line)
+{
+	size_t n = strlen(line);
+
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	yq_log(level == LLL_ERR ? YQ_LOG_ERROR : YQ_LOG_WARN, "lws: %.*s", (int)n, line);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *conf = getenv("YIQIKAN_CONFIG"), *pidfile = NULL;
+	char defconf[512], err[512];
+	static struct yq_config cfg;
+	int opt;
+
+	snprintf(defconf, sizeof(defconf), "%s/yiqikan.conf", YQ_SYSCONFDIR);
+	while ((opt = getopt(argc, argv, "c:p:h")) != -1) {
+		switch (opt) {
+		case 'c': conf = optarg; break;
+		case 'p': pidfile = optarg; break;
+		default:
+			fprintf(opt == 'h' ? stdout : stderr,
+				"usage: yiqikan-ws [-c CONFIG] [-p PIDFILE]\n");
+			return opt == 'h' ? 0 : 2;
+		}
+	}
+	if (yq_config_load(&cfg, conf ? conf : defconf, err, sizeof(err)) < 0 ||
+	    yq_config_validate(&cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "yiqikan-ws: %s\n", err);
+		return 1;
+	}
+	if (yq_log_init("yiqikan-ws", cfg.log_target, cfg.log_level) < 0 ||
+	    yq_password_init() < 0 || yq_db_global_init() < 0) {
+		fprintf(stderr, "yiqikan-ws: initialisation failed\n");
+		return 1;
+	}
+	hub.cfg = &cfg;
+	ws_config_from(&cfg, &hub.wc);
+	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
+
+	static const lws_retry_bo_t idle = {
+		.secs_since_valid_ping = 30,
+		.secs_since_valid_hangup = 70,
+	};
+	struct lws_context_creation_info info;
+	memset(&info, 0, sizeof(info));
+	info.port = (int)cfg.ws_port;
+	info.iface = cfg.ws_bind[0] ? cfg.ws_bind : NULL;
+	info.protocols = ws_protocols;
+	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
+	info.retry_and_idle_policy = &idle;
+	info.fd_limit_per_thread = 0;
+	info.count_threads = 1;
+	hub.ctx = lws_create_context(&info);
+	if (!hub.ctx) {
+		yq_error("cannot listen on %s:%u", cfg.ws_bind, cfg.ws_port);
+		return 1;
+	}
+	if (dbworker_start(&hub) < 0) {
+		yq_error("cannot start the database threads");
+		lws_context_destroy(hub.ctx);
+		return 1;
+	}
+	if (pidfile) {
+		FILE *f = fopen(pidfile, "w");
+		if (f) {
+			fprintf(f, "%d\n", (int)getpid());
+			fclose(f);
+		}
+	}
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	lws_sul_schedule(hub.ctx, 0, &hub.tick, hub_tick, 200 * LWS_US_PER_MS);
+	yq_info("node %s listening on %s:%u", hub.wc.node_id, cfg.ws_bind, cfg.ws_port);
+	while (!stop && lws_service(hub.ctx, 0) >= 0)
+		;
+	yq_info("stopping (%llu messages sent, %llu slow consumers dropped)",
+		(unsigned long long)hub.sent, (unsigned long long)hub.dropped_slow);
+	lws_sul_cancel(&hub.tick);
+	lws_context_destroy(hub.ctx);
+	hub.ctx = NULL;
+	/* rooms that outlived their connections (grace) still hold playback */
+	MAP_EACH(&hub.rooms, id, v, {
+		struct room *rm = v;
+		(void)id;
+		for (size_t i = 0; i < rm->nusers; i++)
+			rm->users[i].offline_at_ms = 0;
+		hub_room_maybe_free(rm);
+	});
+	MAP_EACH(&hub.users, id, v, {
+		(void)id;
+		free(v);
+	});
+	dbworker_stop();
+	map_free(&hub.users);
+	map_free(&hub.rooms);
+	map_free(&hub.conns);
+	if (pidfile)
+		unlink(pidfile);
+	return 0;
+}

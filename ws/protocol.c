@@ -1,0 +1,357 @@
+/*
+ * protocol.c - the client messages of SPEC section 5, as a table.
+ *
+ * Each row: the type, its handler, whether it needs a room connection,
+ * the permission it needs (src/core/perm.c) and its rate-limit class.
+ * protocol_handle() parses strictly (src/core/json.c), checks the
+ * envelope, the room, the rate and the permission in that order, and
+ * answers every refusal with an "error" message carrying the client's id
+ * as "ref"; the connection stays open.  Adding a message type is one row
+ * and one function.
+ */
+#include "config.h"
+
+#include "core/json.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "ws/ws.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+typedef void (*msg_handler)(struct conn *c, json_object *payload, json_object *ref);
+
+struct handler {
+	const char *type;
+	msg_handler fn;
+	bool needs_room;
+	enum yq_action perm; /* YQ_ACT_COUNT: anyone */
+	enum rl_class rl;
+};
+
+static size_t
+utf8_chars(const char *s, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+static json_object *
+by(const struct conn *c)
+{
+	json_object *o = json_object_new_object();
+
+	yq_json_add_int(o, "id", c->user_id);
+	yq_json_add_str(o, "username", c->username);
+	return o;
+}
+
+/* heart_beat: answer with the server's clock for offset estimation. */
+static void
+h_heart_beat(struct conn *c, json_object *p, json_object *ref)
+{
+	json_object *ts;
+
+	if (yq_json_field(p, "client_ts", json_type_int, &ts) == YQ_JF_TYPE) {
+		conn_error(c, "bad_request", "client_ts must be an integer (epoch ms)", ref);
+		return;
+	}
+	json_object *o = json_object_new_object(), *r = json_object_new_object();
+	yq_json_add_str(o, "type", "heart_beat");
+	json_object_object_add(r, "client_ts", ts ? json_object_get(ts) : NULL);
+	yq_json_add_int(r, "server_ts", yq_now_ms());
+	json_object_object_add(o, "payload", r);
+	if (ref)
+		json_object_object_add(o, "ref", json_object_get(ref));
+	conn_send_json(c, o);
+}
+
+static void
+h_chat(struct conn *c, json_object *p, json_object *ref)
+{
+	json_object *t;
+
+	if (yq_json_field(p, "text", json_type_string, &t) != YQ_JF_OK) {
+		conn_error(c, "bad_request", "text must be a string", ref);
+		return;
+	}
+	const char *text = json_object_get_string(t);
+	size_t len = (size_t)json_object_get_string_len(t);
+	size_t chars = utf8_chars(text, len);
+	if (chars < 1 || chars > 2000) {
+		conn_error(c, "bad_request", "text must be 1 to 2000 characters", ref);
+		return;
+	}
+	if (c->room->keep_chat_history) {
+		/* stored first, so the broadcast carries the stored id */
+		struct job *j = calloc(1, sizeof(*j));
+		if (!j || !(j->text = strndup(text, len))) {
+			free(j);
+			conn_error(c, "internal", "out of memory", ref);
+			return;
+		}
+		j->kind = JOB_CHAT;
+		j->uid = c->uid;
+		j->room_id = c->room->id;
+		j->user_id = c->user_id;
+		j->text_len = len;
+		yq_strlcpy(j->username, c->username, sizeof(j->username));
+		if (ref)
+			yq_strlcpy(j->ref, json_object_to_json_string(ref), sizeof(j->ref));
+		dbworker_submit(j);
+		return;
+	}
+	json_object *o = json_object_new_object();
+	/* not stored: ids from a per-room sequence above any stored id */
+	yq_json_add_int(o, "id", (long long)((1ULL << 52) + ++c->room->seq));
+	yq_json_add_int(o, "room_id", c->room->id);
+	yq_json_add_int(o, "user_id", c->user_id);
+	yq_json_add_str(o, "username", c->username);
+	yq_json_add_str(o, "text", text);
+	yq_json_add_int(o, "created_at_ms", yq_now_ms());
+	room_publish(c->room, "chat_message", o, c, ref);
+	json_object_put(o);
+}
+
+static bool
+playback_allowed(struct conn *c, json_object *ref)
+{
+	if (c->room->sync_playback)
+		return true;
+	conn_error(c, "forbidden", "sync_playback is off in this room: playback is not shared", ref);
+	return false;
+}
+
+static bool
+http_url(const char *s, size_t len)
+{
+	if (len > 2048)
+		return false;
+	size_t skip = strncasecmp(s, "https://", 8) == 0 ? 8 : strncasecmp(s, "http://", 7) == 0 ? 7 : 0;
+	if (!skip || len <= skip)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f)
+			return false;
+	return true;
+}
+
+static void
+h_play_control(struct conn *c, json_object *p, json_object *ref)
+{
+	static const char *const actions[] = { "play", "pause", "seek", "load", "rate" };
+	struct room *rm = c->room;
+	json_object *a, *pos, *url, *rate;
+	int act = -1;
+
+	if (yq_json_field(p, "action", json_type_string, &a) == YQ_JF_OK)
+		for (int i = 0; i < 5; i++)
+			if (strcmp(json_object_get_string(a), actions[i]) == 0)
+				act = i;
+	if (act < 0) {
+		conn_error(c, "bad_request", "action must be play, pause, seek, load or rate", ref);
+		return;
+	}
+	enum yq_jfield fp = yq_json_field(p, "position_ms", json_type_int, &pos);
+	if (fp == YQ_JF_TYPE || fp == YQ_JF_NULL || (fp == YQ_JF_MISSING && act <= 2) ||
+	    (pos && json_object_get_int64(pos) < 0)) {
+		conn_error(c, "bad_request", "position_ms must be a non-negative integer", ref);
+		return;
+	}
+	if (act == 3 && (yq_json_field(p, "media_url", json_type_string, &url) != YQ_JF_OK ||
+			 !http_url(json_object_get_string(url), (size_t)json_object_get_string_len(url)))) {
+		conn_error(c, "bad_request", "load needs media_url, an http(s) URL", ref);
+		return;
+	}
+	double r = rm->pb.rate;
+	if (act == 4) {
+		if (yq_json_field(p, "rate", json_type_double, &rate) != YQ_JF_OK &&
+		    yq_json_field(p, "rate", json_type_int, &rate) != YQ_JF_OK) {
+			conn_error(c, "bad_request", "rate must be a number", ref);
+			return;
+		}
+		r = json_object_get_double(rate);
+		if (!(r >= 0.25 && r <= 4.0)) {
+			conn_error(c, "bad_request", "rate must be between 0.25 and 4", ref);
+			return;
+		}
+	}
+	if (!playback_allowed(c, ref))
+		return;
+	int64_t now = yq_now_ms();
+	struct playback *pb = &rm->pb;
+	pb->position_ms = pos ? json_object_get_int64(pos) : playback_position(pb, now);
+	switch (act) {
+	case 0: pb->playing = true; break;
+	case 1: pb->playing = false; break;
+	case 3:
+		yq_strlcpy(pb->media_url, json_object_get_string(url), sizeof(pb->media_url));
+		pb->playing = false;
+		if (!pos)
+			pb->position_ms = 0;
+		break;
+	case 4: pb->rate = r; break;
+	default: break;
+	}
+	pb->version++;
+	pb->updated_at_ms = now;
+	rm->pb_dirty = true;
+
+	json_object *o = json_object_new_object();
+	yq_json_add_str(o, "action", actions[act]);
+	yq_json_add_int(o, "position_ms", pb->position_ms);
+	yq_json_add_str(o, "media_url", pb->media_url);
+	json_object_object_add(o, "rate", json_object_new_double(pb->rate));
+	yq_json_add_str(o, "state", pb->playing ? "playing" : "paused");
+	yq_json_add_int(o, "version", (long long)pb->version);
+	json_object_object_add(o, "by", by(c));
+	yq_json_add_int(o, "server_ts", now);
+	room_publish(rm, "play_control", o, c, ref);
+	json_object_put(o);
+}
+
+static void
+h_progress_sync(struct conn *c, json_object *p, json_object *ref)
+{
+	struct room *rm = c->room;
+	json_object *pos, *st;
+
+	if (yq_json_field(p, "position_ms", json_type_int, &pos) != YQ_JF_OK ||
+	    json_object_get_int64(pos) < 0) {
+		conn_error(c, "bad_request", "position_ms must be a non-negative integer", ref);
+		return;
+	}
+	if (yq_json_field(p, "state", json_type_string, &st) != YQ_JF_OK ||
+	    (strcmp(json_object_get_string(st), "playing") != 0 &&
+	     strcmp(json_object_get_string(st), "paused") != 0)) {
+		conn_error(c, "bad_request", "state must be playing or paused", ref);
+		return;
+	}
+	if (!playback_allowed(c, ref))
+		return;
+	int64_t now = yq_now_ms();
+	struct playback *pb = &rm->pb;
+	pb->position_ms = json_object_get_int64(pos);
+	pb->playing = strcmp(json_object_get_string(st), "playing") == 0;
+	pb->version++;
+	pb->updated_at_ms = now;
+	rm->pb_dirty = true;
+
+	json_object *o = json_object_new_object();
+	yq_json_add_int(o, "position_ms", pb->position_ms);
+	yq_json_add_str(o, "state", pb->playing ? "playing" : "paused");
+	json_object_object_add(o, "rate", json_object_new_double(pb->rate));
+	yq_json_add_str(o, "media_url", pb->media_url);
+	yq_json_add_int(o, "version", (long long)pb->version);
+	yq_json_add_int(o, "server_ts", now);
+	room_publish(rm, "progress_sync", o, c, ref);
+	json_object_put(o);
+}
+
+static void
+h_custom(struct conn *c, json_object *p, json_object *ref)
+{
+	json_object *name, *data = NULL;
+
+	if (yq_json_field(p, "name", json_type_string, &name) != YQ_JF_OK ||
+	    json_object_get_string_len(name) < 1 || json_object_get_string_len(name) > 64) {
+		conn_error(c, "bad_request", "name must be a string of 1 to 64 characters", ref);
+		return;
+	}
+	json_object_object_get_ex(p, "data", &data);
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_get(name));
+	json_object_object_add(o, "data", json_object_get(data));
+	json_object_object_add(o, "by", by(c));
+	room_publish(c->room, "custom_event", o, c, ref);
+	json_object_put(o);
+}
+
+static const struct handler handlers[] = {
+	{ "heart_beat", h_heart_beat, false, YQ_ACT_COUNT, RL_NONE },
+	{ "chat_message", h_chat, true, YQ_ACT_CHAT, RL_CHAT },
+	{ "play_control", h_play_control, true, YQ_ACT_CONTROL, RL_CONTROL },
+	{ "progress_sync", h_progress_sync, true, YQ_ACT_CONTROL, RL_CONTROL },
+	{ "custom_event", h_custom, true, YQ_ACT_CUSTOM_EVENT, RL_CUSTOM },
+};
+
+/* Flood control: a refusal per excess message, and a close when a client
+ * keeps at it (abuse_limit refusals within ten seconds). */
+static bool
+rate_ok(struct conn *c, enum rl_class cls, json_object *ref)
+{
+	int64_t now = yq_mono_ms();
+
+	if (cls == RL_NONE || bucket_take(&c->rl[cls], hub.wc.rate, hub.wc.burst, now))
+		return true;
+	if (now - c->limited_since > 10000) {
+		c->limited_since = now;
+		c->limited = 0;
+	}
+	if (++c->limited >= hub.wc.abuse_limit) {
+		conn_error(c, "rate_limited", "too many messages: closing", ref);
+		conn_close(c, WS_CLOSE_ABUSE, "flooding");
+	} else {
+		conn_error(c, "rate_limited", "too many messages: slow down", ref);
+	}
+	return false;
+}
+
+void
+protocol_handle(struct conn *c, const char *text, size_t len)
+{
+	const char *why;
+	json_object *msg = yq_json_parse(text, len, &why);
+	json_object *type, *payload = NULL, *ref = NULL;
+
+	if (!msg || !json_object_is_type(msg, json_type_object)) {
+		conn_error(c, "bad_request", msg || !why ? "a message must be a JSON object" : why, NULL);
+		json_object_put(msg);
+		return;
+	}
+	json_object_object_get_ex(msg, "id", &ref);
+	if (ref && !json_object_is_type(ref, json_type_string) && !json_object_is_type(ref, json_type_int))
+		ref = NULL;
+	if (ref && json_object_is_type(ref, json_type_string) && json_object_get_string_len(ref) > 64)
+		ref = NULL;
+	if (yq_json_field(msg, "type", json_type_string, &type) != YQ_JF_OK) {
+		conn_error(c, "bad_request", "type must be a string", ref);
+		goto out;
+	}
+	enum yq_jfield pf = yq_json_field(msg, "payload", json_type_object, &payload);
+	if (pf == YQ_JF_TYPE || pf == YQ_JF_NULL) {
+		conn_error(c, "bad_request", "payload must be an object", ref);
+		goto out;
+	}
+	const struct handler *h = NULL;
+	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
+		if (strcmp(handlers[i].type, json_object_get_string(type)) == 0)
+			h = &handlers[i];
+	if (!h) {
+		conn_error(c, "unknown_type", "unknown message type", ref);
+		goto out;
+	}
+	if (h->needs_room && !c->room) {
+		conn_error(c, "bad_request", "connect to /ws/rooms/{id} for room messages", ref);
+		goto out;
+	}
+	if (!rate_ok(c, h->rl, ref))
+		goto out;
+	if (h->perm != YQ_ACT_COUNT &&
+	    !yq_perm_allowed(c->role, h->perm, c->room ? c->room->guest_control : false)) {
+		conn_error(c, "forbidden", "your role in this room does not allow that", ref);
+		goto out;
+	}
+	json_object *empty = NULL;
+	if (!payload)
+		payload = empty = json_object_new_object();
+	h->fn(c, payload, ref);
+	json_object_put(empty);
+out:
+	json_object_put(msg);
+}
