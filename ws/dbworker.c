@@ -450,6 +450,7 @@ tail_main(void *arg)
 		r->nevents = (unsigned)n;
 		post(r);
 	}
+	yq_queue_reader_free(&rd);
 	yq_db_free(db);
 	return NULL;
 }

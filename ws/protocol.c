@@ -30,17 +30,6 @@ struct handler {
 	enum rl_class rl;
 };
 
-static size_t
-utf8_chars(const char *s, size_t len)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < len; i++)
-		if (((unsigned char)s[i] & 0xc0) != 0x80)
-			n++;
-	return n;
-}
-
 static json_object *
 by(const struct conn *c)
 {
@@ -82,7 +71,7 @@ h_chat(struct conn *c, json_object *p, json_object *ref)
 	}
 	const char *text = json_object_get_string(t);
 	size_t len = (size_t)json_object_get_string_len(t);
-	size_t chars = utf8_chars(text, len);
+	size_t chars = yq_utf8_chars(text, len);
 	if (chars < 1 || chars > 2000) {
 		conn_error(c, "bad_request", "text must be 1 to 2000 characters", ref);
 		return;

@@ -250,17 +250,6 @@ yq_http_body_object(struct yq_req *r, json_object **out)
 	return 0;
 }
 
-static size_t
-utf8_chars(const char *s, size_t len)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < len; i++)
-		if (((unsigned char)s[i] & 0xc0) != 0x80)
-			n++;
-	return n;
-}
-
 static bool
 check_presence(struct yq_req *r, enum yq_jfield f, const char *key, bool required, const char *type,
                const char *msg)
@@ -285,7 +274,7 @@ yq_body_str(struct yq_req *r, json_object *obj, const char *key, bool required, 
 		return NULL;
 	const char *s = json_object_get_string(v);
 	size_t n = (size_t)json_object_get_string_len(v);
-	size_t chars = utf8_chars(s, n);
+	size_t chars = yq_utf8_chars(s, n);
 	char msg[96];
 	if (chars < minlen) {
 		snprintf(msg, sizeof(msg), "String should have at least %zu character%s", minlen,
@@ -365,7 +354,7 @@ yq_query_cursor(struct yq_req *r, long long *before)
 	char buf[24];
 	int64_t id;
 
-	*before = INT64_MAX;
+	*before = 0;
 	if (!kv || !*kv->value)
 		return true;
 	long n = yq_b64url_decode((unsigned char *)buf, sizeof(buf) - 1, kv->value, kv->value_len);

@@ -116,10 +116,10 @@ bool yq_body_bool(struct yq_req *r, json_object *obj, const char *key, bool requ
 /* ?limit= with the SPEC's default 20 and range 1..100. */
 bool yq_query_limit(struct yq_req *r, long long *limit);
 
-/* Keyset paging on ids, newest first: ?cursor= is the opaque form of the
- * last id shown; *before gets it (INT64_MAX when absent).  The response
- * gets next_cursor (null when there are no more). */
-bool yq_query_cursor(struct yq_req *r, long long *before);
+/* Keyset paging on ids: ?cursor= is the opaque form of the last id
+ * shown; *last gets it (0 when absent).  The response gets next_cursor
+ * (null when there are no more). */
+bool yq_query_cursor(struct yq_req *r, long long *last);
 void yq_json_set_cursor(json_object *o, bool more, long long last_id);
 
 #endif

@@ -45,6 +45,8 @@ h_notifications_list(struct yq_req *r)
 
 	yq_query_limit(r, &limit);
 	yq_query_cursor(r, &before);
+	if (!before)
+		before = INT64_MAX;
 	if (yq_http_invalid_done(r) < 0)
 		return -1;
 

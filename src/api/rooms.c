@@ -170,6 +170,21 @@ room_summary(const struct room *rm)
 	return o;
 }
 
+/* id, username, avatar_url, role, joined_at, online */
+static json_object *
+member_json(const struct yq_rows *rows, unsigned i)
+{
+	json_object *m = json_object_new_object();
+
+	yq_json_add_int(m, "id", yq_rows_int(rows, i, 0));
+	yq_json_add_str(m, "username", yq_rows_str(rows, i, 1));
+	yq_json_add_str(m, "avatar_url", yq_rows_str(rows, i, 2));
+	yq_json_add_str(m, "role", yq_rows_str(rows, i, 3));
+	yq_json_add_str(m, "joined_at", yq_rows_str(rows, i, 4));
+	yq_json_add_bool(m, "online", yq_rows_int(rows, i, 5));
+	return m;
+}
+
 static int
 add_members(struct yq_req *r, const struct room *rm, json_object *o)
 {
@@ -186,16 +201,8 @@ add_members(struct yq_req *r, const struct room *rm, json_object *o)
 	if (n < 0)
 		return (int)n;
 	json_object *a = json_object_new_array();
-	for (unsigned i = 0; i < rows->nrows; i++) {
-		json_object *m = json_object_new_object();
-		yq_json_add_int(m, "id", yq_rows_int(rows, i, 0));
-		yq_json_add_str(m, "username", yq_rows_str(rows, i, 1));
-		yq_json_add_str(m, "avatar_url", yq_rows_str(rows, i, 2));
-		yq_json_add_str(m, "role", yq_rows_str(rows, i, 3));
-		yq_json_add_str(m, "joined_at", yq_rows_str(rows, i, 4));
-		yq_json_add_bool(m, "online", yq_rows_int(rows, i, 5));
-		json_object_array_add(a, m);
-	}
+	for (unsigned i = 0; i < rows->nrows; i++)
+		json_object_array_add(a, member_json(rows, i));
 	yq_rows_free(rows);
 	json_object_object_add(o, "members", a);
 	return 0;
@@ -682,7 +689,9 @@ h_rooms_list(struct yq_req *r)
 	yq_query_limit(r, &limit);
 	query_bool(r, "mine", &mine);
 	yq_query_cursor(r, &before);
-	if (q && q->value_len > 64)
+	if (!before)
+		before = INT64_MAX;
+	if (q && yq_utf8_chars(q->value, q->value_len) > 64)
 		yq_http_invalid(r, "query", "q", "string_too_long",
 		                "String should have at most 64 characters");
 	if (yq_http_invalid_done(r) < 0)
@@ -993,10 +1002,14 @@ config_fn(struct tx *t)
 
 	if (rc < 0)
 		return rc;
-	const char *name = field_name(r, t->body, false);
-	const char *desc = yq_body_str(r, t->body, "description", false, 0, 500, NULL);
 	json_object *cfg = NULL;
 	yq_json_field(t->body, "config", json_type_object, &cfg);
+	const char *name = field_name(r, t->body, false);
+	const char *desc = yq_body_str(r, t->body, "description", false, 0, 500, NULL);
+	if (!name && cfg)
+		name = field_name(r, cfg, false);
+	if (!desc && cfg)
+		desc = yq_body_str(r, cfg, "description", false, 0, 500, NULL);
 	/* settings may come at the top level or inside "config" */
 	read_config(r, t->body, &t->rm);
 	read_config(r, cfg, &t->rm);
@@ -1042,6 +1055,10 @@ h_rooms_config(struct yq_req *r)
 	struct room scratch = { 0 };
 	field_name(r, body, false);
 	yq_body_str(r, body, "description", false, 0, 500, NULL);
+	if (cfg) {
+		field_name(r, cfg, false);
+		yq_body_str(r, cfg, "description", false, 0, 500, NULL);
+	}
 	read_config(r, body, &scratch);
 	read_config(r, cfg, &scratch);
 	if (yq_http_invalid_done(r) < 0 || tx_run(&t) < 0)
@@ -1054,25 +1071,38 @@ out:
 	return rc;
 }
 
-/* GET /rooms/{id}/members: members only. */
+/* GET /rooms/{id}/members: members only, by user id, paged. */
 int
 h_rooms_members(struct yq_req *r)
 {
+	static const char sql[] =
+		"SELECT u.id, u.username, u.avatar_url, m.role, "
+		"DATE_FORMAT(m.joined_at, '%Y-%m-%dT%H:%i:%sZ'), "
+		"EXISTS (SELECT 1 FROM presence p WHERE p.user_id = u.id "
+		"AND p.seen_at > NOW() - INTERVAL ? SECOND) "
+		"FROM room_members m JOIN users u ON u.id = m.user_id "
+		"WHERE m.room_id = ? AND m.user_id > ? ORDER BY m.user_id LIMIT ?";
 	struct room rm;
+	long long limit, after;
 
 	if (room_for(r, r->ids[0], false, YQ_ACT_CHAT, &rm) < 0)
 		return -1;
-	json_object *o = json_object_new_object();
-	int rc = add_members(r, &rm, o);
-	if (rc < 0) {
-		json_object_put(o);
-		return yq_http_fail(r, rc);
-	}
-	json_object *items;
-	json_object_object_get_ex(o, "members", &items);
-	json_object_object_add(o, "items", json_object_get(items));
-	json_object_object_del(o, "members");
-	json_object_object_add(o, "next_cursor", NULL);
+	yq_query_limit(r, &limit);
+	yq_query_cursor(r, &after);
+	if (yq_http_invalid_done(r) < 0)
+		return -1;
+	struct yq_rows *rows;
+	long long n = YQ_DB_EXEC(r->db, sql, &rows, YQ_PINT(r->cfg->presence_ttl), YQ_PINT(rm.id),
+				 YQ_PINT(after), YQ_PINT(limit + 1));
+	if (n < 0)
+		return yq_http_fail(r, (int)n);
+	json_object *o = json_object_new_object(), *items = json_object_new_array();
+	unsigned shown = rows->nrows > limit ? (unsigned)limit : rows->nrows;
+	for (unsigned i = 0; i < shown; i++)
+		json_object_array_add(items, member_json(rows, i));
+	json_object_object_add(o, "items", items);
+	yq_json_set_cursor(o, rows->nrows > limit, shown ? yq_rows_int(rows, shown - 1, 0) : 0);
+	yq_rows_free(rows);
 	return yq_http_json(r, 200, o);
 }
 
@@ -1243,6 +1273,8 @@ h_rooms_applications(struct yq_req *r)
 		return -1;
 	yq_query_limit(r, &limit);
 	yq_query_cursor(r, &before);
+	if (!before)
+		before = INT64_MAX;
 	if (yq_http_invalid_done(r) < 0)
 		return -1;
 	struct yq_rows *rows;
@@ -1350,6 +1382,8 @@ h_rooms_invitations(struct yq_req *r)
 
 	yq_query_limit(r, &limit);
 	yq_query_cursor(r, &before);
+	if (!before)
+		before = INT64_MAX;
 	if (yq_http_invalid_done(r) < 0)
 		return -1;
 	struct yq_rows *rows;
@@ -1437,6 +1471,8 @@ h_rooms_messages(struct yq_req *r)
 		return -1;
 	yq_query_limit(r, &limit);
 	yq_query_cursor(r, &before);
+	if (!before)
+		before = INT64_MAX;
 	if (b) {
 		int64_t v;
 		if (yq_parse_i64(b->value, 1, INT64_MAX, &v) < 0)

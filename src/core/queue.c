@@ -71,16 +71,28 @@ event_from_row(struct yq_event *e, const struct yq_rows *rows, unsigned i)
 static void
 add_late(struct yq_queue_reader *r, unsigned long long lo, unsigned long long hi, int64_t until)
 {
-	if (r->nlate == YQ_QUEUE_LATE_RANGES) {
-		yq_warn("queue: too many open gaps; ids %llu..%llu no longer watched",
-		        r->late[0].lo, r->late[0].hi);
-		memmove(&r->late[0], &r->late[1], (r->nlate - 1) * sizeof(r->late[0]));
-		r->nlate--;
+	if (r->nlate == r->caplate) {
+		unsigned cap = r->caplate ? r->caplate * 2 : 32;
+		struct yq_late_range *p = realloc(r->late, cap * sizeof(*p));
+		if (!p) {
+			yq_error("queue: out of memory; ids %llu..%llu no longer watched", lo, hi);
+			return;
+		}
+		r->late = p;
+		r->caplate = cap;
 	}
 	r->late[r->nlate].lo = lo;
 	r->late[r->nlate].hi = hi;
 	r->late[r->nlate].until_ms = until;
 	r->nlate++;
+}
+
+void
+yq_queue_reader_free(struct yq_queue_reader *r)
+{
+	free(r->late);
+	r->late = NULL;
+	r->nlate = r->caplate = 0;
 }
 
 /* Append events to a growing array. */
@@ -103,54 +115,126 @@ evlist_push(struct evlist *l)
 	return &l->ev[l->n++];
 }
 
-/* Re-check given-up ranges; rows found there are delivered late and cut
- * out of their range. */
+#define LATE_IN 16
+
+static int
+late_rows(struct yq_db *db, const unsigned long long *ids, unsigned n, struct yq_rows **rows)
+{
+	static const char in[] = "SELECT " EVENT_COLUMNS " FROM event_queue WHERE id IN "
+				 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ORDER BY id";
+	struct yq_param p[LATE_IN];
+
+	for (unsigned i = 0; i < LATE_IN; i++)
+		p[i] = YQ_PINT(i < n ? ids[i] : 0);
+	long long rc = yq_db_exec(db, in, p, LATE_IN, rows);
+	return rc < 0 ? (int)rc : 0;
+}
+
+struct found {
+	unsigned long long *ids;
+	unsigned n, cap;
+};
+
+/* Deliver rows found in given-up ranges, late, and remember their ids. */
+static int
+take_late(struct yq_queue_reader *r, struct yq_rows *rows, struct evlist *out, struct found *f)
+{
+	for (unsigned i = 0; i < rows->nrows; i++) {
+		struct yq_event *e = evlist_push(out);
+		if (!e || event_from_row(e, rows, i) < 0) {
+			if (e)
+				out->n--;
+			return YQ_ENOMEM;
+		}
+		e->late = true;
+		r->late_rows++;
+		yq_warn("queue: event %llu committed after its gap was given up; delivered late",
+		        e->id);
+		if (f->n == f->cap) {
+			unsigned cap = f->cap ? f->cap * 2 : 16;
+			unsigned long long *p = realloc(f->ids, cap * sizeof(*p));
+			if (!p)
+				return YQ_ENOMEM;
+			f->ids = p;
+			f->cap = cap;
+		}
+		f->ids[f->n++] = e->id;
+	}
+	return 0;
+}
+
+/* Re-check the given-up ranges, at most every YQ_QUEUE_LATE_CHECK_MS:
+ * small ranges (nearly all: one rolled-back id each) LATE_IN ids per
+ * statement, big ones with BETWEEN.  Rows found are delivered late and
+ * cut out of their ranges; expired ranges are dropped. */
 static int
 poll_late(struct yq_db *db, struct yq_queue_reader *r, struct evlist *out)
 {
-	static const char sql[] =
-	        "SELECT " EVENT_COLUMNS " FROM event_queue WHERE id BETWEEN ? AND ? ORDER BY id";
+	static const char between[] = "SELECT " EVENT_COLUMNS
+				      " FROM event_queue WHERE id BETWEEN ? AND ? ORDER BY id";
 	int64_t now = yq_mono_ms();
-	unsigned n0 = r->nlate;
-	typeof(r->late[0]) ranges[YQ_QUEUE_LATE_RANGES];
+	unsigned long long ids[LATE_IN];
+	unsigned nids = 0;
+	struct found f = { 0 };
+	struct yq_rows *rows;
+	int rc = 0;
 
-	memcpy(ranges, r->late, sizeof(ranges));
-	r->nlate = 0;
-	for (unsigned k = 0; k < n0; k++) {
-		if (ranges[k].until_ms < now)
+	if (now < r->next_late_check_ms)
+		return 0;
+	r->next_late_check_ms = now + YQ_QUEUE_LATE_CHECK_MS;
+	/* 1. read every live range */
+	for (unsigned k = 0; k < r->nlate && rc == 0; k++) {
+		const struct yq_late_range *g = &r->late[k];
+		if (g->until_ms < now)
 			continue;
-		struct yq_rows *rows;
-		long long n =
-		        YQ_DB_EXEC(db, sql, &rows, YQ_PINT(ranges[k].lo), YQ_PINT(ranges[k].hi));
-		if (n < 0) {
-			/* keep this and the unchecked ranges for the next poll */
-			for (unsigned j = k; j < n0; j++)
-				add_late(r, ranges[j].lo, ranges[j].hi, ranges[j].until_ms);
-			return (int)n;
-		}
-		unsigned long long cur = ranges[k].lo;
-		for (unsigned i = 0; i < rows->nrows; i++) {
-			struct yq_event *e = evlist_push(out);
-			if (!e || event_from_row(e, rows, i) < 0) {
-				if (e)
-					out->n--;
+		unsigned long long size = g->hi - g->lo + 1;
+		if (size > LATE_IN) {
+			rc = (int)YQ_DB_EXEC(db, between, &rows, YQ_PINT(g->lo), YQ_PINT(g->hi));
+			if (rc >= 0) {
+				rc = take_late(r, rows, out, &f);
 				yq_rows_free(rows);
-				return YQ_ENOMEM;
 			}
-			e->late = true;
-			r->late_rows++;
-			yq_warn("queue: event %llu committed after its gap was given up; delivered "
-			        "late",
-			        e->id);
-			if (e->id > cur)
-				add_late(r, cur, e->id - 1, ranges[k].until_ms);
-			cur = e->id + 1;
+			continue;
 		}
-		if (cur <= ranges[k].hi)
-			add_late(r, cur, ranges[k].hi, ranges[k].until_ms);
+		if (nids + size > LATE_IN) {
+			if ((rc = late_rows(db, ids, nids, &rows)) == 0) {
+				rc = take_late(r, rows, out, &f);
+				yq_rows_free(rows);
+			}
+			nids = 0;
+		}
+		for (unsigned long long id = g->lo; id <= g->hi; id++)
+			ids[nids++] = id;
+	}
+	if (rc == 0 && nids && (rc = late_rows(db, ids, nids, &rows)) == 0) {
+		rc = take_late(r, rows, out, &f);
 		yq_rows_free(rows);
 	}
-	return 0;
+	/* 2. rebuild the ranges without expired ones and without found ids */
+	unsigned n0 = r->nlate;
+	struct yq_late_range *old = r->late;
+	r->late = NULL;
+	r->nlate = r->caplate = 0;
+	for (unsigned k = 0; k < n0; k++) {
+		if (old[k].until_ms < now)
+			continue;
+		unsigned long long cur = old[k].lo;
+		for (unsigned long long id = old[k].lo; f.n && id <= old[k].hi; id++) {
+			bool hit = false;
+			for (unsigned j = 0; j < f.n && !hit; j++)
+				hit = f.ids[j] == id;
+			if (!hit)
+				continue;
+			if (id > cur)
+				add_late(r, cur, id - 1, old[k].until_ms);
+			cur = id + 1;
+		}
+		if (cur <= old[k].hi)
+			add_late(r, cur, old[k].hi, old[k].until_ms);
+	}
+	free(old);
+	free(f.ids);
+	return rc < 0 ? rc : 0;
 }
 
 int

@@ -11,8 +11,9 @@
  * so that row's age (measured on the database clock) bounds from below how
  * long the gap's transaction has been open.  A gap past the grace period
  * is given up (a rolled-back transaction leaves one forever) and logged;
- * its id range is still re-checked for late_window_ms, and a row that
- * commits in it after all is delivered late (flagged), not lost.
+ * its id range is still re-checked (every YQ_QUEUE_LATE_CHECK_MS, all
+ * ranges in a few statements) for late_window_ms, and a row that commits
+ * in it after all is delivered late (flagged), not lost.
  *
  * Delivery is at-least-once across restarts (the caller keeps last_id);
  * within one reader each row is returned exactly once.  doc/queue.md has
@@ -26,7 +27,8 @@
 
 #include "core/db.h"
 
-#define YQ_QUEUE_LATE_RANGES 32
+/* Given-up ranges re-read together, this often (ms). */
+#define YQ_QUEUE_LATE_CHECK_MS 250
 
 struct yq_event {
 	unsigned long long id;
@@ -45,11 +47,12 @@ struct yq_queue_reader {
 	unsigned grace_ms;
 	unsigned batch;
 	unsigned late_window_ms;
-	struct {
+	struct yq_late_range {
 		unsigned long long lo, hi;
 		int64_t until_ms; /* monotonic */
-	} late[YQ_QUEUE_LATE_RANGES];
-	unsigned nlate;
+	} *late;          /* growable: a range is only forgotten when it expires */
+	unsigned nlate, caplate;
+	int64_t next_late_check_ms;
 	unsigned long long given_up; /* ids given up so far */
 	unsigned long long late_rows;
 };
@@ -63,5 +66,6 @@ int yq_queue_head(struct yq_db *db, unsigned long long *id);
  * malloc'd array in *out (free with yq_events_free), or an enum yq_err. */
 int yq_queue_poll(struct yq_db *db, struct yq_queue_reader *r, struct yq_event **out);
 void yq_events_free(struct yq_event *ev, unsigned n);
+void yq_queue_reader_free(struct yq_queue_reader *r);
 
 #endif

@@ -188,3 +188,14 @@ yq_ascii_lower(char *dst, size_t sz, const char *src)
 		dst[i] = (char)tolower((unsigned char)src[i]);
 	dst[i] = '\0';
 }
+
+size_t
+yq_utf8_chars(const char *s, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			n++;
+	return n;
+}

@@ -51,4 +51,7 @@ int yq_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 /* ASCII lower-case copy of src, truncated to sz-1 bytes. */
 void yq_ascii_lower(char *dst, size_t sz, const char *src);
 
+/* Characters (code points) in len bytes of valid UTF-8. */
+size_t yq_utf8_chars(const char *s, size_t len);
+
 #endif

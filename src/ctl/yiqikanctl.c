@@ -416,6 +416,7 @@ queue_tail(struct yq_db *db, const struct yq_config *cfg, int argc, char **argv)
 		if (n == 0)
 			usleep(cfg->queue_poll_ms * 1000);
 	}
+	yq_queue_reader_free(&rd);
 	fprintf(stderr, "queue-tail: %lld events, last id %llu, %llu ids given up, %llu late\n",
 	        seen, rd.last_id, rd.given_up, rd.late_rows);
 	return 0;

@@ -38,8 +38,8 @@ def b64(s):
 
 class NotificationsBase(ApiTest):
 
-    @classmethod
-    def setUpClass(cls):
+    def setUp(self):
+        # per test, so that each one fails (never skips) without YQ_CTL
         yq.require_ctl()
 
     def notify(self, user, content=None, type_="system"):
@@ -137,6 +137,9 @@ class ListTest(NotificationsBase):
         body = self.page(u)
         self.assertIsNone(body["next_cursor"])
         self.assertEqual(body["unread_count"], 3)
+        r = yq.get("/notifications", token=u.access)     # no trailing slash
+        self.assertStatus(r, 200)
+        self.assertEqual(r.json, body)
         self.assertEqual([i["id"] for i in body["items"]], ids[::-1])
         for item, (t, c) in zip(body["items"], sent[::-1]):
             self.assertEqual(item["type"], t)
@@ -561,8 +564,7 @@ class CtlNotifyTest(NotificationsBase):
 class QueueRowTest(NotificationsBase):
     """Each notification has exactly one queue row carrying its REST view."""
 
-    @classmethod
-    def setUpClass(cls):
+    def setUp(self):
         yq.require_ctl()
         yq.require_db()
 

@@ -1,10 +1,13 @@
 """The event_queue reader under concurrent writers (doc/queue.md, SPEC §4).
 
-`yiqikanctl queue-tail --after H --count N` runs the reader the ws daemons
-use and prints one JSON line per event.  Writers are root `mariadb` clients
-fed generated SQL, so ids are taken by transactions that commit out of order
-and by transactions that roll back (permanent gaps the reader has to give up
-after queue.grace_ms).  The reader must return every committed row exactly
+`yiqikanctl queue-tail --after H` runs the reader the ws daemons use and
+prints one JSON line per event; the tests read its output as it comes
+(other writers may share the queue, so --count cannot tell when our rows
+are all out) and stop it once they have everything plus a grace period
+for duplicates.  Writers are root `mariadb` clients fed generated SQL, so
+ids are taken by transactions that commit out of order and by transactions
+that roll back (permanent gaps the reader has to give up after
+queue.grace_ms).  The reader must return every committed row exactly
 once, in id order (except rows it flags late), and nothing else.
 
 The stress rows go to room ids no real room has (STRESS_ROOM_BASE + n), so a
@@ -14,10 +17,13 @@ latency are printed to stderr.
 """
 
 import json
+import os
 import random
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 import yq
@@ -39,13 +45,10 @@ def report(msg):
 
 class QueueReaderTest(ApiTest):
 
-    @classmethod
-    def setUpClass(cls):
+    def setUp(self):
         yq.require_ctl()
         yq.require_db()
-        cls.grace_ms = yq.conf_int("queue", "grace_ms", 2000)
-
-    def setUp(self):
+        self.grace_ms = yq.conf_int("queue", "grace_ms", 2000)
         self.tag = yq.rand_str(12)
         self.procs = []
         self.addCleanup(self.delete_rows)
@@ -55,13 +58,25 @@ class QueueReaderTest(ApiTest):
         for p in self.procs:
             if p.poll() is None:
                 p.kill()
+        for p in self.procs:
             try:
-                p.communicate(timeout=10)
-            except (subprocess.TimeoutExpired, ValueError, OSError):
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
                 pass
+            for f in (p.stdin, p.stdout, p.stderr):
+                try:
+                    if f:
+                        f.close()
+                except OSError:
+                    pass
 
     def delete_rows(self):
-        yq.sql("DELETE FROM event_queue WHERE target_kind = 'room' AND "
+        # The newest row of the queue stays, so that MAX(id) (where a reader
+        # starts) does not fall behind the AUTO_INCREMENT counter: the next
+        # reader would wait grace_ms for the ids deleted here.
+        yq.sql("SET @top = (SELECT MAX(id) FROM event_queue);\n"
+               "DELETE FROM event_queue WHERE id < @top AND "
+               "target_kind = 'room' AND "
                "target_id >= %d AND target_id < %d AND payload LIKE %s;"
                % (STRESS_ROOM_BASE, STRESS_ROOM_BASE + 100,
                   yq.sql_quote('%"run":"' + self.tag + '"%')), timeout=600)
@@ -78,41 +93,92 @@ class QueueReaderTest(ApiTest):
 
     # -- the reader
 
-    def start_tail(self, after, count, timeout):
-        p = yq.ctl_popen("queue-tail", "--after", after, "--count", count,
-                         "--timeout", timeout)
+    def start_tail(self, after, timeout, count=None):
+        """Start queue-tail in the background.  stdout and stderr go to
+        files, never to pipes we might not drain in time (a full pipe would
+        stall the reader and show up as latency)."""
+        d = tempfile.mkdtemp(prefix="yq-tail-")
+        self.addCleanup(shutil.rmtree, d, True)
+        out_path, err_path = os.path.join(d, "out"), os.path.join(d, "err")
+        args = ["queue-tail", "--after", after, "--timeout", timeout]
+        if count is not None:
+            args += ["--count", count]
+        with open(out_path, "w") as out, open(err_path, "w") as err:
+            p = yq.ctl_popen(*args, stdout=out, stderr=err)
+        p.out_path, p.err_path = out_path, err_path
         self.procs.append(p)
         return p
 
-    def finish_tail(self, p, wait):
-        """Wait for queue-tail to exit by itself; return (events, summary)."""
+    def parse_line(self, line):
         try:
-            out, err = p.communicate(timeout=wait)
+            ev = json.loads(line)
+        except ValueError:
+            self.fail("queue-tail printed a line that is not JSON: %r"
+                      % line[:300])
+        for k in ("id", "target", "type", "origin", "late", "age_us",
+                  "recv_ms", "payload"):
+            self.assertIn(k, ev, "queue-tail line without %s: %r"
+                          % (k, line[:300]))
+        return ev
+
+    def tail_stderr(self, p):
+        with open(p.err_path) as f:
+            return f.read()
+
+    def summary(self, p):
+        m = re.search(r"queue-tail: (\d+) events, last id (\d+), (\d+) ids "
+                      r"given up, (\d+) late", self.tail_stderr(p))
+        if not m:
+            return {}
+        return dict(zip(("events", "last_id", "given_up", "late"),
+                        map(int, m.groups())))
+
+    def finish_tail(self, p, wait):
+        """Wait for queue-tail to exit by itself (--count reached); return
+        its events."""
+        try:
+            p.wait(timeout=wait)
         except subprocess.TimeoutExpired:
             p.kill()
-            out, err = p.communicate()
-            self.fail("queue-tail did not finish within %ss; it printed %d "
-                      "lines; stderr: %s" % (wait, out.count("\n"), err[-2000:]))
-        self.assertEqual(p.returncode, 0, "queue-tail failed: %s" % err)
-        events = []
-        for line in out.splitlines():
-            try:
-                ev = json.loads(line)
-            except ValueError:
-                self.fail("queue-tail printed a line that is not JSON: %r"
-                          % line[:300])
-            for k in ("id", "target", "type", "origin", "late", "age_us",
-                      "recv_ms", "payload"):
-                self.assertIn(k, ev, "queue-tail line without %s: %r"
-                              % (k, line[:300]))
-            events.append(ev)
-        m = re.search(r"queue-tail: (\d+) events, last id (\d+), (\d+) ids "
-                      r"given up, (\d+) late", err)
-        summary = {}
-        if m:
-            summary = dict(zip(("events", "last_id", "given_up", "late"),
-                               map(int, m.groups())))
-        return events, summary
+            p.wait()
+            self.fail("queue-tail did not finish within %ss; stderr: %s"
+                      % (wait, self.tail_stderr(p)[-2000:]))
+        self.assertEqual(p.returncode, 0, "queue-tail failed: %s"
+                         % self.tail_stderr(p)[-2000:])
+        with open(p.out_path) as f:
+            return [self.parse_line(line) for line in f.read().splitlines()]
+
+    def collect(self, p, done, wait, settle):
+        """Read queue-tail's events as they come until done(events) holds,
+        go on for `settle` more seconds (to catch duplicates), then stop it.
+
+        The stack may have other writers (other tests, a colleague on the
+        dev stack), so --count cannot say when our rows are all out."""
+        deadline = time.monotonic() + wait
+        events, buf, done_at = [], "", None
+        with open(p.out_path) as f:
+            while True:
+                exited = p.poll() is not None
+                buf += f.read()
+                lines = buf.split("\n")
+                buf = lines.pop()
+                events += [self.parse_line(line) for line in lines]
+                now = time.monotonic()
+                if done_at is None and done(events):
+                    done_at = now
+                if done_at is not None and now - done_at >= settle:
+                    break
+                if exited or now > deadline:
+                    break
+                time.sleep(0.05)
+        if p.poll() is None:
+            p.terminate()
+            p.wait(timeout=10)
+        elif done_at is None:
+            self.fail("queue-tail exited (status %s) before all events were "
+                      "read; stderr: %s" % (p.returncode,
+                                            self.tail_stderr(p)[-2000:]))
+        return events, done_at is not None
 
     def ours(self, events, type_):
         return [e for e in events if e["type"] == type_ and
@@ -128,7 +194,25 @@ class QueueReaderTest(ApiTest):
     # -- the tests
 
     def test_concurrent_writers_lose_nothing(self):
-        writers, per = 4, 400
+        """4 writers x 400 short transactions, every 25th rolled back."""
+        lat = self.stress(rollbacks=True)
+        # Every rolled-back id holds delivery back by up to grace_ms, and
+        # with a rollback every few milliseconds nearly every row waits for
+        # one; nothing should wait much longer than that.
+        self.assertLess(percentile(lat, 0.5), self.grace_ms * 2 + 1000,
+                        "median commit->read latency far above grace_ms")
+
+    def test_concurrent_writers_without_rollbacks(self):
+        """The same without rollbacks: gaps only ever come from transactions
+        still open for a few ms, so no row should wait anywhere near
+        grace_ms."""
+        lat = self.stress(rollbacks=False, per=250)
+        self.assertLess(percentile(lat, 0.99), self.grace_ms / 2,
+                        "rows waited for gaps that were about to fill")
+
+    def stress(self, rollbacks, writers=4, per=400):
+        """Run the writers against a reader; assert nothing is lost,
+        duplicated, invented or out of order; return the latencies (ms)."""
         rng = random.Random()
         scripts, committed = [], set()
         for w in range(1, writers + 1):
@@ -138,7 +222,7 @@ class QueueReaderTest(ApiTest):
                 lines.append("START TRANSACTION;")
                 lines.append(self.insert_sql(w, "stress", w=w, n=n))
                 lines.append("DO SLEEP(%.4f);" % rng.uniform(0, 0.02))
-                if n % 25 == rollback_at:
+                if rollbacks and n % 25 == rollback_at:
                     lines.append("ROLLBACK;")
                 else:
                     lines.append("COMMIT;")
@@ -150,7 +234,7 @@ class QueueReaderTest(ApiTest):
         n_rolled_back = writers * per - n_total
 
         head = yq.queue_head()
-        tail = self.start_tail(head, n_total, 120)
+        tail = self.start_tail(head, 150)
         t_start = time.time()
         procs = [yq.sql_popen(s) for s in scripts]
         self.procs += procs
@@ -166,8 +250,10 @@ class QueueReaderTest(ApiTest):
         self.assertEqual(set(commit_ts), committed,
                          "the writers did not commit what they were given")
 
-        events, summary = self.finish_tail(tail, 180)
-        t_done = time.time()
+        def all_out(events):
+            return len(self.ours(events, "stress")) >= n_total
+        settle = self.grace_ms / 1000 + 0.5
+        events, _ = self.collect(tail, all_out, 120, settle)
         stress = self.ours(events, "stress")
         mine = {e["id"] for e in stress}
         foreign = [e for e in events if e["id"] not in mine]
@@ -176,11 +262,12 @@ class QueueReaderTest(ApiTest):
         lost = committed - set(pairs)
         extra = set(pairs) - committed
         self.assertEqual(dups, 0, "%d events delivered twice" % dups)
-        self.assertFalse(extra, "rolled-back rows delivered: %r"
-                         % sorted(extra)[:10])
-        self.assertFalse(lost, "%d committed rows never delivered, e.g. %r "
-                               "(%d foreign events in the output)"
-                         % (len(lost), sorted(lost)[:10], len(foreign)))
+        if extra:
+            self.fail("rolled-back rows delivered: %r" % sorted(extra)[:10])
+        if lost:
+            self.fail("%d committed rows never delivered (within %ss), e.g. "
+                      "%r (%d foreign events in the output)"
+                      % (len(lost), 120, sorted(lost)[:10], len(foreign)))
         self.assertEqual(len(stress), n_total)
         self.assertInOrder(events)
         for e in stress:
@@ -195,23 +282,21 @@ class QueueReaderTest(ApiTest):
         late = sum(1 for e in stress if e["late"])
         first_commit = min(commit_ts.values())
         last_recv = max(e["recv_ms"] for e in stress) / 1000
+        if not rollbacks:
+            self.assertEqual(late, 0, "late rows without any rollback")
         report("concurrent writers: %d writers x %d tx, %d committed, %d "
                "rolled back; grace_ms=%d" % (writers, per, n_total,
                                              n_rolled_back, self.grace_ms))
         report("writers took %.2fs (%.0f commits/s); reader done %.2fs "
                "after the last commit; %.0f events/s end to end"
                % (t_writers - t_start, n_total / (t_writers - t_start),
-                  t_done - t_writers, n_total /
+                  last_recv - max(commit_ts.values()), n_total /
                   max(0.001, last_recv - first_commit)))
         report("commit->read latency ms: p50 %.1f, p90 %.1f, p99 %.1f, "
-               "max %.1f; late rows %d; reader summary %r"
+               "max %.1f; late rows %d; %d foreign events in between"
                % (percentile(lat, 0.5), percentile(lat, 0.9),
-                  percentile(lat, 0.99), max(lat), late, summary))
-        # Nothing was held open anywhere near grace_ms (+ slack for the
-        # database): a row delivered much later than that was waited on
-        # for no reason.
-        self.assertLess(percentile(lat, 0.5), self.grace_ms * 2 + 1000,
-                        "median commit->read latency far above grace_ms")
+                  percentile(lat, 0.99), max(lat), late, len(foreign)))
+        return lat
 
     def test_held_transaction_comes_out_in_order(self):
         """An id held open for 0.3 x grace_ms while later ids commit comes
@@ -220,10 +305,50 @@ class QueueReaderTest(ApiTest):
         lock = "yq_hold_" + self.tag
         k = 5
         head = yq.queue_head()
-        tail = self.start_tail(head, k + 1, 60)
+        tail = self.start_tail(head, 60)
 
-        # L holds a named lock; A inserts, then blocks on the lock with its
-        # id taken and its transaction open.
+        # a holder owns a named lock; A inserts, then blocks on the lock
+        # with its id taken and its transaction open
+        holder, a = self.hold_open(lock)
+        t_held = time.monotonic()
+        # B: later ids, each committed at once
+        rows = yq.sql("".join(self.insert_sql(2, "stress_hold", k=i)
+                              for i in range(k)) +
+                      "SELECT UNIX_TIMESTAMP(NOW(6));")
+        b_done = float(rows[-1][0])
+        rest = hold - (time.monotonic() - t_held)
+        if rest > 0:
+            time.sleep(rest)
+        a_commit = self.release(holder, a, lock)
+        held_for = time.monotonic() - t_held
+        self.assertLess(b_done, a_commit, "setup: B did not commit while A "
+                                          "was open")
+        self.assertLess(held_for * 1000, self.grace_ms * 0.8,
+                        "setup: could not keep the transaction open for "
+                        "less than grace_ms (held %.0f ms)" % (held_for * 1e3))
+
+        events, _ = self.collect(
+            tail, lambda ev: len(self.ours(ev, "stress_hold")) >= k + 1, 30,
+            self.grace_ms / 1000 + 0.5)
+        ours = self.ours(events, "stress_hold")
+        self.assertEqual(len(ours), k + 1, "events: %r" % (events,))
+        self.assertEqual([e["payload"]["k"] for e in ours],
+                         ["held"] + list(range(k)),
+                         "the held row did not come out first")
+        self.assertEqual([e["late"] for e in ours], [False] * (k + 1))
+        self.assertInOrder(events)
+        # the later rows waited for the held one
+        for e in ours[1:]:
+            self.assertGreaterEqual(e["recv_ms"], a_commit * 1000 - 50)
+        report("held transaction: open %.0f ms (grace %d ms); its row and "
+               "the %d after it delivered %.0f ms after its commit"
+               % (held_for * 1000, self.grace_ms, k,
+                  max(e["recv_ms"] for e in ours) - a_commit * 1000))
+
+    def hold_open(self, lock):
+        """Start a transaction that inserts one row (k="held") and then
+        waits for `lock`, which a holder session owns; return (holder, a)
+        once the row's id is taken and its transaction open."""
         holder = yq.sql_popen()
         self.procs.append(holder)
         holder.stdin.write("SELECT GET_LOCK('%s', 60);\n" % lock)
@@ -240,47 +365,54 @@ class QueueReaderTest(ApiTest):
             "STATE = 'User lock' AND INFO LIKE %s;"
             % yq.sql_quote("%GET_LOCK('" + lock + "'%")), 10, 0.002,
             what="the held transaction to wait on its lock")
-        t_held = time.monotonic()
-        # B: later ids, each committed at once
-        rows = yq.sql("".join(self.insert_sql(2, "stress_hold", k=i)
-                              for i in range(k)) +
-                      "SELECT UNIX_TIMESTAMP(NOW(6));")
-        b_done = float(rows[-1][0])
-        rest = hold - (time.monotonic() - t_held)
-        if rest > 0:
-            time.sleep(rest)
+        return holder, a
+
+    def release(self, holder, a, lock):
         holder.stdin.write("DO RELEASE_LOCK('%s');\n" % lock)
         holder.stdin.close()
-        a_out, a_err = a.communicate(timeout=30)
-        held_for = time.monotonic() - t_held
-        self.assertEqual(a.returncode, 0, a_err)
-        a_commit = float(a_out.split()[-1])
-        self.assertLess(b_done, a_commit, "setup: B did not commit while A "
-                                          "was open")
-        self.assertLess(held_for * 1000, self.grace_ms * 0.8,
-                        "setup: could not keep the transaction open for "
-                        "less than grace_ms (held %.0f ms)" % (held_for * 1e3))
+        holder.stdin = None
+        out, err = a.communicate(timeout=30)
+        self.assertEqual(a.returncode, 0, err)
+        return float(out.split()[-1])
 
-        events, summary = self.finish_tail(tail, 60)
+    def test_late_row_survives_a_burst_of_rollbacks(self):
+        """doc/queue.md: a committed row is returned unless its transaction
+        stayed open longer than grace_ms + 5 minutes.  A row held for
+        1.5 x grace_ms is given up, then commits and must come out late,
+        even when 40 rolled-back ids were given up after it (the reader
+        must not forget the older gap because newer ones came along)."""
+        lock = "yq_late_" + self.tag
+        k = 40
+        head = yq.queue_head()
+        tail = self.start_tail(head, 60)
+        holder, a = self.hold_open(lock)
+        yq.sql("".join("START TRANSACTION; %s ROLLBACK; %s"
+                       % (self.insert_sql(2, "stress_hold", k="rb%d" % i),
+                          self.insert_sql(2, "stress_hold", k=i))
+                       for i in range(k)))
+        time.sleep(1.5 * self.grace_ms / 1000)
+        self.release(holder, a, lock)
+        events, _ = self.collect(
+            tail, lambda ev: len(self.ours(ev, "stress_hold")) >= k + 1,
+            self.grace_ms / 1000 * 2 + 5, 0.5)
         ours = self.ours(events, "stress_hold")
-        self.assertEqual(len(ours), k + 1, "events: %r" % (events,))
-        self.assertEqual([e["payload"]["k"] for e in ours],
-                         ["held"] + list(range(k)),
-                         "the held row did not come out first")
-        self.assertEqual([e["late"] for e in ours], [False] * (k + 1))
-        self.assertInOrder(events)
-        # the later rows waited for the held one
-        for e in ours[1:]:
-            self.assertGreaterEqual(e["recv_ms"], a_commit * 1000 - 50)
-        report("held transaction: open %.0f ms (grace %d ms); its row and "
-               "the %d after it delivered %.0f ms after its commit; %r"
-               % (held_for * 1000, self.grace_ms, k,
-                  max(e["recv_ms"] for e in ours) - a_commit * 1000,
-                  summary))
+        held = [e for e in ours if e["payload"]["k"] == "held"]
+        rest = [e["payload"]["k"] for e in ours if e not in held]
+        self.assertEqual(rest, list(range(k)),
+                         "the committed rows after the gaps, in order")
+        if not held:
+            evicted = [line for line in self.tail_stderr(tail).splitlines()
+                       if "no longer watched" in line]
+            self.fail("a row that committed %.1f s after its gap was given "
+                      "up was never delivered (lost); the reader said: %s"
+                      % (1.5 * self.grace_ms / 1000 - self.grace_ms / 1000,
+                         evicted[:1]))
+        self.assertEqual(len(held), 1, "held row delivered twice")
+        self.assertTrue(held[0]["late"], "given up and delivered, but not "
+                                         "flagged late")
 
     def test_throughput_of_a_backlog(self):
         n = 20000
-        head = yq.queue_head()
         values = ",\n".join(
             "('room', %d, 'stress_batch', %s)"
             % (STRESS_ROOM_BASE + 9, yq.sql_quote(self.payload(i=i)))
@@ -289,10 +421,21 @@ class QueueReaderTest(ApiTest):
         yq.sql("INSERT INTO event_queue (target_kind, target_id, type, "
                "payload) VALUES\n" + values + ";", timeout=600)
         t_insert = time.monotonic() - t0
+        # One multi-row INSERT takes consecutive ids; start right before
+        # them so that --count n is exactly our rows, whatever else the
+        # stack writes meanwhile.
+        lo, hi = [int(v) for v in yq.sql(
+            "SELECT MIN(id), MAX(id) FROM event_queue WHERE "
+            "target_kind = 'room' AND target_id = %d AND payload LIKE %s;"
+            % (STRESS_ROOM_BASE + 9,
+               yq.sql_quote('%"run":"' + self.tag + '"%')))[0]]
+        self.assertEqual(hi - lo + 1, n, "setup: the batch did not get "
+                                         "consecutive ids")
         t0 = time.monotonic()
-        tail = self.start_tail(head, n, 300)
-        events, summary = self.finish_tail(tail, 400)
+        tail = self.start_tail(lo - 1, 300, count=n)
+        events = self.finish_tail(tail, 400)
         dt = time.monotonic() - t0
+        summary = self.summary(tail)
         ours = self.ours(events, "stress_batch")
         got = [e["payload"]["i"] for e in ours]
         self.assertEqual(len(got), n, "reader returned %d of %d rows"

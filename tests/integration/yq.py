@@ -496,9 +496,11 @@ def ctl(*args, timeout=120):
 
 
 def ctl_popen(*args, **kw):
-    """Start yiqikanctl in the background (stdout and stderr piped)."""
+    """Start yiqikanctl in the background (stdout and stderr piped unless
+    kw says otherwise)."""
+    kw.setdefault("stdout", subprocess.PIPE)
+    kw.setdefault("stderr", subprocess.PIPE)
     return subprocess.Popen(ctl_argv(*args), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, **kw)
 
 
@@ -585,6 +587,7 @@ def sql_popen(text=None, **kw):
     if text is not None:
         p.stdin.write(text)
         p.stdin.close()
+        p.stdin = None      # so that communicate() does not touch it
     else:
         p.stdin.flush()
     return p

@@ -1,0 +1,344 @@
+#!/usr/bin/env bash
+# tests/bench/run.sh - yiqikan against what people run today, in numbers.
+#
+#   YQ_STATE=DIR YQ_HTTP_PORT=PORT YQ_DB_SOCKET=SOCK YQ_CONF=FILE YQ_BUILD=DIR \
+#       tests/bench/run.sh [--tiny] [options] [scenario...]
+#
+# With OUR stack already up (nginx on 127.0.0.1:$YQ_HTTP_PORT serving /api/,
+# MariaDB reachable as root on $YQ_DB_SOCKET, the release build in $YQ_BUILD),
+# this installs the baselines' missing Debian packages (as root), starts the
+# baselines in $YQ_STATE/bench/ on free ports (uvicorn + FastAPI, php-fpm, and
+# a second nginx with the `return 200` ceiling in front of both), runs the
+# scenarios with wrk against each side back to back, stops the baselines and
+# writes bench/results/<UTC stamp>.json and .md.  See tests/bench/README.md.
+#
+# Scenarios: 1 GET /users/me, 2 GET /notifications/?limit=20, 3 room
+# join+leave, 4 login; 5-8 (WebSocket) are not available yet.  Default: all.
+#
+# Options:
+#   --tiny            1 s runs, 4 connections, no warm-up, smallest data: a
+#                     check that the harness works, not a measurement
+#   --threads N       wrk threads (2)
+#   --connections N   wrk connections (64)
+#   --duration S      seconds per measured run (10)
+#   --warmup S        seconds of warm-up before each measured run (2)
+#   --results DIR     where to write the results (bench/results in the
+#                     checkout; with --tiny, $YQ_STATE/bench/results)
+#   --keep            leave the baselines running afterwards
+#
+# Exit status: 0 every scenario ran and every run is valid (missed targets are
+# reported, not errors); 1 something could not run (the reason is printed);
+# 2 a run had more than 1% failed requests (non-2xx or socket errors) and is
+# marked invalid.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+PY=/usr/bin/python3
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+
+# ---- arguments ----
+TINY=0 KEEP=0 THREADS='' CONNECTIONS='' DURATION='' WARMUP='' RESULTS=${BENCH_RESULTS:-}
+SCENARIOS=()
+while (($#)); do
+    case $1 in
+        --tiny) TINY=1 ;;
+        --keep) KEEP=1 ;;
+        --threads) THREADS=${2:?}; shift ;;
+        --connections) CONNECTIONS=${2:?}; shift ;;
+        --duration) DURATION=${2:?}; shift ;;
+        --warmup) WARMUP=${2:?}; shift ;;
+        --results) RESULTS=${2:?}; shift ;;
+        -h | --help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        [1-8]) SCENARIOS+=("$1") ;;
+        *) die "unknown argument $1 (scenarios are 1-8; try --help)" ;;
+    esac
+    shift
+done
+for v in THREADS CONNECTIONS DURATION WARMUP; do
+    [[ -z ${!v} || ${!v} =~ ^[0-9]+$ ]] || die "--${v,,} wants a number"
+done
+if ((TINY)); then
+    THREADS=${THREADS:-2} CONNECTIONS=${CONNECTIONS:-4} DURATION=${DURATION:-1} WARMUP=${WARMUP:-0}
+    NOTIFICATIONS=21
+else
+    THREADS=${THREADS:-2} CONNECTIONS=${CONNECTIONS:-64} DURATION=${DURATION:-10} WARMUP=${WARMUP:-2}
+    NOTIFICATIONS=200
+fi
+((THREADS >= 1 && CONNECTIONS >= THREADS && DURATION >= 1)) || die "need 1 <= threads <= connections and duration >= 1"
+((${#SCENARIOS[@]})) || SCENARIOS=(1 2 3 4 5 6 7 8)
+
+for v in YQ_STATE YQ_HTTP_PORT YQ_DB_SOCKET YQ_CONF YQ_BUILD; do
+    [[ -n ${!v:-} ]] || die "$v is not set (run.sh benchmarks a stack that is already up; see --help)"
+done
+CTL=$YQ_BUILD/yiqikanctl
+[[ -x $CTL ]] || die "$CTL is missing: build the release tree first"
+[[ -f $YQ_CONF ]] || die "$YQ_CONF is missing"
+BENCH=$YQ_STATE/bench
+if [[ -z $RESULTS ]]; then
+    if ((TINY)); then RESULTS=$BENCH/results; else RESULTS=$ROOT/bench/results; fi
+fi
+
+# Which baselines the chosen scenarios compare with.
+NEED_FASTAPI=0 NEED_PHP=0 NEED_NGINX=0
+for s in "${SCENARIOS[@]}"; do
+    case $s in
+        1) NEED_FASTAPI=1 NEED_PHP=1 NEED_NGINX=1 ;;
+        2 | 3 | 4) NEED_FASTAPI=1 NEED_NGINX=1 ;;
+    esac
+done
+
+# ---- Debian packages ----
+# side -> reason it cannot run ("" = fine)
+declare -A UNAVAILABLE=([ours]="" [fastapi]="" [php]="" [nginx]="")
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+ensure_packages() {
+    local line side pkg missing=() core_missing=() failed=0
+    declare -A side_missing=()
+    while IFS= read -r line; do
+        line=${line%%#*}
+        [[ -z ${line// /} ]] && continue
+        if [[ $line == *:* ]]; then
+            side=${line%%:*} pkg=${line#*:}
+        else
+            side='' pkg=$line
+        fi
+        pkg=${pkg// /}
+        installed "$pkg" && continue
+        case $side in
+            fastapi) ((NEED_FASTAPI)) || continue ;;
+            php) ((NEED_PHP)) || continue ;;
+        esac
+        missing+=("$pkg")
+        if [[ -n $side ]]; then side_missing[$side]+=" $pkg"; else core_missing+=("$pkg"); fi
+    done < "$HERE/debian-packages.txt"
+    ((${#missing[@]} == 0)) && return 0
+    if [[ $(id -u) -eq 0 ]]; then
+        log "installing: ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } \
+            >"$BENCH/logs/apt.log" 2>&1; then
+            failed=1
+        fi
+    else
+        failed=1
+    fi
+    ((failed)) || return 0
+    # say precisely what is still missing
+    core_missing=()
+    for pkg in "${missing[@]}"; do installed "$pkg" || core_missing+=("$pkg"); done
+    local how="run as root or apt-get install them"
+    [[ $(id -u) -eq 0 ]] && how="apt-get install failed, see $BENCH/logs/apt.log"
+    for side in "${!side_missing[@]}"; do
+        local still=()
+        for pkg in ${side_missing[$side]}; do installed "$pkg" || still+=("$pkg"); done
+        ((${#still[@]})) && UNAVAILABLE[$side]="missing Debian packages: ${still[*]} ($how)"
+    done
+    for pkg in wrk curl python3 nginx-light mariadb-client; do
+        installed "$pkg" || die "missing Debian packages for the harness: $pkg ($how)"
+    done
+}
+
+# ---- helpers ----
+free_port() {
+    $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+pid_alive() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# stop what a pid file names; with "group", its whole process group (uvicorn's
+# workers are in the group of the master we started with setsid)
+stop_pidfile() {
+    local f=$1 name=$2 group=${3:-} pid i
+    pid_alive "$f" || { rm -f "$f"; return 0; }
+    pid=$(cat "$f")
+    if [[ -n $group ]]; then kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    else kill -TERM "$pid" 2>/dev/null || true; fi
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        log "$name did not stop, killing"
+        if [[ -n $group ]]; then kill -KILL -- "-$pid" 2>/dev/null || true; else kill -KILL "$pid" 2>/dev/null || true; fi
+    fi
+    rm -f "$f"
+}
+
+stop_baselines() {
+    stop_pidfile "$BENCH/nginx/nginx.pid" "bench nginx"
+    stop_pidfile "$BENCH/php/php-fpm.pid" php-fpm
+    stop_pidfile "$BENCH/fastapi/uvicorn.pid" uvicorn group
+}
+
+http_code() { curl -s -o /dev/null -m 5 -w '%{http_code}' "$@" || true; }
+
+wait_code() { # URL CODE SECONDS
+    local i
+    for ((i = 0; i < $3 * 10; i++)); do
+        [[ $(http_code "$1") == "$2" ]] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+subst() { # template out KEY=VALUE...
+    local tpl=$1 out=$2 kv args=()
+    shift 2
+    for kv in "$@"; do args+=(-e "s|@${kv%%=*}@|${kv#*=}|g"); done
+    sed "${args[@]}" "$tpl" > "$out"
+}
+
+# ---- start ----
+mkdir -p "$BENCH"/{logs,data,fastapi,php,nginx/logs,nginx/tmp}
+ensure_packages
+
+# the stack under test must answer
+code=$(http_code "http://127.0.0.1:$YQ_HTTP_PORT/api/token/check")
+[[ $code == 401 ]] || die "our API does not answer on http://127.0.0.1:$YQ_HTTP_PORT/api/ (GET /api/token/check gave ${code:-nothing}, want 401): is the stack up?"
+mariadb --socket="$YQ_DB_SOCKET" -uroot -e 'SELECT 1' >/dev/null 2>&1 \
+    || die "MariaDB does not answer as root on $YQ_DB_SOCKET"
+
+# our effective configuration (secrets are masked by yiqikanctl)
+declare -A CONF=()
+while IFS= read -r line; do
+    [[ $line == *=* ]] || continue
+    k=${line%%=*} v=${line#*=}
+    CONF[${k% }]=${v# }
+done < <("$CTL" -c "$YQ_CONF" config 2>/dev/null)
+[[ -n ${CONF[db.name]:-} ]] || die "yiqikanctl -c $YQ_CONF config printed nothing"
+DB_NAME=${CONF[db.name]}
+API_WORKERS=${CONF[api.workers]:-2}
+HASH_PARAMS="m=${CONF[auth.argon2_memlimit_kib]:-19456} KiB, t=${CONF[auth.argon2_opslimit]:-2}, p=1"
+for k in login_ip login_user register_ip register_user; do
+    r=${CONF[ratelimit.$k]:-}
+    [[ -z $r || $r == 0/* ]] || log "warning: ratelimit.$k = $r: login runs will likely be rate limited (429s make them invalid)"
+done
+NGINX_WORKERS=$(awk '$1 == "worker_processes" {gsub(/;/, "", $2); print $2; exit}' "$YQ_STATE/nginx/nginx.conf" 2>/dev/null || true)
+NGINX_CONNS=$(grep -o 'worker_connections *[0-9]*' "$YQ_STATE/nginx/nginx.conf" 2>/dev/null | awk '{print $2; exit}' || true)
+NGINX_WORKERS=${NGINX_WORKERS:-1} NGINX_CONNS=${NGINX_CONNS:-4096}
+NPROC=$(nproc)
+PHP_CHILDREN=$((API_WORKERS * 2))
+
+stop_baselines # leftovers of an interrupted run in the same state dir
+if ((!KEEP)); then trap 'stop_baselines' EXIT; fi
+
+# The baselines' own database and user on the same server; they connect the
+# way ours does (TCP to db.host:db.port, or db.socket when that is set).
+BENCH_DB=yiqikan_bench
+DB_USER=yqbench
+DB_PASS=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+JWT_SECRET=$(head -c 48 /dev/urandom | base64 | tr -d '/+=')
+if [[ -n ${CONF[db.socket]:-} ]]; then
+    DB_URL="mysql+pymysql://$DB_USER:$DB_PASS@localhost/$BENCH_DB?unix_socket=${CONF[db.socket]}&charset=utf8mb4"
+    PDO_DSN="mysql:unix_socket=${CONF[db.socket]};dbname=$BENCH_DB;charset=utf8mb4"
+else
+    DB_URL="mysql+pymysql://$DB_USER:$DB_PASS@${CONF[db.host]}:${CONF[db.port]}/$BENCH_DB?charset=utf8mb4"
+    PDO_DSN="mysql:host=${CONF[db.host]};port=${CONF[db.port]};dbname=$BENCH_DB;charset=utf8mb4"
+fi
+if ((NEED_FASTAPI)); then
+    mariadb --socket="$YQ_DB_SOCKET" -uroot <<EOF || die "could not create the baselines' database"
+DROP DATABASE IF EXISTS $BENCH_DB;
+CREATE DATABASE $BENCH_DB CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+CREATE USER IF NOT EXISTS '$DB_USER'@'127.0.0.1';
+CREATE USER IF NOT EXISTS '$DB_USER'@'localhost';
+ALTER USER '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$DB_PASS';
+ALTER USER '$DB_USER'@'localhost' IDENTIFIED BY '$DB_PASS';
+GRANT ALL ON $BENCH_DB.* TO '$DB_USER'@'127.0.0.1';
+GRANT ALL ON $BENCH_DB.* TO '$DB_USER'@'localhost';
+EOF
+fi
+
+UV_PORT=$(free_port) PHP_PORT=$(free_port) NGX_PORT=$(free_port)
+
+start_fastapi() {
+    local d=$BENCH/fastapi
+    [[ -z ${UNAVAILABLE[fastapi]} ]] || return 0
+    export BENCH_DB_URL=$DB_URL BENCH_JWT_SECRET=$JWT_SECRET PYTHONPYCACHEPREFIX=$d/pycache
+    if ! (cd "$HERE/baseline/fastapi" && $PY app.py create-schema) >"$d/schema.log" 2>&1; then
+        UNAVAILABLE[fastapi]="creating its schema failed: $(tail -n 1 "$d/schema.log")"
+        return 0
+    fi
+    # uvicorn docs: one process per core with --workers; its access log is
+    # off because nginx in front already writes one (as for ours)
+    setsid $PY -m uvicorn app:app --app-dir "$HERE/baseline/fastapi" --host 127.0.0.1 --port "$UV_PORT" \
+        --workers "$NPROC" --no-access-log --log-level warning </dev/null >"$d/uvicorn.log" 2>&1 &
+    echo $! > "$d/uvicorn.pid"
+    unset BENCH_DB_URL BENCH_JWT_SECRET PYTHONPYCACHEPREFIX
+}
+
+start_php() {
+    local d=$BENCH/php fpm
+    [[ -z ${UNAVAILABLE[php]} ]] || return 0
+    fpm=$(compgen -G '/usr/sbin/php-fpm*' | sort -V | tail -n 1 || true)
+    [[ -n $fpm ]] || { UNAVAILABLE[php]="no php-fpm binary in /usr/sbin"; return 0; }
+    subst "$HERE/baseline/php/php-fpm.conf.in" "$d/php-fpm.conf" DIR="$d" PORT="$PHP_PORT" \
+        CHILDREN="$PHP_CHILDREN" PDO_DSN="$PDO_DSN" DB_USER="$DB_USER" DB_PASSWORD="$DB_PASS" \
+        JWT_SECRET="$JWT_SECRET"
+    chmod 600 "$d/php-fpm.conf"
+    # -R: this sandbox runs everything as root; -F: we keep the pid
+    setsid "$fpm" -R -F -y "$d/php-fpm.conf" </dev/null >"$d/stdout.log" 2>&1 &
+    echo $! > "$d/php-fpm.pid"
+}
+
+start_nginx() {
+    local d=$BENCH/nginx
+    subst "$HERE/baseline/nginx.conf.in" "$d/nginx.conf" DIR="$d" PORT="$NGX_PORT" \
+        UVICORN_PORT="$UV_PORT" PHP_PORT="$PHP_PORT" PHP_SCRIPT="$HERE/baseline/php/me.php" \
+        WORKER_PROCESSES="$NGINX_WORKERS" WORKER_CONNECTIONS="$NGINX_CONNS"
+    if ! nginx -p "$d" -c "$d/nginx.conf" -t -q 2>"$d/logs/start.log" || ! nginx -p "$d" -c "$d/nginx.conf" 2>>"$d/logs/start.log"; then
+        UNAVAILABLE[nginx]="the bench nginx did not start: $(tail -n 1 "$d/logs/start.log")"
+    fi
+}
+
+if ((NEED_NGINX)); then
+    ((NEED_FASTAPI)) && start_fastapi
+    ((NEED_PHP)) && start_php
+    start_nginx
+    if [[ -n ${UNAVAILABLE[nginx]} ]]; then
+        for s in fastapi php; do [[ -n ${UNAVAILABLE[$s]} ]] || UNAVAILABLE[$s]=${UNAVAILABLE[nginx]}; done
+    else
+        wait_code "http://127.0.0.1:$NGX_PORT/ceiling" 200 10 || UNAVAILABLE[nginx]="the bench nginx does not answer /ceiling"
+    fi
+    if ((NEED_FASTAPI)) && [[ -z ${UNAVAILABLE[fastapi]} ]]; then
+        # uvicorn answers 401 on /users/me without a token once a worker is up
+        if ! wait_code "http://127.0.0.1:$NGX_PORT/fastapi/users/me" 401 60; then
+            UNAVAILABLE[fastapi]="uvicorn did not come up: $(tail -n 3 "$BENCH/fastapi/uvicorn.log" | tr '\n' ' ')"
+        fi
+    fi
+    if ((NEED_PHP)) && [[ -z ${UNAVAILABLE[php]} ]]; then
+        if ! wait_code "http://127.0.0.1:$NGX_PORT/php/users/me" 401 20; then
+            UNAVAILABLE[php]="php-fpm did not come up: $(tail -n 3 "$BENCH/php/php-fpm.log" "$BENCH/php/stdout.log" 2>/dev/null | tr '\n' ' ')"
+        fi
+    fi
+fi
+((NEED_FASTAPI)) || UNAVAILABLE[fastapi]="not needed by the chosen scenarios"
+((NEED_PHP)) || UNAVAILABLE[php]="not needed by the chosen scenarios"
+((NEED_NGINX)) || UNAVAILABLE[nginx]="not needed by the chosen scenarios"
+for s in fastapi php nginx; do
+    [[ -z ${UNAVAILABLE[$s]} || ${UNAVAILABLE[$s]} == "not needed"* ]] || log "$s baseline unavailable: ${UNAVAILABLE[$s]}"
+done
+
+SIDES=$($PY -c 'import json,sys; a=sys.argv[1:]; print(json.dumps({a[i]: a[i+1] or None for i in range(0, len(a), 2)}))' \
+    ours "${UNAVAILABLE[ours]}" fastapi "${UNAVAILABLE[fastapi]}" php "${UNAVAILABLE[php]}" nginx "${UNAVAILABLE[nginx]}")
+SETTINGS=$(printf '{"api_workers": %d, "nginx_workers": "%s", "uvicorn_workers": %d, "php_children": %d}' \
+    "$API_WORKERS" "$NGINX_WORKERS" "$NPROC" "$PHP_CHILDREN")
+WS=
+[[ -x $YQ_BUILD/yiqikan-ws ]] && WS=$YQ_BUILD/yiqikan-ws
+
+log "ours http://127.0.0.1:$YQ_HTTP_PORT/api; baselines http://127.0.0.1:$NGX_PORT (uvicorn :$UV_PORT, php-fpm :$PHP_PORT); logs in $BENCH/logs"
+TINY_ARG=()
+((TINY)) && TINY_ARG=(--tiny)
+rc=0
+$PY "$HERE/harness.py" --root "$ROOT" --state "$BENCH" \
+    --ours-url "http://127.0.0.1:$YQ_HTTP_PORT" --bench-url "http://127.0.0.1:$NGX_PORT" \
+    --db-socket "$YQ_DB_SOCKET" --ours-db "$DB_NAME" --bench-db "$BENCH_DB" \
+    --sides "$SIDES" --settings "$SETTINGS" --hash-params "$HASH_PARAMS" --ws-daemon "$WS" \
+    --threads "$THREADS" --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" \
+    --notifications "$NOTIFICATIONS" "${TINY_ARG[@]}" --results "$RESULTS" \
+    "${SCENARIOS[@]}" || rc=$?
+exit "$rc"
