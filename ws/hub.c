@@ -620,7 +620,10 @@ hub_queue_event(const struct yq_event *ev)
 		/* a notification for a user */
 		if (!map_get(&hub.users, ev->target_id))
 			return;
-		bool invite = strstr(ev->payload, "\"type\": \"room_invite\"") != NULL;
+		json_object *n = json_tokener_parse(ev->payload), *t;
+		bool invite = yq_json_field(n, "type", json_type_string, &t) == YQ_JF_OK &&
+		              strcmp(json_object_get_string(t), "room_invite") == 0;
+		json_object_put(n);
 		struct yq_buf b = { 0 };
 		snprintf(head, sizeof(head), "{\"type\":\"%s\",\"payload\":",
 			 invite ? "invite_notification" : "notification");
