@@ -31,6 +31,8 @@
 #include <string.h>
 #include <strings.h>
 
+#define EARLY_MAX 16
+
 struct pss {
 	struct conn *c;
 };
@@ -274,6 +276,14 @@ auth_done(struct result *r)
 	if (!replay_first)
 		send_replay(c, r);
 	hub_attach(c); /* presence: user_status goes out after the snapshot */
+	/* then what the client sent while we were checking its credentials */
+	for (size_t off = 0; off < c->early.len && c->state == CONN_READY;) {
+		size_t n = strlen(c->early.data + off);
+		protocol_handle(c, c->early.data + off, n);
+		off += n + 1;
+	}
+	yq_buf_free(&c->early);
+	c->nearly = 0;
 }
 
 static void
@@ -339,10 +349,18 @@ receive(struct conn *c, struct lws *wsi, const void *in, size_t len)
 		return 0;
 	c->rx[c->rx_len] = '\0';
 	c->last_rx_ms = yq_mono_ms();
-	if (c->state == CONN_READY)
+	if (c->state == CONN_READY) {
 		protocol_handle(c, c->rx, c->rx_len);
-	else if (c->state == CONN_AUTH)
-		conn_error(c, "bad_request", "still authenticating: wait for the first message", NULL);
+	} else if (c->state == CONN_AUTH) {
+		/* keep a few (NUL-separated) until authentication is done */
+		if (memchr(c->rx, '\0', c->rx_len))
+			conn_error(c, "bad_request", "NUL byte in message", NULL);
+		else if (c->nearly >= EARLY_MAX || c->early.len + c->rx_len + 1 > hub.wc.max_message ||
+		    yq_buf_append(&c->early, c->rx, c->rx_len + 1) < 0)
+			conn_error(c, "rate_limited", "too many messages before authentication", NULL);
+		else
+			c->nearly++;
+	}
 	c->rx_len = 0;
 	return 0;
 }
@@ -387,6 +405,7 @@ conn_destroy(struct conn *c)
 		c->qcount--;
 	}
 	free(c->rx);
+	yq_buf_free(&c->early);
 	free(c);
 	if (rm)
 		hub_room_maybe_free(rm);

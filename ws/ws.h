@@ -33,6 +33,7 @@
 #include "core/config.h"
 #include "core/perm.h"
 #include "core/queue.h"
+#include "core/util.h"
 
 /* ---- close codes (SPEC section 5) ---- */
 enum {
@@ -142,6 +143,9 @@ struct conn {
 	char *rx;
 	size_t rx_len;
 	bool rx_overflow;
+	/* messages that arrived while authenticating, handled once ready */
+	struct yq_buf early;
+	unsigned nearly;
 	/* outgoing queue */
 	struct msg *q[SENDQ_SLOTS];
 	unsigned qhead, qcount;
