@@ -37,12 +37,31 @@ struct pss {
 	struct conn *c;
 };
 
+/* Double the ring, unrolling it so the oldest message is first. */
+static int
+sendq_grow(struct conn *c)
+{
+	unsigned cap = c->qcap ? c->qcap * 2 : 4;
+	struct msg **q = malloc(cap * sizeof(*q));
+
+	if (!q)
+		return -1;
+	for (unsigned i = 0; i < c->qcount; i++)
+		q[i] = c->q[(c->qhead + i) & (c->qcap - 1)];
+	free(c->q);
+	c->q = q;
+	c->qcap = cap;
+	c->qhead = 0;
+	return 0;
+}
+
 void
 conn_send(struct conn *c, struct msg *m)
 {
 	if (c->state == CONN_CLOSING)
 		return;
-	if (c->qcount == SENDQ_SLOTS || c->qbytes + m->len > hub.wc.sendq_bytes) {
+	if (c->qcount == SENDQ_MAX || c->qbytes + m->len > hub.wc.sendq_bytes ||
+	    (c->qcount == c->qcap && sendq_grow(c) < 0)) {
 		/* a slow consumer: drop it rather than grow without bound */
 		hub.dropped_slow++;
 		yq_warn("dropping slow consumer (user %lld, %u messages queued)",
@@ -52,7 +71,7 @@ conn_send(struct conn *c, struct msg *m)
 		return;
 	}
 	m->refs++;
-	c->q[(c->qhead + c->qcount) % SENDQ_SLOTS] = m;
+	c->q[(c->qhead + c->qcount) & (c->qcap - 1)] = m;
 	c->qcount++;
 	c->qbytes += m->len;
 	lws_callback_on_writable(c->wsi);
@@ -341,8 +360,16 @@ receive(struct conn *c, struct lws *wsi, const void *in, size_t len)
 				 (unsigned char *)"message too large", 17);
 		return -1;
 	}
-	if (!c->rx && !(c->rx = malloc(hub.wc.max_message + 1)))
-		return -1;
+	if (c->rx_len + len + 1 > c->rx_cap) {
+		size_t cap = c->rx_cap ? c->rx_cap : 512;
+		while (cap < c->rx_len + len + 1)
+			cap *= 2;
+		char *p = realloc(c->rx, cap);
+		if (!p)
+			return -1;
+		c->rx = p;
+		c->rx_cap = cap;
+	}
 	memcpy(c->rx + c->rx_len, in, len);
 	c->rx_len += len;
 	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
@@ -362,6 +389,11 @@ receive(struct conn *c, struct lws *wsi, const void *in, size_t len)
 			c->nearly++;
 	}
 	c->rx_len = 0;
+	if (c->rx_cap > 8192) { /* a big message: do not keep its buffer */
+		free(c->rx);
+		c->rx = NULL;
+		c->rx_cap = 0;
+	}
 	return 0;
 }
 
@@ -370,7 +402,7 @@ writeable(struct conn *c, struct lws *wsi)
 {
 	if (c->qcount) {
 		struct msg *m = c->q[c->qhead];
-		c->qhead = (c->qhead + 1) % SENDQ_SLOTS;
+		c->qhead = (c->qhead + 1) & (c->qcap - 1);
 		c->qcount--;
 		c->qbytes -= m->len;
 		int n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
@@ -401,9 +433,10 @@ conn_destroy(struct conn *c)
 	map_del(&hub.conns, (int64_t)c->uid);
 	while (c->qcount) {
 		msg_unref(c->q[c->qhead]);
-		c->qhead = (c->qhead + 1) % SENDQ_SLOTS;
+		c->qhead = (c->qhead + 1) & (c->qcap - 1);
 		c->qcount--;
 	}
+	free(c->q);
 	free(c->rx);
 	yq_buf_free(&c->early);
 	free(c);
@@ -463,6 +496,8 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 }
 
 const struct lws_protocols ws_protocols[] = {
-	{ "yiqikan", callback, sizeof(struct pss), 4096, 0, NULL, 0 },
+	/* a small rx buffer keeps idle connections cheap; big messages
+	 * simply arrive in more pieces */
+	{ "yiqikan", callback, sizeof(struct pss), 1024, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };

@@ -127,7 +127,8 @@ struct user_entry {
 /* ---- connections ---- */
 enum conn_state { CONN_AUTH, CONN_READY, CONN_CLOSING };
 
-#define SENDQ_SLOTS 1024
+/* The send queue grows from a few slots to at most this many messages. */
+#define SENDQ_MAX 1024
 
 struct conn {
 	struct lws *wsi;
@@ -139,16 +140,16 @@ struct conn {
 	struct room *room;
 	enum yq_role role;
 	int64_t last_rx_ms;
-	/* incoming message assembly */
+	/* incoming message assembly (grown on demand, released when big) */
 	char *rx;
-	size_t rx_len;
+	size_t rx_len, rx_cap;
 	bool rx_overflow;
 	/* messages that arrived while authenticating, handled once ready */
 	struct yq_buf early;
 	unsigned nearly;
-	/* outgoing queue */
-	struct msg *q[SENDQ_SLOTS];
-	unsigned qhead, qcount;
+	/* outgoing queue: a ring of qcap (a power of two) slots */
+	struct msg **q;
+	unsigned qhead, qcount, qcap;
 	size_t qbytes;
 	int close_code;
 	char close_reason[64];
