@@ -65,7 +65,7 @@ conn_send(struct conn *c, struct msg *m)
 		/* a slow consumer: drop it rather than grow without bound */
 		hub.dropped_slow++;
 		yq_warn("dropping slow consumer (user %lld, %u messages queued)",
-			(long long)c->user_id, c->qcount);
+		        (long long)c->user_id, c->qcount);
 		c->state = CONN_CLOSING;
 		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 		return;
@@ -202,7 +202,7 @@ start_auth(struct conn *c, struct lws *wsi, int64_t room_id)
 	if ((v = lws_get_urlarg_by_name(wsi, "token=", token, sizeof(token))))
 		tok = v;
 	else if (lws_hdr_copy(wsi, token, sizeof(token), WSI_TOKEN_HTTP_AUTHORIZATION) > 7 &&
-		 strncasecmp(token, "Bearer ", 7) == 0)
+	         strncasecmp(token, "Bearer ", 7) == 0)
 		tok = token + 7;
 	struct yq_claims cl;
 	const char *why = "missing";
@@ -255,14 +255,14 @@ auth_done(struct result *r)
 	if (!c || c->state != CONN_AUTH)
 		return;
 	if (r->status) {
-		const char *msg = r->status == WS_CLOSE_BAD_TOKEN   ? "invalid or expired credentials"
-				  : r->status == WS_CLOSE_FORBIDDEN ? "not a member of this room"
-				  : r->status == WS_CLOSE_NOT_FOUND ? "no such room"
-								    : "internal error";
+		const char *msg = r->status == WS_CLOSE_BAD_TOKEN ? "invalid or expired credentials"
+		                  : r->status == WS_CLOSE_FORBIDDEN ? "not a member of this room"
+		                  : r->status == WS_CLOSE_NOT_FOUND ? "no such room"
+		                                                    : "internal error";
 		refuse(c, r->status,
-		       r->status == WS_CLOSE_NOT_FOUND	? "not_found"
-		       : r->status == 1011		? "internal"
-							: "forbidden",
+		       r->status == WS_CLOSE_NOT_FOUND ? "not_found"
+		       : r->status == 1011             ? "internal"
+		                                       : "forbidden",
 		       msg);
 		return;
 	}
@@ -357,7 +357,7 @@ receive(struct conn *c, struct lws *wsi, const void *in, size_t len)
 	if (c->rx_overflow || c->rx_len + len > hub.wc.max_message) {
 		c->rx_overflow = true;
 		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-				 (unsigned char *)"message too large", 17);
+		                 (unsigned char *)"message too large", 17);
 		return -1;
 	}
 	if (c->rx_len + len + 1 > c->rx_cap) {
@@ -382,9 +382,11 @@ receive(struct conn *c, struct lws *wsi, const void *in, size_t len)
 		/* keep a few (NUL-separated) until authentication is done */
 		if (memchr(c->rx, '\0', c->rx_len))
 			conn_error(c, "bad_request", "NUL byte in message", NULL);
-		else if (c->nearly >= EARLY_MAX || c->early.len + c->rx_len + 1 > hub.wc.max_message ||
-		    yq_buf_append(&c->early, c->rx, c->rx_len + 1) < 0)
-			conn_error(c, "rate_limited", "too many messages before authentication", NULL);
+		else if (c->nearly >= EARLY_MAX ||
+		         c->early.len + c->rx_len + 1 > hub.wc.max_message ||
+		         yq_buf_append(&c->early, c->rx, c->rx_len + 1) < 0)
+			conn_error(c, "rate_limited", "too many messages before authentication",
+			           NULL);
 		else
 			c->nearly++;
 	}
@@ -418,7 +420,7 @@ writeable(struct conn *c, struct lws *wsi)
 	}
 	if (c->close_code) {
 		lws_close_reason(wsi, (enum lws_close_status)c->close_code,
-				 (unsigned char *)c->close_reason, strlen(c->close_reason));
+		                 (unsigned char *)c->close_reason, strlen(c->close_reason));
 		return -1;
 	}
 	return 0;
@@ -477,21 +479,16 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 		start_auth(c, wsi, room_of_path(path, &ok));
 		return 0;
 	}
-	case LWS_CALLBACK_RECEIVE:
-		return pss->c ? receive(pss->c, wsi, in, len) : -1;
-	case LWS_CALLBACK_SERVER_WRITEABLE:
-		return pss->c ? writeable(pss->c, wsi) : -1;
+	case LWS_CALLBACK_RECEIVE: return pss->c ? receive(pss->c, wsi, in, len) : -1;
+	case LWS_CALLBACK_SERVER_WRITEABLE: return pss->c ? writeable(pss->c, wsi) : -1;
 	case LWS_CALLBACK_CLOSED:
 		if (pss->c) {
 			conn_destroy(pss->c);
 			pss->c = NULL;
 		}
 		return 0;
-	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-		drain_results();
-		return 0;
-	default:
-		return 0;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED: drain_results(); return 0;
+	default: return 0;
 	}
 }
 

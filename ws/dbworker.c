@@ -106,8 +106,8 @@ static int
 auth_user(struct yq_db *db, struct job *j, struct result *r)
 {
 	static const char redeem[] =
-		"UPDATE ws_tickets SET used_at = NOW() "
-		"WHERE ticket_hash = ? AND used_at IS NULL AND expires_at > NOW()";
+	        "UPDATE ws_tickets SET used_at = NOW() "
+	        "WHERE ticket_hash = ? AND used_at IS NULL AND expires_at > NOW()";
 	static const char ticket_user[] = "SELECT user_id FROM ws_tickets WHERE ticket_hash = ?";
 	static const char user[] = "SELECT id, username, token_version FROM users WHERE id = ?";
 	struct yq_rows *rows;
@@ -137,30 +137,30 @@ auth_user(struct yq_db *db, struct job *j, struct result *r)
 
 static int
 auth_room(struct yq_db *db, const struct yq_config *cfg, unsigned recent, struct job *j,
-	  struct result *r)
+          struct result *r)
 {
 	static const char room[] =
-		"SELECT r.id, r.name, r.description, r.owner_id, o.username, r.is_public, "
-		"r.require_approval, r.keep_chat_history, r.sync_playback, r.guest_control, "
-		"r.max_members, r.member_count, DATE_FORMAT(r.created_at, '%Y-%m-%dT%H:%i:%sZ'), "
-		"r.dissolved_at IS NOT NULL, m.role "
-		"FROM rooms r JOIN users o ON o.id = r.owner_id "
-		"LEFT JOIN room_members m ON m.room_id = r.id AND m.user_id = ? WHERE r.id = ?";
+	        "SELECT r.id, r.name, r.description, r.owner_id, o.username, r.is_public, "
+	        "r.require_approval, r.keep_chat_history, r.sync_playback, r.guest_control, "
+	        "r.max_members, r.member_count, DATE_FORMAT(r.created_at, '%Y-%m-%dT%H:%i:%sZ'), "
+	        "r.dissolved_at IS NOT NULL, m.role "
+	        "FROM rooms r JOIN users o ON o.id = r.owner_id "
+	        "LEFT JOIN room_members m ON m.room_id = r.id AND m.user_id = ? WHERE r.id = ?";
 	static const char playback[] =
-		"SELECT media_url, state, position_ms, rate, version, updated_at_ms "
-		"FROM room_playback WHERE room_id = ?";
+	        "SELECT media_url, state, position_ms, rate, version, updated_at_ms "
+	        "FROM room_playback WHERE room_id = ?";
 	static const char members[] =
-		"SELECT u.id, u.username, u.avatar_url, m.role, "
-		"EXISTS (SELECT 1 FROM presence p WHERE p.user_id = u.id "
-		"AND p.seen_at > NOW() - INTERVAL ? SECOND) "
-		"FROM room_members m JOIN users u ON u.id = m.user_id WHERE m.room_id = ? "
-		"ORDER BY FIELD(m.role, 'owner', 'moderator', 'member'), m.joined_at, u.id";
+	        "SELECT u.id, u.username, u.avatar_url, m.role, "
+	        "EXISTS (SELECT 1 FROM presence p WHERE p.user_id = u.id "
+	        "AND p.seen_at > NOW() - INTERVAL ? SECOND) "
+	        "FROM room_members m JOIN users u ON u.id = m.user_id WHERE m.room_id = ? "
+	        "ORDER BY FIELD(m.role, 'owner', 'moderator', 'member'), m.joined_at, u.id";
 	static const char history[] =
-		"SELECT id, room_id, user_id, username, text, created_at_ms FROM ("
-		"SELECT c.id, c.room_id, c.user_id, u.username, c.text, "
-		"CAST(UNIX_TIMESTAMP(c.created_at) * 1000 AS INTEGER) AS created_at_ms "
-		"FROM chat_messages c JOIN users u ON u.id = c.user_id WHERE c.room_id = ? "
-		"ORDER BY c.id DESC LIMIT ?) t ORDER BY id";
+	        "SELECT id, room_id, user_id, username, text, created_at_ms FROM ("
+	        "SELECT c.id, c.room_id, c.user_id, u.username, c.text, "
+	        "CAST(UNIX_TIMESTAMP(c.created_at) * 1000 AS INTEGER) AS created_at_ms "
+	        "FROM chat_messages c JOIN users u ON u.id = c.user_id WHERE c.room_id = ? "
+	        "ORDER BY c.id DESC LIMIT ?) t ORDER BY id";
 	struct yq_rows *rows;
 	long long n = YQ_DB_EXEC(db, room, &rows, YQ_PINT(r->user_id), YQ_PINT(j->room_id));
 
@@ -215,7 +215,8 @@ auth_room(struct yq_db *db, const struct yq_config *cfg, unsigned recent, struct
 	}
 	yq_rows_free(rows);
 
-	if ((n = YQ_DB_EXEC(db, members, &rows, YQ_PINT(cfg->presence_ttl), YQ_PINT(j->room_id))) < 0)
+	if ((n = YQ_DB_EXEC(db, members, &rows, YQ_PINT(cfg->presence_ttl), YQ_PINT(j->room_id))) <
+	    0)
 		return (int)n;
 	json_object *a = json_object_new_array();
 	for (unsigned i = 0; i < rows->nrows; i++) {
@@ -224,7 +225,8 @@ auth_room(struct yq_db *db, const struct yq_config *cfg, unsigned recent, struct
 		yq_json_add_str(m, "username", yq_rows_str(rows, i, 1));
 		yq_json_add_str(m, "avatar_url", yq_rows_str(rows, i, 2));
 		yq_json_add_str(m, "role", yq_rows_str(rows, i, 3));
-		yq_json_add_bool(m, "online", yq_rows_int(rows, i, 4) || yq_rows_int(rows, i, 0) == r->user_id);
+		yq_json_add_bool(m, "online",
+		                 yq_rows_int(rows, i, 4) || yq_rows_int(rows, i, 0) == r->user_id);
 		json_object_array_add(a, m);
 	}
 	yq_rows_free(rows);
@@ -233,7 +235,8 @@ auth_room(struct yq_db *db, const struct yq_config *cfg, unsigned recent, struct
 
 	a = json_object_new_array();
 	if (r->keep_chat_history && recent) {
-		if ((n = YQ_DB_EXEC(db, history, &rows, YQ_PINT(j->room_id), YQ_PINT(recent))) < 0) {
+		if ((n = YQ_DB_EXEC(db, history, &rows, YQ_PINT(j->room_id), YQ_PINT(recent))) <
+		    0) {
 			json_object_put(a);
 			return (int)n;
 		}
@@ -260,14 +263,15 @@ static int
 auth_replay(struct yq_db *db, struct job *j, struct result *r)
 {
 	static const char after[] = "SELECT " YQ_NOTIFICATION_COLUMNS
-				    " FROM notifications WHERE user_id = ? AND id > ? "
-				    "AND deleted_at IS NULL ORDER BY id LIMIT 1000";
+	                            " FROM notifications WHERE user_id = ? AND id > ? "
+	                            "AND deleted_at IS NULL ORDER BY id LIMIT 1000";
 	static const char unread[] = "SELECT " YQ_NOTIFICATION_COLUMNS
-				     " FROM notifications WHERE user_id = ? AND status = 'unread' "
-				     "AND deleted_at IS NULL ORDER BY id LIMIT 1000";
+	                             " FROM notifications WHERE user_id = ? AND status = 'unread' "
+	                             "AND deleted_at IS NULL ORDER BY id LIMIT 1000";
 	struct yq_rows *rows;
-	long long n = j->last_id >= 0 ? YQ_DB_EXEC(db, after, &rows, YQ_PINT(r->user_id), YQ_PINT(j->last_id))
-				  : YQ_DB_EXEC(db, unread, &rows, YQ_PINT(r->user_id));
+	long long n = j->last_id >= 0 ? YQ_DB_EXEC(db, after, &rows, YQ_PINT(r->user_id),
+	                                           YQ_PINT(j->last_id))
+	                              : YQ_DB_EXEC(db, unread, &rows, YQ_PINT(r->user_id));
 
 	if (n < 0)
 		return (int)n;
@@ -309,9 +313,10 @@ do_auth(struct yq_db *db, struct job *j)
 static void
 do_chat(struct yq_db *db, struct job *j)
 {
-	static const char ins[] = "INSERT INTO chat_messages (room_id, user_id, text) VALUES (?, ?, ?)";
-	static const char when[] =
-		"SELECT CAST(UNIX_TIMESTAMP(created_at) * 1000 AS INTEGER) FROM chat_messages WHERE id = ?";
+	static const char ins[] =
+	        "INSERT INTO chat_messages (room_id, user_id, text) VALUES (?, ?, ?)";
+	static const char when[] = "SELECT CAST(UNIX_TIMESTAMP(created_at) * 1000 AS INTEGER) FROM "
+	                           "chat_messages WHERE id = ?";
 	struct result *r = calloc(1, sizeof(*r));
 	struct yq_rows *rows;
 
@@ -323,7 +328,7 @@ do_chat(struct yq_db *db, struct job *j)
 	r->user_id = j->user_id;
 	yq_strlcpy(r->username, j->username, sizeof(r->username));
 	long long n = YQ_DB_EXEC(db, ins, NULL, YQ_PINT(j->room_id), YQ_PINT(j->user_id),
-				 YQ_PSTRN(j->text, j->text_len));
+	                         YQ_PSTRN(j->text, j->text_len));
 	if (n < 0) {
 		yq_warn("chat message in room %lld not stored", (long long)j->room_id);
 		r->msg_id = 0;
@@ -345,17 +350,18 @@ static void
 run_job(struct yq_db *db, struct job *j)
 {
 	static const char save[] =
-		"INSERT INTO room_playback (room_id, media_url, state, position_ms, rate, version, "
-		"updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
-		"media_url = IF(VALUES(version) >= version, VALUES(media_url), media_url), "
-		"state = IF(VALUES(version) >= version, VALUES(state), state), "
-		"position_ms = IF(VALUES(version) >= version, VALUES(position_ms), position_ms), "
-		"rate = IF(VALUES(version) >= version, VALUES(rate), rate), "
-		"updated_at_ms = IF(VALUES(version) >= version, VALUES(updated_at_ms), updated_at_ms), "
-		"version = GREATEST(version, VALUES(version))";
+	        "INSERT INTO room_playback (room_id, media_url, state, position_ms, rate, version, "
+	        "updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
+	        "media_url = IF(VALUES(version) >= version, VALUES(media_url), media_url), "
+	        "state = IF(VALUES(version) >= version, VALUES(state), state), "
+	        "position_ms = IF(VALUES(version) >= version, VALUES(position_ms), position_ms), "
+	        "rate = IF(VALUES(version) >= version, VALUES(rate), rate), "
+	        "updated_at_ms = IF(VALUES(version) >= version, VALUES(updated_at_ms), "
+	        "updated_at_ms), "
+	        "version = GREATEST(version, VALUES(version))";
 	static const char up[] =
-		"INSERT INTO presence (user_id, node_id, connections) VALUES (?, ?, ?) "
-		"ON DUPLICATE KEY UPDATE connections = VALUES(connections), seen_at = NOW()";
+	        "INSERT INTO presence (user_id, node_id, connections) VALUES (?, ?, ?) "
+	        "ON DUPLICATE KEY UPDATE connections = VALUES(connections), seen_at = NOW()";
 	static const char down[] = "DELETE FROM presence WHERE user_id = ? AND node_id = ?";
 	static const char refresh[] = "UPDATE presence SET seen_at = NOW() WHERE node_id = ?";
 	const char *node = H->wc.node_id;
@@ -372,14 +378,17 @@ run_job(struct yq_db *db, struct job *j)
 		char rate[32];
 		snprintf(rate, sizeof(rate), "%.6f", j->pb.rate);
 		n = YQ_DB_EXEC(db, save, NULL, YQ_PINT(j->room_id), YQ_PSTR(j->pb.media_url),
-			       YQ_PSTR(j->pb.playing ? "playing" : "paused"), YQ_PINT(j->pb.position_ms),
-			       YQ_PSTR(rate), YQ_PINT(j->pb.version), YQ_PINT(j->pb.updated_at_ms));
+		               YQ_PSTR(j->pb.playing ? "playing" : "paused"),
+		               YQ_PINT(j->pb.position_ms), YQ_PSTR(rate), YQ_PINT(j->pb.version),
+		               YQ_PINT(j->pb.updated_at_ms));
 		break;
 	}
 	case JOB_PRESENCE_UP:
 		n = YQ_DB_EXEC(db, up, NULL, YQ_PINT(j->user_id), YQ_PSTR(node), YQ_PINT(j->num));
 		break;
-	case JOB_PRESENCE_DOWN: n = YQ_DB_EXEC(db, down, NULL, YQ_PINT(j->user_id), YQ_PSTR(node)); break;
+	case JOB_PRESENCE_DOWN:
+		n = YQ_DB_EXEC(db, down, NULL, YQ_PINT(j->user_id), YQ_PSTR(node));
+		break;
 	case JOB_PRESENCE_REFRESH: n = YQ_DB_EXEC(db, refresh, NULL, YQ_PSTR(node)); break;
 	}
 	if (n < 0)

@@ -347,7 +347,7 @@ relay(struct room *rm, const char *type, const char *text, size_t len)
 
 void
 room_publish(struct room *rm, const char *type, json_object *payload, struct conn *sender,
-	     json_object *ref)
+             json_object *ref)
 {
 	size_t len;
 	const char *text = yq_json_str(payload, &len);
@@ -563,17 +563,18 @@ room_event_effects(struct room *rm, json_object *p)
 	const char *e = json_object_get_string(ev);
 	if (strcmp(e, "member_kicked") == 0 || strcmp(e, "member_left") == 0) {
 		close_room_user(rm, user_id_of(p, "user"), WS_CLOSE_FORBIDDEN,
-				e[7] == 'k' ? "kicked" : "left the room");
+		                e[7] == 'k' ? "kicked" : "left the room");
 	} else if (strcmp(e, "dissolved") == 0) {
 		close_room_user(rm, 0, WS_CLOSE_NOT_FOUND, "room dissolved");
 	} else if (strcmp(e, "role_changed") == 0) {
 		if (yq_json_field(p, "role", json_type_string, &v) == YQ_JF_OK)
-			set_role(rm, user_id_of(p, "user"), yq_role_parse(json_object_get_string(v)));
+			set_role(rm, user_id_of(p, "user"),
+			         yq_role_parse(json_object_get_string(v)));
 	} else if (strcmp(e, "owner_changed") == 0) {
 		set_role(rm, user_id_of(p, "old_owner"), YQ_ROLE_MODERATOR);
 		set_role(rm, user_id_of(p, "new_owner"), YQ_ROLE_OWNER);
 	} else if (strcmp(e, "config_updated") == 0 &&
-		   yq_json_field(p, "config", json_type_object, &v) == YQ_JF_OK) {
+	           yq_json_field(p, "config", json_type_object, &v) == YQ_JF_OK) {
 		json_object *b;
 		if (yq_json_field(v, "sync_playback", json_type_boolean, &b) == YQ_JF_OK)
 			rm->sync_playback = json_object_get_boolean(b);
@@ -626,7 +627,7 @@ hub_queue_event(const struct yq_event *ev)
 		json_object_put(n);
 		struct yq_buf b = { 0 };
 		snprintf(head, sizeof(head), "{\"type\":\"%s\",\"payload\":",
-			 invite ? "invite_notification" : "notification");
+		         invite ? "invite_notification" : "notification");
 		yq_buf_puts(&b, head);
 		yq_buf_append(&b, ev->payload, ev->payload_len);
 		yq_buf_printf(&b, ",\"ts\":%lld}", (long long)yq_now_ms());

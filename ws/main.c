@@ -87,7 +87,7 @@ main(int argc, char **argv)
 		case 'p': pidfile = optarg; break;
 		default:
 			fprintf(opt == 'h' ? stdout : stderr,
-				"usage: yiqikan-ws [-c CONFIG] [-p PIDFILE]\n");
+			        "usage: yiqikan-ws [-c CONFIG] [-p PIDFILE]\n");
 			return opt == 'h' ? 0 : 2;
 		}
 	}
@@ -145,7 +145,7 @@ main(int argc, char **argv)
 	while (!stop && lws_service(hub.ctx, 0) >= 0)
 		;
 	yq_info("stopping (%llu messages sent, %llu slow consumers dropped)",
-		(unsigned long long)hub.sent, (unsigned long long)hub.dropped_slow);
+	        (unsigned long long)hub.sent, (unsigned long long)hub.dropped_slow);
 	lws_sul_cancel(&hub.tick);
 	lws_context_destroy(hub.ctx);
 	hub.ctx = NULL;

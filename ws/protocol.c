@@ -112,7 +112,8 @@ playback_allowed(struct conn *c, json_object *ref)
 {
 	if (c->room->sync_playback)
 		return true;
-	conn_error(c, "forbidden", "sync_playback is off in this room: playback is not shared", ref);
+	conn_error(c, "forbidden", "sync_playback is off in this room: playback is not shared",
+	           ref);
 	return false;
 }
 
@@ -121,7 +122,9 @@ http_url(const char *s, size_t len)
 {
 	if (len > 2048)
 		return false;
-	size_t skip = strncasecmp(s, "https://", 8) == 0 ? 8 : strncasecmp(s, "http://", 7) == 0 ? 7 : 0;
+	size_t skip = strncasecmp(s, "https://", 8) == 0  ? 8
+	              : strncasecmp(s, "http://", 7) == 0 ? 7
+	                                                  : 0;
 	if (!skip || len <= skip)
 		return false;
 	for (size_t i = 0; i < len; i++)
@@ -152,8 +155,9 @@ h_play_control(struct conn *c, json_object *p, json_object *ref)
 		conn_error(c, "bad_request", "position_ms must be a non-negative integer", ref);
 		return;
 	}
-	if (act == 3 && (yq_json_field(p, "media_url", json_type_string, &url) != YQ_JF_OK ||
-			 !http_url(json_object_get_string(url), (size_t)json_object_get_string_len(url)))) {
+	if (act == 3 &&
+	    (yq_json_field(p, "media_url", json_type_string, &url) != YQ_JF_OK ||
+	     !http_url(json_object_get_string(url), (size_t)json_object_get_string_len(url)))) {
 		conn_error(c, "bad_request", "load needs media_url, an http(s) URL", ref);
 		return;
 	}
@@ -299,14 +303,17 @@ protocol_handle(struct conn *c, const char *text, size_t len)
 	json_object *type, *payload = NULL, *ref = NULL;
 
 	if (!msg || !json_object_is_type(msg, json_type_object)) {
-		conn_error(c, "bad_request", msg || !why ? "a message must be a JSON object" : why, NULL);
+		conn_error(c, "bad_request", msg || !why ? "a message must be a JSON object" : why,
+		           NULL);
 		json_object_put(msg);
 		return;
 	}
 	json_object_object_get_ex(msg, "id", &ref);
-	if (ref && !json_object_is_type(ref, json_type_string) && !json_object_is_type(ref, json_type_int))
+	if (ref && !json_object_is_type(ref, json_type_string) &&
+	    !json_object_is_type(ref, json_type_int))
 		ref = NULL;
-	if (ref && json_object_is_type(ref, json_type_string) && json_object_get_string_len(ref) > 64)
+	if (ref && json_object_is_type(ref, json_type_string) &&
+	    json_object_get_string_len(ref) > 64)
 		ref = NULL;
 	if (yq_json_field(msg, "type", json_type_string, &type) != YQ_JF_OK) {
 		conn_error(c, "bad_request", "type must be a string", ref);

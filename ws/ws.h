@@ -65,13 +65,13 @@ void *map_get(const struct map *m, int64_t key);
 int map_put(struct map *m, int64_t key, void *val);
 void *map_del(struct map *m, int64_t key);
 void map_free(struct map *m);
-#define MAP_EACH(m, k, v, body)                                                          \
-	for (size_t _i = 0; _i < (m)->nb; _i++)                                          \
+#define MAP_EACH(m, k, v, body)                                                                    \
+	for (size_t _i = 0; _i < (m)->nb; _i++)                                                    \
 		for (struct map_node *_n = (m)->b[_i], *_nx; _n && ((_nx = map_node_next(_n)), 1); \
-		     _n = _nx) {                                                         \
-			int64_t k = map_node_key(_n);                                    \
-			void *v = map_node_val(_n);                                      \
-			body                                                             \
+		     _n = _nx) {                                                                   \
+			int64_t k = map_node_key(_n);                                              \
+			void *v = map_node_val(_n);                                                \
+			body                                                                       \
 		}
 struct map_node *map_node_next(struct map_node *n);
 int64_t map_node_key(struct map_node *n);
@@ -203,8 +203,8 @@ extern const struct lws_protocols ws_protocols[];
 /* hub.c */
 struct room *hub_room(int64_t id, bool create);
 void hub_room_maybe_free(struct room *rm);
-void hub_attach(struct conn *c);  /* READY: into the user's and room's lists */
-void hub_detach(struct conn *c);  /* closing */
+void hub_attach(struct conn *c); /* READY: into the user's and room's lists */
+void hub_detach(struct conn *c); /* closing */
 void room_broadcast(struct room *rm, struct msg *m, struct conn *except);
 void user_send(int64_t user_id, struct msg *m);
 void hub_tick(lws_sorted_usec_list_t *sul);
@@ -212,7 +212,7 @@ void hub_queue_event(const struct yq_event *ev);
 /* Fan a room message out here and relay it to the other nodes; with ref,
  * the sender's copy carries it. */
 void room_publish(struct room *rm, const char *type, json_object *payload, struct conn *sender,
-		  json_object *ref);
+                  json_object *ref);
 
 /* protocol.c */
 void protocol_handle(struct conn *c, const char *text, size_t len);
@@ -233,15 +233,15 @@ struct job {
 	uint64_t uid;
 	int64_t room_id;
 	int64_t user_id;
-	int64_t num;       /* token version (auth), connections (presence) */
-	int64_t last_id;   /* last_notification_id, -1 when absent */
-	bool flag;         /* auth by ticket (secret) rather than token */
-	char secret[65];   /* ticket hash */
+	int64_t num;     /* token version (auth), connections (presence) */
+	int64_t last_id; /* last_notification_id, -1 when absent */
+	bool flag;       /* auth by ticket (secret) rather than token */
+	char secret[65]; /* ticket hash */
 	char type[33];
-	char *text;        /* JSON payload or chat text, malloc'd */
+	char *text; /* JSON payload or chat text, malloc'd */
 	size_t text_len;
 	char username[33];
-	char ref[96];      /* the client's "id" as JSON text, for the reply */
+	char ref[96]; /* the client's "id" as JSON text, for the reply */
 	struct playback pb;
 	struct job *next;
 };
@@ -258,11 +258,11 @@ struct result {
 	int64_t room_id;
 	bool sync_playback, guest_control, keep_chat_history;
 	struct playback pb;
-	char *room_json;      /* summary for the snapshot */
+	char *room_json; /* summary for the snapshot */
 	char *members_json;
 	char *recent_json;
-	char **replay;        /* notification messages, ready to send */
-	bool replay_after;    /* the client gave last_notification_id */
+	char **replay;     /* notification messages, ready to send */
+	bool replay_after; /* the client gave last_notification_id */
 	size_t nreplay;
 	/* RES_CHAT_SAVED */
 	char *text;

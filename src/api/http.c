@@ -370,15 +370,31 @@ yq_query_cursor(struct yq_req *r, long long *before)
 }
 
 void
-yq_json_set_cursor(json_object *o, bool more, long long last_id)
+yq_query_page(struct yq_req *r, bool newest_first, long long *limit, long long *bound)
 {
-	char num[24], c[40];
+	yq_query_limit(r, limit);
+	yq_query_cursor(r, bound);
+	if (!*bound && newest_first)
+		*bound = INT64_MAX;
+}
 
-	if (!more) {
+json_object *
+yq_page_json(const struct yq_rows *rows, long long limit,
+             json_object *(*item)(const struct yq_rows *rows, unsigned i))
+{
+	json_object *o = json_object_new_object(), *items = json_object_new_array();
+	unsigned shown = rows->nrows > limit ? (unsigned)limit : rows->nrows;
+
+	for (unsigned i = 0; i < shown; i++)
+		json_object_array_add(items, item(rows, i));
+	json_object_object_add(o, "items", items);
+	if (rows->nrows > limit) {
+		char num[24], c[40];
+		snprintf(num, sizeof(num), "%lld", yq_rows_int(rows, shown - 1, 0));
+		yq_b64url_encode(c, sizeof(c), (const unsigned char *)num, strlen(num));
+		yq_json_add_str(o, "next_cursor", c);
+	} else {
 		json_object_object_add(o, "next_cursor", NULL);
-		return;
 	}
-	snprintf(num, sizeof(num), "%lld", last_id);
-	yq_b64url_encode(c, sizeof(c), (const unsigned char *)num, strlen(num));
-	yq_json_add_str(o, "next_cursor", c);
+	return o;
 }

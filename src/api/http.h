@@ -120,6 +120,15 @@ bool yq_query_limit(struct yq_req *r, long long *limit);
  * shown; *last gets it (0 when absent).  The response gets next_cursor
  * (null when there are no more). */
 bool yq_query_cursor(struct yq_req *r, long long *last);
-void yq_json_set_cursor(json_object *o, bool more, long long last_id);
+
+/* ?limit= and ?cursor= for a list paged on ids; *bound is the cursor's id,
+ * or (no cursor) INT64_MAX for newest-first lists and 0 for oldest-first
+ * ones, ready for "id < ?" or "id > ?". */
+void yq_query_page(struct yq_req *r, bool newest_first, long long *limit, long long *bound);
+
+/* {items, next_cursor} from rows selected with LIMIT limit + 1, the id in
+ * column 0; item() makes one element. */
+json_object *yq_page_json(const struct yq_rows *rows, long long limit,
+                          json_object *(*item)(const struct yq_rows *rows, unsigned i));
 
 #endif

@@ -43,10 +43,7 @@ h_notifications_list(struct yq_req *r)
 	long long limit, before;
 	const char *status = status_param(r);
 
-	yq_query_limit(r, &limit);
-	yq_query_cursor(r, &before);
-	if (!before)
-		before = INT64_MAX;
+	yq_query_page(r, true, &limit, &before);
 	if (yq_http_invalid_done(r) < 0)
 		return -1;
 
@@ -59,13 +56,7 @@ h_notifications_list(struct yq_req *r)
 		yq_rows_free(rows);
 		return yq_http_fail(r, (int)n);
 	}
-	json_object *o = json_object_new_object();
-	json_object *items = json_object_new_array();
-	unsigned shown = rows->nrows > limit ? (unsigned)limit : rows->nrows;
-	for (unsigned i = 0; i < shown; i++)
-		json_object_array_add(items, yq_notification_json(rows, i));
-	json_object_object_add(o, "items", items);
-	yq_json_set_cursor(o, rows->nrows > limit, shown ? yq_rows_int(rows, shown - 1, 0) : 0);
+	json_object *o = yq_page_json(rows, limit, yq_notification_json);
 	yq_json_add_int(o, "unread_count", yq_rows_int(count, 0, 0));
 	yq_rows_free(rows);
 	yq_rows_free(count);

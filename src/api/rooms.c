@@ -673,6 +673,15 @@ like_pattern(char *out, size_t outsz, const char *s)
 	out[o] = '\0';
 }
 
+static json_object *
+room_item(const struct yq_rows *rows, unsigned i)
+{
+	struct room rm;
+
+	room_from_row(rows, i, &rm);
+	return room_summary(&rm);
+}
+
 /* GET /rooms/?q=&mine=true: public rooms and mine, newest first. */
 int
 h_rooms_list(struct yq_req *r)
@@ -686,11 +695,8 @@ h_rooms_list(struct yq_req *r)
 	bool mine;
 	char pattern[300];
 
-	yq_query_limit(r, &limit);
+	yq_query_page(r, true, &limit, &before);
 	query_bool(r, "mine", &mine);
-	yq_query_cursor(r, &before);
-	if (!before)
-		before = INT64_MAX;
 	if (q && yq_utf8_chars(q->value, q->value_len) > 64)
 		yq_http_invalid(r, "query", "q", "string_too_long",
 		                "String should have at most 64 characters");
@@ -703,15 +709,7 @@ h_rooms_list(struct yq_req *r)
 	                         YQ_PSTR(pattern), YQ_PINT(before), YQ_PINT(limit + 1));
 	if (n < 0)
 		return yq_http_fail(r, (int)n);
-	json_object *o = json_object_new_object(), *items = json_object_new_array();
-	unsigned shown = rows->nrows > limit ? (unsigned)limit : rows->nrows;
-	struct room rm;
-	for (unsigned i = 0; i < shown; i++) {
-		room_from_row(rows, i, &rm);
-		json_object_array_add(items, room_summary(&rm));
-	}
-	json_object_object_add(o, "items", items);
-	yq_json_set_cursor(o, rows->nrows > limit, shown ? yq_rows_int(rows, shown - 1, 0) : 0);
+	json_object *o = yq_page_json(rows, limit, room_item);
 	yq_rows_free(rows);
 	return yq_http_json(r, 200, o);
 }
@@ -1076,32 +1074,26 @@ int
 h_rooms_members(struct yq_req *r)
 {
 	static const char sql[] =
-		"SELECT u.id, u.username, u.avatar_url, m.role, "
-		"DATE_FORMAT(m.joined_at, '%Y-%m-%dT%H:%i:%sZ'), "
-		"EXISTS (SELECT 1 FROM presence p WHERE p.user_id = u.id "
-		"AND p.seen_at > NOW() - INTERVAL ? SECOND) "
-		"FROM room_members m JOIN users u ON u.id = m.user_id "
-		"WHERE m.room_id = ? AND m.user_id > ? ORDER BY m.user_id LIMIT ?";
+	        "SELECT u.id, u.username, u.avatar_url, m.role, "
+	        "DATE_FORMAT(m.joined_at, '%Y-%m-%dT%H:%i:%sZ'), "
+	        "EXISTS (SELECT 1 FROM presence p WHERE p.user_id = u.id "
+	        "AND p.seen_at > NOW() - INTERVAL ? SECOND) "
+	        "FROM room_members m JOIN users u ON u.id = m.user_id "
+	        "WHERE m.room_id = ? AND m.user_id > ? ORDER BY m.user_id LIMIT ?";
 	struct room rm;
 	long long limit, after;
 
 	if (room_for(r, r->ids[0], false, YQ_ACT_CHAT, &rm) < 0)
 		return -1;
-	yq_query_limit(r, &limit);
-	yq_query_cursor(r, &after);
+	yq_query_page(r, false, &limit, &after);
 	if (yq_http_invalid_done(r) < 0)
 		return -1;
 	struct yq_rows *rows;
 	long long n = YQ_DB_EXEC(r->db, sql, &rows, YQ_PINT(r->cfg->presence_ttl), YQ_PINT(rm.id),
-				 YQ_PINT(after), YQ_PINT(limit + 1));
+	                         YQ_PINT(after), YQ_PINT(limit + 1));
 	if (n < 0)
 		return yq_http_fail(r, (int)n);
-	json_object *o = json_object_new_object(), *items = json_object_new_array();
-	unsigned shown = rows->nrows > limit ? (unsigned)limit : rows->nrows;
-	for (unsigned i = 0; i < shown; i++)
-		json_object_array_add(items, member_json(rows, i));
-	json_object_object_add(o, "items", items);
-	yq_json_set_cursor(o, rows->nrows > limit, shown ? yq_rows_int(rows, shown - 1, 0) : 0);
+	json_object *o = yq_page_json(rows, limit, member_json);
 	yq_rows_free(rows);
 	return yq_http_json(r, 200, o);
 }
@@ -1271,10 +1263,7 @@ h_rooms_applications(struct yq_req *r)
 
 	if (room_for(r, r->ids[0], false, YQ_ACT_REVIEW, &rm) < 0)
 		return -1;
-	yq_query_limit(r, &limit);
-	yq_query_cursor(r, &before);
-	if (!before)
-		before = INT64_MAX;
+	yq_query_page(r, true, &limit, &before);
 	if (yq_http_invalid_done(r) < 0)
 		return -1;
 	struct yq_rows *rows;
@@ -1282,12 +1271,7 @@ h_rooms_applications(struct yq_req *r)
 	        YQ_DB_EXEC(r->db, sql, &rows, YQ_PINT(rm.id), YQ_PINT(before), YQ_PINT(limit + 1));
 	if (n < 0)
 		return yq_http_fail(r, (int)n);
-	json_object *o = json_object_new_object(), *items = json_object_new_array();
-	unsigned shown = rows->nrows > limit ? (unsigned)limit : rows->nrows;
-	for (unsigned i = 0; i < shown; i++)
-		json_object_array_add(items, application_json(rows, i));
-	json_object_object_add(o, "items", items);
-	yq_json_set_cursor(o, rows->nrows > limit, shown ? yq_rows_int(rows, shown - 1, 0) : 0);
+	json_object *o = yq_page_json(rows, limit, application_json);
 	yq_rows_free(rows);
 	return yq_http_json(r, 200, o);
 }
@@ -1380,10 +1364,7 @@ h_rooms_invitations(struct yq_req *r)
 	        "AND i.id < ? ORDER BY i.id DESC LIMIT ?";
 	long long limit, before;
 
-	yq_query_limit(r, &limit);
-	yq_query_cursor(r, &before);
-	if (!before)
-		before = INT64_MAX;
+	yq_query_page(r, true, &limit, &before);
 	if (yq_http_invalid_done(r) < 0)
 		return -1;
 	struct yq_rows *rows;
@@ -1391,12 +1372,7 @@ h_rooms_invitations(struct yq_req *r)
 	                         YQ_PINT(limit + 1));
 	if (n < 0)
 		return yq_http_fail(r, (int)n);
-	json_object *o = json_object_new_object(), *items = json_object_new_array();
-	unsigned shown = rows->nrows > limit ? (unsigned)limit : rows->nrows;
-	for (unsigned i = 0; i < shown; i++)
-		json_object_array_add(items, invitation_json(rows, i));
-	json_object_object_add(o, "items", items);
-	yq_json_set_cursor(o, rows->nrows > limit, shown ? yq_rows_int(rows, shown - 1, 0) : 0);
+	json_object *o = yq_page_json(rows, limit, invitation_json);
 	yq_rows_free(rows);
 	return yq_http_json(r, 200, o);
 }
@@ -1454,6 +1430,22 @@ h_rooms_decline(struct yq_req *r)
 	return tx_run(&t) < 0 ? -1 : yq_http_json(r, 200, t.out);
 }
 
+/* id, room_id, user_id, username, text, created_at_ms, created_at */
+static json_object *
+message_json(const struct yq_rows *rows, unsigned i)
+{
+	json_object *m = json_object_new_object();
+
+	yq_json_add_int(m, "id", yq_rows_int(rows, i, 0));
+	yq_json_add_int(m, "room_id", yq_rows_int(rows, i, 1));
+	yq_json_add_int(m, "user_id", yq_rows_int(rows, i, 2));
+	yq_json_add_str(m, "username", yq_rows_str(rows, i, 3));
+	yq_json_add_str(m, "text", yq_rows_str(rows, i, 4));
+	yq_json_add_int(m, "created_at_ms", yq_rows_int(rows, i, 5));
+	yq_json_add_str(m, "created_at", yq_rows_str(rows, i, 6));
+	return m;
+}
+
 /* GET /rooms/{id}/messages?before_id=: members only, newest first. */
 int
 h_rooms_messages(struct yq_req *r)
@@ -1469,10 +1461,7 @@ h_rooms_messages(struct yq_req *r)
 
 	if (room_for(r, r->ids[0], false, YQ_ACT_CHAT, &rm) < 0)
 		return -1;
-	yq_query_limit(r, &limit);
-	yq_query_cursor(r, &before);
-	if (!before)
-		before = INT64_MAX;
+	yq_query_page(r, true, &limit, &before);
 	if (b) {
 		int64_t v;
 		if (yq_parse_i64(b->value, 1, INT64_MAX, &v) < 0)
@@ -1483,32 +1472,16 @@ h_rooms_messages(struct yq_req *r)
 	}
 	if (yq_http_invalid_done(r) < 0)
 		return -1;
-	json_object *o = json_object_new_object(), *items = json_object_new_array();
-	json_object_object_add(o, "items", items);
-	if (!rm.keep_chat_history) {
-		json_object_object_add(o, "next_cursor", NULL);
-		return yq_http_json(r, 200, o);
+	if (!rm.keep_chat_history) { /* nothing is stored: an empty page */
+		struct yq_rows none = { 0 };
+		return yq_http_json(r, 200, yq_page_json(&none, limit, message_json));
 	}
 	struct yq_rows *rows;
 	long long n =
 	        YQ_DB_EXEC(r->db, sql, &rows, YQ_PINT(rm.id), YQ_PINT(before), YQ_PINT(limit + 1));
-	if (n < 0) {
-		json_object_put(o);
+	if (n < 0)
 		return yq_http_fail(r, (int)n);
-	}
-	unsigned shown = rows->nrows > limit ? (unsigned)limit : rows->nrows;
-	for (unsigned i = 0; i < shown; i++) {
-		json_object *m = json_object_new_object();
-		yq_json_add_int(m, "id", yq_rows_int(rows, i, 0));
-		yq_json_add_int(m, "room_id", yq_rows_int(rows, i, 1));
-		yq_json_add_int(m, "user_id", yq_rows_int(rows, i, 2));
-		yq_json_add_str(m, "username", yq_rows_str(rows, i, 3));
-		yq_json_add_str(m, "text", yq_rows_str(rows, i, 4));
-		yq_json_add_int(m, "created_at_ms", yq_rows_int(rows, i, 5));
-		yq_json_add_str(m, "created_at", yq_rows_str(rows, i, 6));
-		json_object_array_add(items, m);
-	}
-	yq_json_set_cursor(o, rows->nrows > limit, shown ? yq_rows_int(rows, shown - 1, 0) : 0);
+	json_object *o = yq_page_json(rows, limit, message_json);
 	yq_rows_free(rows);
 	return yq_http_json(r, 200, o);
 }

@@ -91,20 +91,20 @@ yq_notify(struct yq_db *db, long long user_id, const char *type, json_object *co
 
 int
 yq_queue_room_text(struct yq_db *db, long long room_id, const char *type, const char *payload,
-		   size_t len, const char *origin)
+                   size_t len, const char *origin)
 {
 	static const char ins[] =
-		"INSERT INTO event_queue (target_kind, target_id, type, payload, origin) "
-		"VALUES ('room', ?, ?, ?, ?)";
+	        "INSERT INTO event_queue (target_kind, target_id, type, payload, origin) "
+	        "VALUES ('room', ?, ?, ?, ?)";
 	long long n = YQ_DB_EXEC(db, ins, NULL, YQ_PINT(room_id), YQ_PSTR(type),
-				 YQ_PSTRN(payload, len), YQ_PSTR(origin ? origin : ""));
+	                         YQ_PSTRN(payload, len), YQ_PSTR(origin ? origin : ""));
 
 	return n < 0 ? (int)n : 0;
 }
 
 int
 yq_queue_room_event(struct yq_db *db, long long room_id, const char *type, json_object *payload,
-		    const char *origin)
+                    const char *origin)
 {
 	size_t len;
 	const char *text = yq_json_str(payload, &len);

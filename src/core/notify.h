@@ -40,7 +40,7 @@ int yq_queue_room_event(struct yq_db *db, long long room_id, const char *type, j
 
 /* The same with the payload already serialized (trusted JSON text). */
 int yq_queue_room_text(struct yq_db *db, long long room_id, const char *type, const char *payload,
-		       size_t len, const char *origin);
+                       size_t len, const char *origin);
 
 /* {id, type, content, status, created_at, read_at} from row i of rows
  * selected with YQ_NOTIFICATION_COLUMNS. */

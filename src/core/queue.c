@@ -121,7 +121,7 @@ static int
 late_rows(struct yq_db *db, const unsigned long long *ids, unsigned n, struct yq_rows **rows)
 {
 	static const char in[] = "SELECT " EVENT_COLUMNS " FROM event_queue WHERE id IN "
-				 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ORDER BY id";
+	                         "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ORDER BY id";
 	struct yq_param p[LATE_IN];
 
 	for (unsigned i = 0; i < LATE_IN; i++)
@@ -170,8 +170,8 @@ take_late(struct yq_queue_reader *r, struct yq_rows *rows, struct evlist *out, s
 static int
 poll_late(struct yq_db *db, struct yq_queue_reader *r, struct evlist *out)
 {
-	static const char between[] = "SELECT " EVENT_COLUMNS
-				      " FROM event_queue WHERE id BETWEEN ? AND ? ORDER BY id";
+	static const char between[] =
+	        "SELECT " EVENT_COLUMNS " FROM event_queue WHERE id BETWEEN ? AND ? ORDER BY id";
 	int64_t now = yq_mono_ms();
 	unsigned long long ids[LATE_IN];
 	unsigned nids = 0;

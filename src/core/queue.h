@@ -50,7 +50,7 @@ struct yq_queue_reader {
 	struct yq_late_range {
 		unsigned long long lo, hi;
 		int64_t until_ms; /* monotonic */
-	} *late;          /* growable: a range is only forgotten when it expires */
+	} * late;                 /* growable: a range is only forgotten when it expires */
 	unsigned nlate, caplate;
 	int64_t next_late_check_ms;
 	unsigned long long given_up; /* ids given up so far */
