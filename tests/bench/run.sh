@@ -221,6 +221,11 @@ done
 NGINX_WORKERS=$(awk '$1 == "worker_processes" {gsub(/;/, "", $2); print $2; exit}' "$YQ_STATE/nginx/nginx.conf" 2>/dev/null || true)
 NGINX_CONNS=$(grep -o 'worker_connections *[0-9]*' "$YQ_STATE/nginx/nginx.conf" 2>/dev/null | awk '{print $2; exit}' || true)
 NGINX_WORKERS=${NGINX_WORKERS:-1} NGINX_CONNS=${NGINX_CONNS:-4096}
+# nginx reaches the baselines the way ours reaches its pool: a unix socket
+# when our upstream is one, else TCP on 127.0.0.1
+OURS_UPSTREAM=$(awk '$1 == "upstream" && $2 == "yiqikan_api" {f = 1} f && $1 == "server" {sub(/;$/, "", $2); print $2; exit}' \
+    "$YQ_STATE/nginx/yiqikan.conf" 2>/dev/null || true)
+if [[ $OURS_UPSTREAM == unix:* ]]; then TRANSPORT=unix; else TRANSPORT=tcp; fi
 NPROC=$(nproc)
 PHP_CHILDREN=$((API_WORKERS * 2))
 
@@ -253,7 +258,18 @@ GRANT ALL ON $BENCH_DB.* TO '$DB_USER'@'localhost';
 EOF
 fi
 
-UV_PORT=$(free_port) PHP_PORT=$(free_port) NGX_PORT=$(free_port)
+NGX_PORT=$(free_port)
+mkdir -p "$BENCH/run"
+if [[ $TRANSPORT == unix ]]; then
+    UV_SOCK=$BENCH/run/uvicorn.sock PHP_SOCK=$BENCH/run/php-fpm.sock
+    rm -f "$UV_SOCK" "$PHP_SOCK"
+    UV_LISTEN=(--uds "$UV_SOCK") UV_UPSTREAM=unix:$UV_SOCK
+    PHP_LISTEN=$PHP_SOCK PHP_UPSTREAM=unix:$PHP_SOCK
+else
+    UV_PORT=$(free_port) PHP_PORT=$(free_port)
+    UV_LISTEN=(--host 127.0.0.1 --port "$UV_PORT") UV_UPSTREAM=127.0.0.1:$UV_PORT
+    PHP_LISTEN=127.0.0.1:$PHP_PORT PHP_UPSTREAM=127.0.0.1:$PHP_PORT
+fi
 
 start_fastapi() {
     local d=$BENCH/fastapi
@@ -265,7 +281,7 @@ start_fastapi() {
     fi
     # uvicorn docs: one process per core with --workers; its access log is
     # off because nginx in front already writes one (as for ours)
-    setsid $PY -m uvicorn app:app --app-dir "$HERE/baseline/fastapi" --host 127.0.0.1 --port "$UV_PORT" \
+    setsid $PY -m uvicorn app:app --app-dir "$HERE/baseline/fastapi" "${UV_LISTEN[@]}" \
         --workers "$NPROC" --no-access-log --log-level warning </dev/null >"$d/uvicorn.log" 2>&1 &
     echo $! > "$d/uvicorn.pid"
     unset BENCH_DB_URL BENCH_JWT_SECRET PYTHONPYCACHEPREFIX
@@ -276,7 +292,7 @@ start_php() {
     [[ -z ${UNAVAILABLE[php]} ]] || return 0
     fpm=$(compgen -G '/usr/sbin/php-fpm*' | sort -V | tail -n 1 || true)
     [[ -n $fpm ]] || { UNAVAILABLE[php]="no php-fpm binary in /usr/sbin"; return 0; }
-    subst "$HERE/baseline/php/php-fpm.conf.in" "$d/php-fpm.conf" DIR="$d" PORT="$PHP_PORT" \
+    subst "$HERE/baseline/php/php-fpm.conf.in" "$d/php-fpm.conf" DIR="$d" LISTEN="$PHP_LISTEN" \
         CHILDREN="$PHP_CHILDREN" PDO_DSN="$PDO_DSN" DB_USER="$DB_USER" DB_PASSWORD="$DB_PASS" \
         JWT_SECRET="$JWT_SECRET"
     chmod 600 "$d/php-fpm.conf"
@@ -287,8 +303,9 @@ start_php() {
 
 start_nginx() {
     local d=$BENCH/nginx
+    rm -f "$d/logs/access.log" # the ceiling alone writes ~150 MB of it per run
     subst "$HERE/baseline/nginx.conf.in" "$d/nginx.conf" DIR="$d" PORT="$NGX_PORT" \
-        UVICORN_PORT="$UV_PORT" PHP_PORT="$PHP_PORT" PHP_SCRIPT="$HERE/baseline/php/me.php" \
+        UVICORN="$UV_UPSTREAM" PHPFPM="$PHP_UPSTREAM" PHP_SCRIPT="$HERE/baseline/php/me.php" \
         WORKER_PROCESSES="$NGINX_WORKERS" WORKER_CONNECTIONS="$NGINX_CONNS"
     if ! nginx -p "$d" -c "$d/nginx.conf" -t -q 2>"$d/logs/start.log" || ! nginx -p "$d" -c "$d/nginx.conf" 2>>"$d/logs/start.log"; then
         UNAVAILABLE[nginx]="the bench nginx did not start: $(tail -n 1 "$d/logs/start.log")"
@@ -325,12 +342,12 @@ done
 
 SIDES=$($PY -c 'import json,sys; a=sys.argv[1:]; print(json.dumps({a[i]: a[i+1] or None for i in range(0, len(a), 2)}))' \
     ours "${UNAVAILABLE[ours]}" fastapi "${UNAVAILABLE[fastapi]}" php "${UNAVAILABLE[php]}" nginx "${UNAVAILABLE[nginx]}")
-SETTINGS=$(printf '{"api_workers": %d, "nginx_workers": "%s", "uvicorn_workers": %d, "php_children": %d}' \
-    "$API_WORKERS" "$NGINX_WORKERS" "$NPROC" "$PHP_CHILDREN")
+SETTINGS=$(printf '{"api_workers": %d, "nginx_workers": "%s", "uvicorn_workers": %d, "php_children": %d, "upstream_transport": "%s", "db_transport": "%s"}' \
+    "$API_WORKERS" "$NGINX_WORKERS" "$NPROC" "$PHP_CHILDREN" "$TRANSPORT" "$([[ -n ${CONF[db.socket]:-} ]] && echo unix || echo tcp)")
 WS=
 [[ -x $YQ_BUILD/yiqikan-ws ]] && WS=$YQ_BUILD/yiqikan-ws
 
-log "ours http://127.0.0.1:$YQ_HTTP_PORT/api; baselines http://127.0.0.1:$NGX_PORT (uvicorn :$UV_PORT, php-fpm :$PHP_PORT); logs in $BENCH/logs"
+log "ours http://127.0.0.1:$YQ_HTTP_PORT/api; baselines http://127.0.0.1:$NGX_PORT (uvicorn $UV_UPSTREAM, php-fpm $PHP_UPSTREAM); logs in $BENCH/logs"
 TINY_ARG=()
 ((TINY)) && TINY_ARG=(--tiny)
 rc=0

@@ -42,8 +42,13 @@ from sqlalchemy.orm import Session, declarative_base, sessionmaker
 # ---- database.py ----
 SQLALCHEMY_DATABASE_URL = os.environ.get(
     "BENCH_DB_URL", "mysql+pymysql://yqbench:yqbench@127.0.0.1:3306/yiqikan_bench")
-# the default QueuePool (5 connections + 10 overflow per worker process)
-engine = create_engine(SQLALCHEMY_DATABASE_URL)
+# One pooled connection per thread of the thread pool FastAPI runs `def`
+# dependencies and path operations in (anyio's default: 40).  With the
+# default QueuePool (5 + 10 overflow) the tutorial's session-per-request
+# dependency deadlocks under load: every thread waits for a connection held
+# by a request that waits for a thread (fastapi/fastapi#3205), and nothing
+# moves until pool_timeout (30 s) turns it into 500s.
+engine = create_engine(SQLALCHEMY_DATABASE_URL, pool_size=40, max_overflow=0)
 SessionLocal = sessionmaker(autocommit=False, autoflush=False, bind=engine)
 Base = declarative_base()
 
