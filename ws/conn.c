@@ -32,6 +32,7 @@
 #include <strings.h>
 
 #define EARLY_MAX 16
+#define SLOW_GRACE_MS 2000
 
 struct pss {
 	struct conn *c;
@@ -60,8 +61,16 @@ conn_send(struct conn *c, struct msg *m)
 {
 	if (c->state == CONN_CLOSING)
 		return;
-	if (c->qcount == SENDQ_MAX || c->qbytes + m->len > hub.wc.sendq_bytes ||
-	    (c->qcount == c->qcap && sendq_grow(c) < 0)) {
+	int64_t now = yq_mono_ms();
+	if (c->qbytes + m->len <= hub.wc.sendq_bytes)
+		c->over_since_ms = 0;
+	else if (!c->over_since_ms)
+		c->over_since_ms = now;
+	/* A burst may overfill the queue for a moment; a consumer that stays
+	 * behind for SLOW_GRACE_MS, or falls four queues behind, is slow. */
+	bool slow = c->qcount == SENDQ_MAX || c->qbytes + m->len > 4 * hub.wc.sendq_bytes ||
+	            (c->over_since_ms && now - c->over_since_ms > SLOW_GRACE_MS);
+	if (slow || (c->qcount == c->qcap && sendq_grow(c) < 0)) {
 		/* a slow consumer: drop it rather than grow without bound */
 		hub.dropped_slow++;
 		yq_warn("dropping slow consumer (user %lld, %u messages queued)",
@@ -276,8 +285,10 @@ auth_done(struct result *r)
 			refuse(c, 1011, "internal", "out of memory");
 			return;
 		}
-		if (fresh) {
+		/* the stored state may be newer than what this node has seen */
+		if (fresh || r->pb.version > c->room->pb.version)
 			c->room->pb = r->pb;
+		if (fresh) {
 			c->room->sync_playback = r->sync_playback;
 			c->room->guest_control = r->guest_control;
 			c->room->keep_chat_history = r->keep_chat_history;
@@ -325,6 +336,36 @@ chat_saved(struct result *r)
 	json_object_put(p);
 }
 
+/* A playback change the worker applied and stored: adopt and broadcast. */
+static void
+playback_done(struct result *r)
+{
+	struct room *rm = hub_room(r->room_id, false);
+
+	if (!rm)
+		return;
+	if (r->pb.version > rm->pb.version)
+		rm->pb = r->pb;
+	json_object *p = json_tokener_parse(r->text);
+	json_object *o = json_object_new_object();
+	yq_json_add_str(o, "type", r->type);
+	json_object_object_add(o, "payload", p);
+	struct msg *m = msg_from_json(o);
+	struct conn *sender = map_get(&hub.conns, (int64_t)r->uid);
+	json_object *ref = r->ref[0] ? json_tokener_parse(r->ref) : NULL;
+	if (m) {
+		room_broadcast(rm, m, ref ? sender : NULL);
+		msg_unref(m);
+	}
+	if (ref && sender && sender->room == rm) {
+		json_object_object_add(o, "ref", ref);
+		conn_send_json(sender, json_object_get(o));
+	} else {
+		json_object_put(ref);
+	}
+	json_object_put(o);
+}
+
 static void
 drain_results(void)
 {
@@ -335,6 +376,7 @@ drain_results(void)
 		switch (r->kind) {
 		case RES_AUTH: auth_done(r); break;
 		case RES_CHAT_SAVED: chat_saved(r); break;
+		case RES_PLAYBACK: playback_done(r); break;
 		case RES_EVENTS:
 			for (unsigned i = 0; i < r->nevents; i++)
 				hub_queue_event(&r->events[i]);
@@ -455,11 +497,10 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 
 	switch (reason) {
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-		if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) <= 0)
-			return -1;
-		room_of_path(path, &ok);
-		if (!ok || !origin_allowed(wsi))
-			return -1;
+		/* Refusals (path, Origin) are answered after the handshake with
+		 * an error and a close code: dropping the TCP connection here
+		 * would make a proxy in front count this node as failed and
+		 * turn everybody away for a while. */
 		return 0;
 	case LWS_CALLBACK_ESTABLISHED: {
 		struct conn *c = calloc(1, sizeof(*c));
@@ -475,8 +516,15 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 			pss->c = NULL;
 			return -1;
 		}
+		path[0] = '\0';
 		lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI);
-		start_auth(c, wsi, room_of_path(path, &ok));
+		int64_t room_id = room_of_path(path, &ok);
+		if (!ok)
+			refuse(c, WS_CLOSE_NOT_FOUND, "not_found", "no such endpoint: use /ws or /ws/rooms/{id}");
+		else if (!origin_allowed(wsi))
+			refuse(c, WS_CLOSE_FORBIDDEN, "forbidden", "origin not allowed");
+		else
+			start_auth(c, wsi, room_id);
 		return 0;
 	}
 	case LWS_CALLBACK_RECEIVE: return pss->c ? receive(pss->c, wsi, in, len) : -1;

@@ -143,7 +143,11 @@ auth_room(struct yq_db *db, const struct yq_config *cfg, unsigned recent, struct
 	        "SELECT r.id, r.name, r.description, r.owner_id, o.username, r.is_public, "
 	        "r.require_approval, r.keep_chat_history, r.sync_playback, r.guest_control, "
 	        "r.max_members, r.member_count, DATE_FORMAT(r.created_at, '%Y-%m-%dT%H:%i:%sZ'), "
-	        "r.dissolved_at IS NOT NULL, m.role "
+	        "r.dissolved_at IS NOT NULL, m.role, "
+	        "EXISTS (SELECT 1 FROM room_invitations i WHERE i.room_id = r.id "
+	        "AND i.invitee_id = ? AND i.status = 'pending') OR "
+	        "EXISTS (SELECT 1 FROM room_applications a WHERE a.room_id = r.id "
+	        "AND a.user_id = ? AND a.status = 'pending') "
 	        "FROM rooms r JOIN users o ON o.id = r.owner_id "
 	        "LEFT JOIN room_members m ON m.room_id = r.id AND m.user_id = ? WHERE r.id = ?";
 	static const char playback[] =
@@ -162,7 +166,8 @@ auth_room(struct yq_db *db, const struct yq_config *cfg, unsigned recent, struct
 	        "FROM chat_messages c JOIN users u ON u.id = c.user_id WHERE c.room_id = ? "
 	        "ORDER BY c.id DESC LIMIT ?) t ORDER BY id";
 	struct yq_rows *rows;
-	long long n = YQ_DB_EXEC(db, room, &rows, YQ_PINT(r->user_id), YQ_PINT(j->room_id));
+	long long n = YQ_DB_EXEC(db, room, &rows, YQ_PINT(r->user_id), YQ_PINT(r->user_id),
+	                         YQ_PINT(r->user_id), YQ_PINT(j->room_id));
 
 	if (n < 0)
 		return (int)n;
@@ -172,9 +177,11 @@ auth_room(struct yq_db *db, const struct yq_config *cfg, unsigned recent, struct
 	}
 	r->role = yq_role_parse(yq_rows_str(rows, 0, 14));
 	if (r->role == YQ_ROLE_NONE) {
-		bool pub = yq_rows_int(rows, 0, 5);
+		/* visible (public, or invited/applied to): "not a member";
+		 * otherwise the room does not exist for this user */
+		bool visible = yq_rows_int(rows, 0, 5) || yq_rows_int(rows, 0, 15);
 		yq_rows_free(rows);
-		return pub ? WS_CLOSE_FORBIDDEN : WS_CLOSE_NOT_FOUND;
+		return visible ? WS_CLOSE_FORBIDDEN : WS_CLOSE_NOT_FOUND;
 	}
 	r->room_id = j->room_id;
 	r->keep_chat_history = yq_rows_int(rows, 0, 7);
@@ -346,19 +353,87 @@ do_chat(struct yq_db *db, struct job *j)
 	post(r);
 }
 
+struct pb_tx {
+	struct job *j;
+	struct playback pb;
+	char *payload;
+	const char *type;
+};
+
+static int
+playback_tx(struct yq_db *db, void *arg)
+{
+	static const char ensure[] = "INSERT IGNORE INTO room_playback (room_id) VALUES (?)";
+	static const char current[] =
+	        "SELECT media_url, state, position_ms, rate, version, updated_at_ms "
+	        "FROM room_playback WHERE room_id = ? FOR UPDATE";
+	static const char store[] =
+	        "UPDATE room_playback SET media_url = ?, state = ?, position_ms = ?, rate = ?, "
+	        "version = ?, updated_at_ms = ? WHERE room_id = ?";
+	struct pb_tx *x = arg;
+	struct job *j = x->j;
+	struct yq_rows *rows;
+	long long n = YQ_DB_EXEC(db, ensure, NULL, YQ_PINT(j->room_id));
+
+	if (n < 0 || (n = YQ_DB_EXEC(db, current, &rows, YQ_PINT(j->room_id))) < 0)
+		return (int)n;
+	if (n == 0) {
+		yq_rows_free(rows);
+		return YQ_ENOTFOUND;
+	}
+	memset(&x->pb, 0, sizeof(x->pb));
+	yq_strlcpy(x->pb.media_url, yq_rows_str(rows, 0, 0), sizeof(x->pb.media_url));
+	x->pb.playing = strcmp(yq_rows_str(rows, 0, 1), "playing") == 0;
+	x->pb.position_ms = yq_rows_int(rows, 0, 2);
+	x->pb.rate = strtod(yq_rows_str(rows, 0, 3), NULL);
+	x->pb.version = (uint64_t)yq_rows_int(rows, 0, 4);
+	x->pb.updated_at_ms = yq_rows_int(rows, 0, 5);
+	yq_rows_free(rows);
+
+	playback_apply(&x->pb, &j->change, yq_now_ms());
+	char rate[32];
+	snprintf(rate, sizeof(rate), "%.6f", x->pb.rate);
+	n = YQ_DB_EXEC(db, store, NULL, YQ_PSTR(x->pb.media_url),
+	               YQ_PSTR(x->pb.playing ? "playing" : "paused"), YQ_PINT(x->pb.position_ms),
+	               YQ_PSTR(rate), YQ_PINT(x->pb.version), YQ_PINT(x->pb.updated_at_ms),
+	               YQ_PINT(j->room_id));
+	if (n < 0)
+		return (int)n;
+	json_object *ev = playback_event(&x->pb, &j->change, j->user_id, j->username);
+	free(x->payload);
+	x->payload = dup_json(ev);
+	json_object_put(ev);
+	x->type = j->change.action == PB_SYNC ? "progress_sync" : "play_control";
+	/* the other nodes learn it from the queue, in the same transaction */
+	return yq_queue_room_text(db, j->room_id, x->type, x->payload, strlen(x->payload),
+	                          H->wc.node_id);
+}
+
+static void
+do_playback(struct yq_db *db, struct job *j)
+{
+	struct pb_tx x = { .j = j };
+	int rc = yq_db_tx(db, playback_tx, &x);
+	struct result *r = rc < 0 ? NULL : calloc(1, sizeof(*r));
+
+	if (!r) {
+		yq_warn("playback change in room %lld failed (%d)", (long long)j->room_id, rc);
+		free(x.payload);
+		return;
+	}
+	r->kind = RES_PLAYBACK;
+	r->uid = j->uid;
+	r->room_id = j->room_id;
+	r->pb = x.pb;
+	r->text = x.payload;
+	yq_strlcpy(r->type, x.type, sizeof(r->type));
+	memcpy(r->ref, j->ref, sizeof(r->ref));
+	post(r);
+}
+
 static void
 run_job(struct yq_db *db, struct job *j)
 {
-	static const char save[] =
-	        "INSERT INTO room_playback (room_id, media_url, state, position_ms, rate, version, "
-	        "updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
-	        "media_url = IF(VALUES(version) >= version, VALUES(media_url), media_url), "
-	        "state = IF(VALUES(version) >= version, VALUES(state), state), "
-	        "position_ms = IF(VALUES(version) >= version, VALUES(position_ms), position_ms), "
-	        "rate = IF(VALUES(version) >= version, VALUES(rate), rate), "
-	        "updated_at_ms = IF(VALUES(version) >= version, VALUES(updated_at_ms), "
-	        "updated_at_ms), "
-	        "version = GREATEST(version, VALUES(version))";
 	static const char up[] =
 	        "INSERT INTO presence (user_id, node_id, connections) VALUES (?, ?, ?) "
 	        "ON DUPLICATE KEY UPDATE connections = VALUES(connections), seen_at = NOW()";
@@ -373,16 +448,7 @@ run_job(struct yq_db *db, struct job *j)
 	case JOB_RELAY:
 		n = yq_queue_room_text(db, j->room_id, j->type, j->text, j->text_len, node);
 		break;
-	case JOB_PLAYBACK_SAVE: {
-		/* rate as a decimal string keeps the binding integer-or-string */
-		char rate[32];
-		snprintf(rate, sizeof(rate), "%.6f", j->pb.rate);
-		n = YQ_DB_EXEC(db, save, NULL, YQ_PINT(j->room_id), YQ_PSTR(j->pb.media_url),
-		               YQ_PSTR(j->pb.playing ? "playing" : "paused"),
-		               YQ_PINT(j->pb.position_ms), YQ_PSTR(rate), YQ_PINT(j->pb.version),
-		               YQ_PINT(j->pb.updated_at_ms));
-		break;
-	}
+	case JOB_PLAYBACK: do_playback(db, j); break;
 	case JOB_PRESENCE_UP:
 		n = YQ_DB_EXEC(db, up, NULL, YQ_PINT(j->user_id), YQ_PSTR(node), YQ_PINT(j->num));
 		break;

@@ -182,7 +182,7 @@ map_free(struct map *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* ---- rate limiting and playback arithmetic ---- */
+/* ---- rate limiting ---- */
 
 bool
 bucket_take(struct bucket *b, double rate, double burst, int64_t now)
@@ -199,29 +199,6 @@ bucket_take(struct bucket *b, double rate, double burst, int64_t now)
 		return false;
 	b->tokens -= 1.0;
 	return true;
-}
-
-int64_t
-playback_position(const struct playback *p, int64_t now)
-{
-	if (!p->playing || p->updated_at_ms == 0)
-		return p->position_ms;
-	int64_t pos = p->position_ms + (int64_t)((double)(now - p->updated_at_ms) * p->rate);
-	return pos < 0 ? 0 : pos;
-}
-
-json_object *
-playback_json(const struct playback *p)
-{
-	json_object *o = json_object_new_object();
-
-	yq_json_add_str(o, "media_url", p->media_url);
-	yq_json_add_str(o, "state", p->playing ? "playing" : "paused");
-	yq_json_add_int(o, "position_ms", p->position_ms);
-	json_object_object_add(o, "rate", json_object_new_double(p->rate));
-	yq_json_add_int(o, "version", (long long)p->version);
-	yq_json_add_int(o, "updated_at_ms", p->updated_at_ms);
-	return o;
 }
 
 /* ---- rooms ---- */
@@ -245,20 +222,6 @@ hub_room(int64_t id, bool create)
 	return rm;
 }
 
-static void
-save_playback(struct room *rm)
-{
-	struct job *j = calloc(1, sizeof(*j));
-
-	if (!j)
-		return;
-	j->kind = JOB_PLAYBACK_SAVE;
-	j->room_id = rm->id;
-	j->pb = rm->pb;
-	rm->pb_dirty = false;
-	dbworker_submit(j);
-}
-
 /* Free a room nobody here is in or about to leave. */
 void
 hub_room_maybe_free(struct room *rm)
@@ -268,8 +231,6 @@ hub_room_maybe_free(struct room *rm)
 	for (size_t i = 0; i < rm->nusers; i++)
 		if (rm->users[i].offline_at_ms)
 			return;
-	if (rm->pb_dirty)
-		save_playback(rm);
 	map_del(&hub.rooms, rm->id);
 	free(rm->users);
 	free(rm);
@@ -369,16 +330,85 @@ room_publish(struct room *rm, const char *type, json_object *payload, struct con
 	json_object_put(o);
 }
 
+/* user_status to this node's connections in the room; every node decides
+ * for its own clients from what it knows (its connections and the
+ * presence events of the other nodes), so a user with tabs on two nodes
+ * is online once and offline once. */
 static void
-user_status(struct room *rm, struct room_user *u, bool online)
+user_status(struct room *rm, int64_t user_id, const char *username, bool online)
 {
-	json_object *p = json_object_new_object();
+	json_object *o = json_object_new_object(), *p = json_object_new_object();
 
-	yq_json_add_int(p, "user_id", u->user_id);
-	yq_json_add_str(p, "username", u->username);
+	yq_json_add_str(o, "type", "user_status");
+	yq_json_add_int(p, "user_id", user_id);
+	yq_json_add_str(p, "username", username);
 	yq_json_add_bool(p, "online", online);
-	room_publish(rm, "user_status", p, NULL, NULL);
-	json_object_put(p);
+	json_object_object_add(o, "payload", p);
+	struct msg *m = msg_from_json(o);
+	json_object_put(o);
+	if (m) {
+		room_broadcast(rm, m, NULL);
+		msg_unref(m);
+	}
+}
+
+/* Tell the other nodes this node's presence of a user in a room changed. */
+static void
+announce_presence(struct room *rm, const struct room_user *ru, bool online)
+{
+	char text[160];
+
+	/* usernames are [A-Za-z0-9_.-]: nothing to escape */
+	int n = snprintf(text, sizeof(text), "{\"user_id\":%lld,\"username\":\"%s\",\"online\":%s}",
+	                 (long long)ru->user_id, ru->username, online ? "true" : "false");
+	relay(rm, "presence", text, (size_t)n);
+}
+
+static bool
+present(const struct room_user *ru)
+{
+	return ru->conns > 0 || ru->offline_at_ms || ru->remote;
+}
+
+/* The index of a node id in the (small) table of nodes seen, 0..63. */
+static int
+node_index(const char *node)
+{
+	for (unsigned i = 0; i < hub.nnodes; i++)
+		if (strcmp(hub.nodes[i], node) == 0)
+			return (int)i;
+	if (hub.nnodes == 64)
+		return 63; /* more nodes than bits: share the last one */
+	yq_strlcpy(hub.nodes[hub.nnodes], node, sizeof(hub.nodes[0]));
+	return (int)hub.nnodes++;
+}
+
+/* A presence event from another node. */
+static void
+remote_presence(struct room *rm, const char *origin, json_object *p)
+{
+	json_object *uid, *name, *on;
+
+	if (yq_json_field(p, "user_id", json_type_int, &uid) != YQ_JF_OK ||
+	    yq_json_field(p, "username", json_type_string, &name) != YQ_JF_OK ||
+	    yq_json_field(p, "online", json_type_boolean, &on) != YQ_JF_OK)
+		return;
+	bool online = json_object_get_boolean(on);
+	struct room_user *ru = room_user(rm, json_object_get_int64(uid), online);
+	if (!ru) {
+		/* unknown here: our clients may have seen them online in a snapshot */
+		user_status(rm, json_object_get_int64(uid), json_object_get_string(name), false);
+		return;
+	}
+	yq_strlcpy(ru->username, json_object_get_string(name), sizeof(ru->username));
+	bool before = present(ru);
+	uint64_t bit = 1ULL << node_index(origin);
+	ru->remote = online ? ru->remote | bit : ru->remote & ~bit;
+	bool after = present(ru);
+	if (before != after)
+		user_status(rm, ru->user_id, ru->username, after);
+	if (!after)
+		room_user_remove(rm, ru);
 }
 
 static void
@@ -419,10 +449,13 @@ hub_attach(struct conn *c)
 		struct room_user *ru = room_user(c->room, c->user_id, true);
 		if (ru) {
 			yq_strlcpy(ru->username, c->username, sizeof(ru->username));
+			bool before = present(ru);
 			ru->conns++;
 			if (ru->conns == 1 && !ru->offline_at_ms)
-				user_status(c->room, ru, true);
+				announce_presence(c->room, ru, true);
 			ru->offline_at_ms = 0;
+			if (!before)
+				user_status(c->room, ru->user_id, ru->username, true);
 		}
 	}
 }
@@ -465,9 +498,13 @@ sweep_presence(int64_t now)
 		for (size_t i = 0; i < rm->nusers;) {
 			struct room_user *ru = &rm->users[i];
 			if (ru->offline_at_ms && ru->offline_at_ms <= now) {
-				user_status(rm, ru, false);
-				room_user_remove(rm, ru);
-				continue;
+				ru->offline_at_ms = 0;
+				announce_presence(rm, ru, false);
+				if (!present(ru)) {
+					user_status(rm, ru->user_id, ru->username, false);
+					room_user_remove(rm, ru);
+					continue;
+				}
 			}
 			i++;
 		}
@@ -497,15 +534,6 @@ hub_tick(lws_sorted_usec_list_t *sul)
 	if (now - hub.last_heartbeat_sweep_ms >= 1000) {
 		hub.last_heartbeat_sweep_ms = now;
 		sweep_heartbeats(now);
-	}
-	if (now - hub.last_playback_save_ms >= hub.wc.playback_save_ms) {
-		hub.last_playback_save_ms = now;
-		MAP_EACH(&hub.rooms, id, v, {
-			struct room *rm = v;
-			(void)id;
-			if (rm->pb_dirty)
-				save_playback(rm);
-		});
 	}
 	unsigned refresh_ms = hub.cfg->presence_ttl * 1000 / 3;
 	if (now - hub.last_presence_refresh_ms >= refresh_ms) {
@@ -609,7 +637,7 @@ adopt_playback(struct room *rm, json_object *p)
 		yq_strlcpy(pb.media_url, json_object_get_string(v), sizeof(pb.media_url));
 	if (yq_json_field(p, "server_ts", json_type_int, &v) == YQ_JF_OK)
 		pb.updated_at_ms = json_object_get_int64(v);
-	rm->pb = pb; /* the writing node persists it */
+	rm->pb = pb; /* the writing node stored it */
 }
 
 void
@@ -647,6 +675,11 @@ hub_queue_event(const struct yq_event *ev)
 	json_object *p = json_tokener_parse(ev->payload);
 	if (!p)
 		return;
+	if (strcmp(ev->type, "presence") == 0) { /* between nodes only */
+		remote_presence(rm, ev->origin, p);
+		json_object_put(p);
+		return;
+	}
 	if (strcmp(ev->type, "play_control") == 0 || strcmp(ev->type, "progress_sync") == 0)
 		adopt_playback(rm, p);
 	json_object *o = json_object_new_object();

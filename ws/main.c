@@ -59,7 +59,6 @@ ws_config_from(const struct yq_config *cfg, struct ws_config *wc)
 	wc->max_message = cfg->ws_max_message;
 	wc->sendq_bytes = cfg->ws_sendq_bytes;
 	wc->recent_messages = cfg->ws_recent_messages;
-	wc->playback_save_ms = cfg->ws_playback_save_ms;
 }
 
 static void

@@ -133,85 +133,85 @@ http_url(const char *s, size_t len)
 	return true;
 }
 
+/* Hand a validated change to the database worker: it applies it under the
+ * room's playback row lock (one version sequence for every node), stores
+ * it, queues it for the other nodes and sends the result back for the
+ * broadcast here (playback_done in conn.c). */
+static void
+submit_change(struct conn *c, const struct pb_change *chg, json_object *ref)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (!j) {
+		conn_error(c, "internal", "out of memory", ref);
+		return;
+	}
+	j->kind = JOB_PLAYBACK;
+	j->uid = c->uid;
+	j->room_id = c->room->id;
+	j->user_id = c->user_id;
+	yq_strlcpy(j->username, c->username, sizeof(j->username));
+	j->change = *chg;
+	if (ref)
+		yq_strlcpy(j->ref, json_object_to_json_string(ref), sizeof(j->ref));
+	dbworker_submit(j);
+}
+
 static void
 h_play_control(struct conn *c, json_object *p, json_object *ref)
 {
-	static const char *const actions[] = { "play", "pause", "seek", "load", "rate" };
-	struct room *rm = c->room;
+	static const char *const names[] = { "play", "pause", "seek", "load", "rate" };
+	struct pb_change chg = { .rate = 1.0 };
 	json_object *a, *pos, *url, *rate;
 	int act = -1;
 
 	if (yq_json_field(p, "action", json_type_string, &a) == YQ_JF_OK)
 		for (int i = 0; i < 5; i++)
-			if (strcmp(json_object_get_string(a), actions[i]) == 0)
+			if (strcmp(json_object_get_string(a), names[i]) == 0)
 				act = i;
 	if (act < 0) {
 		conn_error(c, "bad_request", "action must be play, pause, seek, load or rate", ref);
 		return;
 	}
+	chg.action = (enum pb_action)act;
 	enum yq_jfield fp = yq_json_field(p, "position_ms", json_type_int, &pos);
-	if (fp == YQ_JF_TYPE || fp == YQ_JF_NULL || (fp == YQ_JF_MISSING && act <= 2) ||
-	    (pos && json_object_get_int64(pos) < 0)) {
+	if (fp == YQ_JF_TYPE || fp == YQ_JF_NULL ||
+	    (fp == YQ_JF_MISSING && act <= PB_SEEK) || (pos && json_object_get_int64(pos) < 0)) {
 		conn_error(c, "bad_request", "position_ms must be a non-negative integer", ref);
 		return;
 	}
-	if (act == 3 &&
-	    (yq_json_field(p, "media_url", json_type_string, &url) != YQ_JF_OK ||
-	     !http_url(json_object_get_string(url), (size_t)json_object_get_string_len(url)))) {
-		conn_error(c, "bad_request", "load needs media_url, an http(s) URL", ref);
-		return;
+	if (pos) {
+		chg.has_position = true;
+		chg.position_ms = json_object_get_int64(pos);
 	}
-	double r = rm->pb.rate;
-	if (act == 4) {
+	if (act == PB_LOAD) {
+		if (yq_json_field(p, "media_url", json_type_string, &url) != YQ_JF_OK ||
+		    !http_url(json_object_get_string(url), (size_t)json_object_get_string_len(url))) {
+			conn_error(c, "bad_request", "load needs media_url, an http(s) URL", ref);
+			return;
+		}
+		yq_strlcpy(chg.media_url, json_object_get_string(url), sizeof(chg.media_url));
+	}
+	if (act == PB_RATE) {
 		if (yq_json_field(p, "rate", json_type_double, &rate) != YQ_JF_OK &&
 		    yq_json_field(p, "rate", json_type_int, &rate) != YQ_JF_OK) {
 			conn_error(c, "bad_request", "rate must be a number", ref);
 			return;
 		}
-		r = json_object_get_double(rate);
-		if (!(r >= 0.25 && r <= 4.0)) {
+		chg.rate = json_object_get_double(rate);
+		if (!(chg.rate >= 0.25 && chg.rate <= 4.0)) {
 			conn_error(c, "bad_request", "rate must be between 0.25 and 4", ref);
 			return;
 		}
 	}
-	if (!playback_allowed(c, ref))
-		return;
-	int64_t now = yq_now_ms();
-	struct playback *pb = &rm->pb;
-	pb->position_ms = pos ? json_object_get_int64(pos) : playback_position(pb, now);
-	switch (act) {
-	case 0: pb->playing = true; break;
-	case 1: pb->playing = false; break;
-	case 3:
-		yq_strlcpy(pb->media_url, json_object_get_string(url), sizeof(pb->media_url));
-		pb->playing = false;
-		if (!pos)
-			pb->position_ms = 0;
-		break;
-	case 4: pb->rate = r; break;
-	default: break;
-	}
-	pb->version++;
-	pb->updated_at_ms = now;
-	rm->pb_dirty = true;
-
-	json_object *o = json_object_new_object();
-	yq_json_add_str(o, "action", actions[act]);
-	yq_json_add_int(o, "position_ms", pb->position_ms);
-	yq_json_add_str(o, "media_url", pb->media_url);
-	json_object_object_add(o, "rate", json_object_new_double(pb->rate));
-	yq_json_add_str(o, "state", pb->playing ? "playing" : "paused");
-	yq_json_add_int(o, "version", (long long)pb->version);
-	json_object_object_add(o, "by", by(c));
-	yq_json_add_int(o, "server_ts", now);
-	room_publish(rm, "play_control", o, c, ref);
-	json_object_put(o);
+	if (playback_allowed(c, ref))
+		submit_change(c, &chg, ref);
 }
 
 static void
 h_progress_sync(struct conn *c, json_object *p, json_object *ref)
 {
-	struct room *rm = c->room;
+	struct pb_change chg = { .action = PB_SYNC, .has_position = true };
 	json_object *pos, *st;
 
 	if (yq_json_field(p, "position_ms", json_type_int, &pos) != YQ_JF_OK ||
@@ -225,25 +225,10 @@ h_progress_sync(struct conn *c, json_object *p, json_object *ref)
 		conn_error(c, "bad_request", "state must be playing or paused", ref);
 		return;
 	}
-	if (!playback_allowed(c, ref))
-		return;
-	int64_t now = yq_now_ms();
-	struct playback *pb = &rm->pb;
-	pb->position_ms = json_object_get_int64(pos);
-	pb->playing = strcmp(json_object_get_string(st), "playing") == 0;
-	pb->version++;
-	pb->updated_at_ms = now;
-	rm->pb_dirty = true;
-
-	json_object *o = json_object_new_object();
-	yq_json_add_int(o, "position_ms", pb->position_ms);
-	yq_json_add_str(o, "state", pb->playing ? "playing" : "paused");
-	json_object_object_add(o, "rate", json_object_new_double(pb->rate));
-	yq_json_add_str(o, "media_url", pb->media_url);
-	yq_json_add_int(o, "version", (long long)pb->version);
-	yq_json_add_int(o, "server_ts", now);
-	room_publish(rm, "progress_sync", o, c, ref);
-	json_object_put(o);
+	chg.position_ms = json_object_get_int64(pos);
+	chg.playing = strcmp(json_object_get_string(st), "playing") == 0;
+	if (playback_allowed(c, ref))
+		submit_change(c, &chg, ref);
 }
 
 static void

@@ -95,22 +95,40 @@ struct playback {
 	uint64_t version;
 	int64_t updated_at_ms;
 };
+/* A requested change (play_control or progress_sync), validated. */
+enum pb_action { PB_PLAY, PB_PAUSE, PB_SEEK, PB_LOAD, PB_RATE, PB_SYNC };
+struct pb_change {
+	enum pb_action action;
+	bool has_position;
+	int64_t position_ms;
+	char media_url[2049];
+	double rate;
+	bool playing; /* PB_SYNC */
+};
+
+/* playback.c: pure functions, unit-tested */
 int64_t playback_position(const struct playback *p, int64_t now_ms);
 json_object *playback_json(const struct playback *p);
+/* Apply a change at now_ms: the new state with version + 1. */
+void playback_apply(struct playback *p, const struct pb_change *c, int64_t now_ms);
+const char *playback_action_name(enum pb_action a);
+/* The broadcast payload of a change (play_control or progress_sync). */
+json_object *playback_event(const struct playback *p, const struct pb_change *c, int64_t by_id,
+                            const char *by_name);
 
 /* ---- rooms and users this node serves ---- */
 struct room_user {
 	int64_t user_id;
 	char username[33];
-	int conns;
+	int conns;             /* connections on this node */
 	int64_t offline_at_ms; /* pending offline after the grace period, 0 none */
+	uint64_t remote;       /* other nodes (bits of hub.nodes) that have them here */
 };
 
 struct room {
 	int64_t id;
 	bool sync_playback, guest_control, keep_chat_history;
 	struct playback pb;
-	bool pb_dirty;
 	uint64_t seq; /* ids for messages that are not stored */
 	lws_dll2_owner_t conns;
 	struct room_user *users;
@@ -151,6 +169,7 @@ struct conn {
 	struct msg **q;
 	unsigned qhead, qcount, qcap;
 	size_t qbytes;
+	int64_t over_since_ms; /* queue above ws.sendq_bytes since, 0 if not */
 	int close_code;
 	char close_reason[64];
 	/* flood control */
@@ -174,7 +193,6 @@ struct ws_config {
 	size_t max_message;
 	size_t sendq_bytes;
 	unsigned recent_messages;
-	unsigned playback_save_ms;
 };
 
 struct hub {
@@ -186,9 +204,12 @@ struct hub {
 	struct map users; /* user id -> struct user_entry */
 	struct map rooms; /* room id -> struct room */
 	lws_sorted_usec_list_t tick;
-	int64_t last_presence_refresh_ms, last_heartbeat_sweep_ms, last_playback_save_ms;
+	int64_t last_presence_refresh_ms, last_heartbeat_sweep_ms;
 	/* counters for logs and benchmarks */
 	uint64_t sent, dropped_slow;
+	/* ids of the other nodes seen in presence events */
+	char nodes[64][65];
+	unsigned nnodes;
 };
 
 extern struct hub hub;
@@ -222,7 +243,7 @@ enum job_kind {
 	JOB_AUTH,
 	JOB_CHAT,
 	JOB_RELAY,
-	JOB_PLAYBACK_SAVE,
+	JOB_PLAYBACK, /* apply a change under the room's playback row lock */
 	JOB_PRESENCE_UP,
 	JOB_PRESENCE_DOWN,
 	JOB_PRESENCE_REFRESH,
@@ -242,11 +263,11 @@ struct job {
 	size_t text_len;
 	char username[33];
 	char ref[96]; /* the client's "id" as JSON text, for the reply */
-	struct playback pb;
+	struct pb_change change;
 	struct job *next;
 };
 
-enum result_kind { RES_AUTH, RES_CHAT_SAVED, RES_EVENTS };
+enum result_kind { RES_AUTH, RES_CHAT_SAVED, RES_EVENTS, RES_PLAYBACK };
 
 struct result {
 	enum result_kind kind;
@@ -264,7 +285,8 @@ struct result {
 	char **replay;     /* notification messages, ready to send */
 	bool replay_after; /* the client gave last_notification_id */
 	size_t nreplay;
-	/* RES_CHAT_SAVED */
+	/* RES_CHAT_SAVED; RES_PLAYBACK: the broadcast payload in text, type */
+	char type[33];
 	char *text;
 	char ref[96];
 	int64_t msg_id;

@@ -79,7 +79,6 @@ static const struct ckey keys[] = {
 	U("ws.max_message", ws_max_message, "65536"),
 	U("ws.sendq_bytes", ws_sendq_bytes, "4194304"),
 	U("ws.recent_messages", ws_recent_messages, "50"),
-	U("ws.playback_save_ms", ws_playback_save_ms, "1000"),
 };
 
 static const struct ckey *

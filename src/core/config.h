@@ -74,7 +74,6 @@ struct yq_config {
 	unsigned ws_max_message;
 	unsigned ws_sendq_bytes;
 	unsigned ws_recent_messages;
-	unsigned ws_playback_save_ms;
 };
 
 /* Fill cfg with defaults, then the file at path (NULL: none), then the

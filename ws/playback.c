@@ -1,0 +1,92 @@
+/*
+ * playback.c - the authoritative playback state and its arithmetic.
+ *
+ * The state is {media_url, playing, position_ms, rate, version,
+ * updated_at_ms}; the position now is position_ms + (now - updated_at_ms)
+ * * rate while playing.  Every change takes version + 1.  Changes are
+ * applied by the database worker under the room's playback row lock, so
+ * all nodes agree on one sequence of versions; this file is the pure part,
+ * shared by the worker and the unit tests.
+ */
+#include "config.h"
+
+#include "core/json.h"
+#include "core/util.h"
+#include "ws/ws.h"
+
+int64_t
+playback_position(const struct playback *p, int64_t now)
+{
+	if (!p->playing || p->updated_at_ms == 0)
+		return p->position_ms;
+	int64_t pos = p->position_ms + (int64_t)((double)(now - p->updated_at_ms) * p->rate);
+	return pos < 0 ? 0 : pos;
+}
+
+json_object *
+playback_json(const struct playback *p)
+{
+	json_object *o = json_object_new_object();
+
+	yq_json_add_str(o, "media_url", p->media_url);
+	yq_json_add_str(o, "state", p->playing ? "playing" : "paused");
+	yq_json_add_int(o, "position_ms", p->position_ms);
+	json_object_object_add(o, "rate", json_object_new_double(p->rate));
+	yq_json_add_int(o, "version", (long long)p->version);
+	yq_json_add_int(o, "updated_at_ms", p->updated_at_ms);
+	return o;
+}
+
+static const char *const actions[] = { "play", "pause", "seek", "load", "rate", "sync" };
+
+const char *
+playback_action_name(enum pb_action a)
+{
+	return a <= PB_SYNC ? actions[a] : "?";
+}
+
+void
+playback_apply(struct playback *p, const struct pb_change *c, int64_t now)
+{
+	/* where the media is now, unless the change says where */
+	int64_t pos = c->has_position ? c->position_ms : playback_position(p, now);
+
+	switch (c->action) {
+	case PB_PLAY: p->playing = true; break;
+	case PB_PAUSE: p->playing = false; break;
+	case PB_SEEK: break;
+	case PB_LOAD:
+		yq_strlcpy(p->media_url, c->media_url, sizeof(p->media_url));
+		p->playing = false;
+		if (!c->has_position)
+			pos = 0;
+		break;
+	case PB_RATE: p->rate = c->rate; break;
+	case PB_SYNC: p->playing = c->playing; break;
+	}
+	p->position_ms = pos;
+	p->version++;
+	p->updated_at_ms = now;
+}
+
+json_object *
+playback_event(const struct playback *p, const struct pb_change *c, int64_t by_id, const char *by_name)
+{
+	json_object *o = json_object_new_object();
+
+	if (c->action != PB_SYNC)
+		yq_json_add_str(o, "action", playback_action_name(c->action));
+	yq_json_add_int(o, "position_ms", p->position_ms);
+	yq_json_add_str(o, "state", p->playing ? "playing" : "paused");
+	json_object_object_add(o, "rate", json_object_new_double(p->rate));
+	yq_json_add_str(o, "media_url", p->media_url);
+	yq_json_add_int(o, "version", (long long)p->version);
+	if (c->action != PB_SYNC) {
+		json_object *by = json_object_new_object();
+		yq_json_add_int(by, "id", by_id);
+		yq_json_add_str(by, "username", by_name);
+		json_object_object_add(o, "by", by);
+	}
+	yq_json_add_int(o, "server_ts", p->updated_at_ms);
+	return o;
+}
