@@ -31,7 +31,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define EARLY_MAX 16
+#define EARLY_MAX     16
 #define SLOW_GRACE_MS 2000
 
 struct pss {
@@ -520,7 +520,8 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 		lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI);
 		int64_t room_id = room_of_path(path, &ok);
 		if (!ok)
-			refuse(c, WS_CLOSE_NOT_FOUND, "not_found", "no such endpoint: use /ws or /ws/rooms/{id}");
+			refuse(c, WS_CLOSE_NOT_FOUND, "not_found",
+			       "no such endpoint: use /ws or /ws/rooms/{id}");
 		else if (!origin_allowed(wsi))
 			refuse(c, WS_CLOSE_FORBIDDEN, "forbidden", "origin not allowed");
 		else

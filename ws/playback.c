@@ -70,7 +70,8 @@ playback_apply(struct playback *p, const struct pb_change *c, int64_t now)
 }
 
 json_object *
-playback_event(const struct playback *p, const struct pb_change *c, int64_t by_id, const char *by_name)
+playback_event(const struct playback *p, const struct pb_change *c, int64_t by_id,
+               const char *by_name)
 {
 	json_object *o = json_object_new_object();
 

@@ -175,8 +175,8 @@ h_play_control(struct conn *c, json_object *p, json_object *ref)
 	}
 	chg.action = (enum pb_action)act;
 	enum yq_jfield fp = yq_json_field(p, "position_ms", json_type_int, &pos);
-	if (fp == YQ_JF_TYPE || fp == YQ_JF_NULL ||
-	    (fp == YQ_JF_MISSING && act <= PB_SEEK) || (pos && json_object_get_int64(pos) < 0)) {
+	if (fp == YQ_JF_TYPE || fp == YQ_JF_NULL || (fp == YQ_JF_MISSING && act <= PB_SEEK) ||
+	    (pos && json_object_get_int64(pos) < 0)) {
 		conn_error(c, "bad_request", "position_ms must be a non-negative integer", ref);
 		return;
 	}
@@ -186,7 +186,8 @@ h_play_control(struct conn *c, json_object *p, json_object *ref)
 	}
 	if (act == PB_LOAD) {
 		if (yq_json_field(p, "media_url", json_type_string, &url) != YQ_JF_OK ||
-		    !http_url(json_object_get_string(url), (size_t)json_object_get_string_len(url))) {
+		    !http_url(json_object_get_string(url),
+		              (size_t)json_object_get_string_len(url))) {
 			conn_error(c, "bad_request", "load needs media_url, an http(s) URL", ref);
 			return;
 		}

@@ -1,0 +1,176 @@
+/*
+ * test_playback.c - unit tests for ws/playback.c: the authoritative
+ * playback arithmetic.
+ *
+ * Extrapolation while playing (rate 1, 1.5, 0.5), none while paused or
+ * never updated; each action's effect on state, position and version;
+ * load starts paused at 0 unless told otherwise; a change without a
+ * position continues from the extrapolated one; the broadcast payloads of
+ * play_control and progress_sync.
+ */
+#include "config.h"
+
+#include "ws/ws.h"
+
+#include <check.h>
+#include <string.h>
+
+static struct playback
+playing_at(int64_t pos, int64_t at, double rate)
+{
+	struct playback p = {
+		.playing = true, .position_ms = pos, .rate = rate, .version = 7, .updated_at_ms = at
+	};
+	return p;
+}
+
+START_TEST(test_position_extrapolates_while_playing)
+{
+	struct playback p = playing_at(1000, 50000, 1.0);
+
+	ck_assert_int_eq(playback_position(&p, 50000), 1000);
+	ck_assert_int_eq(playback_position(&p, 52500), 3500);
+	p.rate = 1.5;
+	ck_assert_int_eq(playback_position(&p, 52000), 4000);
+	p.rate = 0.5;
+	ck_assert_int_eq(playback_position(&p, 54000), 3000);
+}
+END_TEST
+
+START_TEST(test_position_stands_still_when_paused)
+{
+	struct playback p = playing_at(1000, 50000, 1.0);
+
+	p.playing = false;
+	ck_assert_int_eq(playback_position(&p, 90000), 1000);
+	struct playback never = { .playing = true, .position_ms = 5, .rate = 1.0 };
+	ck_assert_int_eq(playback_position(&never, 90000), 5);
+}
+END_TEST
+
+START_TEST(test_position_never_negative)
+{
+	/* a clock that went backwards must not give a negative position */
+	struct playback p = playing_at(100, 50000, 1.0);
+
+	ck_assert_int_eq(playback_position(&p, 40000), 0);
+}
+END_TEST
+
+START_TEST(test_actions)
+{
+	struct playback p = { .rate = 1.0 };
+	struct pb_change c = { .action = PB_PLAY, .has_position = true, .position_ms = 2000 };
+
+	playback_apply(&p, &c, 10000);
+	ck_assert(p.playing);
+	ck_assert_int_eq(p.position_ms, 2000);
+	ck_assert_int_eq(p.version, 1);
+	ck_assert_int_eq(p.updated_at_ms, 10000);
+
+	c = (struct pb_change){ .action = PB_PAUSE, .has_position = true, .position_ms = 2500 };
+	playback_apply(&p, &c, 10500);
+	ck_assert(!p.playing);
+	ck_assert_int_eq(p.position_ms, 2500);
+	ck_assert_int_eq(p.version, 2);
+
+	c = (struct pb_change){ .action = PB_SEEK, .has_position = true, .position_ms = 90000 };
+	playback_apply(&p, &c, 11000);
+	ck_assert(!p.playing);
+	ck_assert_int_eq(p.position_ms, 90000);
+	ck_assert_int_eq(p.version, 3);
+
+	c = (struct pb_change){ .action = PB_LOAD };
+	strcpy(c.media_url, "https://example.com/b.mp4");
+	playback_apply(&p, &c, 12000);
+	ck_assert_str_eq(p.media_url, "https://example.com/b.mp4");
+	ck_assert(!p.playing);
+	ck_assert_int_eq(p.position_ms, 0);
+	ck_assert_int_eq(p.version, 4);
+
+	c = (struct pb_change){
+		.action = PB_SYNC, .has_position = true, .position_ms = 700, .playing = true
+	};
+	playback_apply(&p, &c, 13000);
+	ck_assert(p.playing);
+	ck_assert_int_eq(p.position_ms, 700);
+	ck_assert_int_eq(p.version, 5);
+}
+END_TEST
+
+START_TEST(test_change_without_position_continues)
+{
+	struct playback p = playing_at(1000, 50000, 2.0);
+	struct pb_change c = { .action = PB_RATE, .rate = 0.5 };
+
+	/* 1 s at rate 2 before the change */
+	playback_apply(&p, &c, 51000);
+	ck_assert_int_eq(p.position_ms, 3000);
+	ck_assert(p.playing);
+	ck_assert(p.rate == 0.5);
+	ck_assert_int_eq(p.version, 8);
+	/* and from there at the new rate */
+	ck_assert_int_eq(playback_position(&p, 53000), 4000);
+
+	c = (struct pb_change){ .action = PB_PAUSE };
+	playback_apply(&p, &c, 55000);
+	ck_assert_int_eq(p.position_ms, 5000);
+	ck_assert(!p.playing);
+}
+END_TEST
+
+START_TEST(test_event_payloads)
+{
+	struct playback p = playing_at(1234, 99, 1.0);
+	struct pb_change c = { .action = PB_SEEK };
+	json_object *o = playback_event(&p, &c, 5, "alice"), *v, *by;
+
+	ck_assert(json_object_object_get_ex(o, "action", &v));
+	ck_assert_str_eq(json_object_get_string(v), "seek");
+	ck_assert(json_object_object_get_ex(o, "state", &v));
+	ck_assert_str_eq(json_object_get_string(v), "playing");
+	ck_assert(json_object_object_get_ex(o, "version", &v));
+	ck_assert_int_eq(json_object_get_int64(v), 7);
+	ck_assert(json_object_object_get_ex(o, "server_ts", &v));
+	ck_assert_int_eq(json_object_get_int64(v), 99);
+	ck_assert(json_object_object_get_ex(o, "by", &by));
+	ck_assert(json_object_object_get_ex(by, "username", &v));
+	ck_assert_str_eq(json_object_get_string(v), "alice");
+	json_object_put(o);
+
+	c.action = PB_SYNC;
+	o = playback_event(&p, &c, 5, "alice");
+	ck_assert(!json_object_object_get_ex(o, "action", NULL));
+	ck_assert(!json_object_object_get_ex(o, "by", NULL));
+	ck_assert(json_object_object_get_ex(o, "position_ms", &v));
+	ck_assert_int_eq(json_object_get_int64(v), 1234);
+	json_object_put(o);
+}
+END_TEST
+
+static Suite *
+playback_suite(void)
+{
+	Suite *s = suite_create("playback");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_position_extrapolates_while_playing);
+	tcase_add_test(tc, test_position_stands_still_when_paused);
+	tcase_add_test(tc, test_position_never_negative);
+	tcase_add_test(tc, test_actions);
+	tcase_add_test(tc, test_change_without_position_continues);
+	tcase_add_test(tc, test_event_payloads);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(playback_suite());
+
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
