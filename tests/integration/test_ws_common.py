@@ -355,7 +355,13 @@ class Client:
         while True:
             ref = "rdy%d" % next(_ids)
             await self.send("heart_beat", {"client_ts": now_ms()}, id=ref)
-            m = await self.expect_ref(ref, max(0.1, deadline - loop.time()))
+            # the refusal of a message sent before authentication has
+            # finished comes without the ref (see test_ws_protocol)
+            m = await self.expect(
+                lambda m: m.get("ref") == ref or (
+                    m["type"] == "error" and "ref" not in m and
+                    "authenticat" in m["payload"].get("message", "")),
+                max(0.1, deadline - loop.time()), "reply to %s" % ref)
             if m["type"] == "heart_beat":
                 return
             if loop.time() > deadline:
@@ -445,6 +451,18 @@ async def open_ws(path="/ws", user=None, auth="token", node=None,
     return c
 
 
+def first_seen(msgs):
+    """Notification messages with repeats of an id dropped (delivery is
+    at-least-once: SPEC section 5 lets clients drop duplicates by id)."""
+    seen, out = set(), []
+    for m in msgs:
+        i = m.get("payload", {}).get("id")
+        if i not in seen:
+            seen.add(i)
+            out.append(m)
+    return out
+
+
 def is_snapshot(m):
     return m["type"] == "room_event" and \
         m.get("payload", {}).get("event") == "snapshot"
@@ -477,21 +495,6 @@ async def open_user(user, node=None, auth="token", keepalive=True, **kw):
     if keepalive:
         c.start_keepalive()
     return c
-
-
-async def handshake_refused(path, user=None, auth="token", node=None,
-                            origin=None, headers=None, query=None):
-    """Try to connect; return the exception if the handshake failed, or
-    raise AssertionError if it succeeded."""
-    try:
-        c = await open_ws(path, user, auth=auth, node=node, origin=origin,
-                          headers=headers, query=query, open_timeout=5)
-    except (websockets.InvalidHandshake, OSError, EOFError,
-            asyncio.TimeoutError) as e:
-        return e
-    await c.close()
-    raise AssertionError("the handshake for %s (node %s, Origin %r) was "
-                         "accepted" % (path, node, origin))
 
 
 async def close_all():
@@ -701,6 +704,36 @@ class WsTest(yq_rooms.RoomTest):
                 return m
         self.fail("%s is not in the snapshot's members: %r"
                   % (user.username, snap["members"]))
+
+    # -- refusals --
+
+    async def assertNotServed(self, path, user=None, node=None, origin=None,
+                              close_code=None, error_code=None, **kw):
+        """The connection is refused in one of the two ways SPEC section 5
+        allows: an HTTP 4xx answer to the upgrade (or, directly on a node,
+        no answer at all), or an accepted upgrade followed by an error (of
+        error_code) and a close with close_code.  Never served: no
+        snapshot, no heart_beat answer."""
+        try:
+            c = await open_ws(path, user, node=node, origin=origin,
+                              open_timeout=5, **kw)
+        except (websockets.InvalidHandshake, OSError, EOFError,
+                asyncio.TimeoutError) as e:
+            status = getattr(e, "status_code", None)
+            self.assertTrue(status is None or 400 <= status < 500,
+                            "%s (node %s, Origin %r) refused with HTTP %s"
+                            % (path, node, origin, status))
+            return "handshake"
+        try:
+            await c.send("heart_beat", {"client_ts": 1}, id="probe")
+        except websockets.ConnectionClosed:
+            pass
+        await self.assertRefusal(c, close_code, error_code)
+        served = [m for m in c.pending if is_snapshot(m) or
+                  m["type"] == "heart_beat"]
+        self.assertEqual(served, [], "%s (node %s, Origin %r) was served "
+                         "before the refusal" % (path, node, origin))
+        return "closed"
 
     # -- refusals after the upgrade --
 
