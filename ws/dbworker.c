@@ -432,6 +432,29 @@ do_playback(struct yq_db *db, struct job *j)
 }
 
 static void
+live_nodes(struct yq_db *db)
+{
+	static const char sql[] = "SELECT DISTINCT node_id FROM presence "
+	                          "WHERE seen_at > NOW() - INTERVAL ? SECOND";
+	struct yq_rows *rows;
+	struct yq_buf b = { 0 };
+
+	if (YQ_DB_EXEC(db, sql, &rows, YQ_PINT(H->cfg->presence_ttl)) < 0)
+		return; /* no verdict: nobody is declared dead */
+	for (unsigned i = 0; i < rows->nrows; i++)
+		yq_buf_printf(&b, "%s\n", yq_rows_str(rows, i, 0));
+	yq_rows_free(rows);
+	struct result *r = calloc(1, sizeof(*r));
+	if (!r) {
+		yq_buf_free(&b);
+		return;
+	}
+	r->kind = RES_LIVE_NODES;
+	r->text = b.data ? b.data : strdup("");
+	post(r);
+}
+
+static void
 run_job(struct yq_db *db, struct job *j)
 {
 	static const char up[] =
@@ -456,6 +479,7 @@ run_job(struct yq_db *db, struct job *j)
 		n = YQ_DB_EXEC(db, down, NULL, YQ_PINT(j->user_id), YQ_PSTR(node));
 		break;
 	case JOB_PRESENCE_REFRESH: n = YQ_DB_EXEC(db, refresh, NULL, YQ_PSTR(node)); break;
+	case JOB_LIVE_NODES: live_nodes(db); break;
 	}
 	if (n < 0)
 		yq_warn("database job %d failed (%lld)", (int)j->kind, n);

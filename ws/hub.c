@@ -404,6 +404,8 @@ hub_tick(lws_sorted_usec_list_t *sul)
 	if (now - hub.last_presence_refresh_ms >= refresh_ms) {
 		hub.last_presence_refresh_ms = now;
 		presence_job(JOB_PRESENCE_REFRESH, 0, 0);
+		if (hub.nnodes)
+			presence_job(JOB_LIVE_NODES, 0, 0);
 	}
 	lws_sul_schedule(hub.ctx, 0, sul, hub_tick, 200 * LWS_US_PER_MS);
 }
@@ -559,4 +561,46 @@ hub_queue_event(const struct yq_event *ev)
 	if (strcmp(ev->type, "room_event") == 0)
 		room_event_effects(rm, p);
 	json_object_put(p);
+}
+
+/* A node that stopped refreshing its presence rows is gone: what it said
+ * about its users is void, and they go offline here unless present
+ * elsewhere. */
+void
+hub_live_nodes(const char *ids)
+{
+	uint64_t dead = 0;
+
+	for (unsigned i = 0; i < hub.nnodes; i++) {
+		const char *p = ids;
+		size_t l = strlen(hub.nodes[i]);
+		bool live = false;
+		while (*p && !live) {
+			size_t n = strcspn(p, "\n");
+			live = n == l && strncmp(p, hub.nodes[i], l) == 0;
+			p += n + (p[n] == '\n');
+		}
+		if (!live)
+			dead |= 1ULL << i;
+	}
+	if (!dead)
+		return;
+	MAP_EACH(&hub.rooms, id, v, {
+		struct room *rm = v;
+		(void)id;
+		for (size_t i = 0; i < rm->nusers;) {
+			struct room_user *ru = &rm->users[i];
+			if (!(ru->remote & dead)) {
+				i++;
+				continue;
+			}
+			ru->remote &= ~dead;
+			if (!present(ru)) {
+				user_status(rm, ru->user_id, ru->username, false);
+				room_user_remove(rm, ru);
+				continue;
+			}
+			i++;
+		}
+	});
 }

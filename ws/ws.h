@@ -230,6 +230,8 @@ void room_broadcast(struct room *rm, struct msg *m, struct conn *except);
 void user_send(int64_t user_id, struct msg *m);
 void hub_tick(lws_sorted_usec_list_t *sul);
 void hub_queue_event(const struct yq_event *ev);
+/* The nodes with fresh presence rows (text: one id per line). */
+void hub_live_nodes(const char *ids);
 /* Fan a room message out here and relay it to the other nodes; with ref,
  * the sender's copy carries it. */
 void room_publish(struct room *rm, const char *type, json_object *payload, struct conn *sender,
@@ -247,6 +249,7 @@ enum job_kind {
 	JOB_PRESENCE_UP,
 	JOB_PRESENCE_DOWN,
 	JOB_PRESENCE_REFRESH,
+	JOB_LIVE_NODES, /* which nodes still refresh presence rows */
 };
 
 struct job {
@@ -267,7 +270,7 @@ struct job {
 	struct job *next;
 };
 
-enum result_kind { RES_AUTH, RES_CHAT_SAVED, RES_EVENTS, RES_PLAYBACK };
+enum result_kind { RES_AUTH, RES_CHAT_SAVED, RES_EVENTS, RES_PLAYBACK, RES_LIVE_NODES };
 
 struct result {
 	enum result_kind kind;
