@@ -31,58 +31,26 @@
 #include <string.h>
 #include <strings.h>
 
-#define EARLY_MAX     16
-#define SLOW_GRACE_MS 2000
+#define EARLY_MAX 16
 
 struct pss {
 	struct conn *c;
 };
-
-/* Double the ring, unrolling it so the oldest message is first. */
-static int
-sendq_grow(struct conn *c)
-{
-	unsigned cap = c->qcap ? c->qcap * 2 : 4;
-	struct msg **q = malloc(cap * sizeof(*q));
-
-	if (!q)
-		return -1;
-	for (unsigned i = 0; i < c->qcount; i++)
-		q[i] = c->q[(c->qhead + i) & (c->qcap - 1)];
-	free(c->q);
-	c->q = q;
-	c->qcap = cap;
-	c->qhead = 0;
-	return 0;
-}
 
 void
 conn_send(struct conn *c, struct msg *m)
 {
 	if (c->state == CONN_CLOSING)
 		return;
-	int64_t now = yq_mono_ms();
-	if (c->qbytes + m->len <= hub.wc.sendq_bytes)
-		c->over_since_ms = 0;
-	else if (!c->over_since_ms)
-		c->over_since_ms = now;
-	/* A burst may overfill the queue for a moment; a consumer that stays
-	 * behind for SLOW_GRACE_MS, or falls four queues behind, is slow. */
-	bool slow = c->qcount == SENDQ_MAX || c->qbytes + m->len > 4 * hub.wc.sendq_bytes ||
-	            (c->over_since_ms && now - c->over_since_ms > SLOW_GRACE_MS);
-	if (slow || (c->qcount == c->qcap && sendq_grow(c) < 0)) {
+	if (sendq_push(&c->q, m, hub.wc.sendq_bytes, yq_mono_ms()) < 0) {
 		/* a slow consumer: drop it rather than grow without bound */
 		hub.dropped_slow++;
 		yq_warn("dropping slow consumer (user %lld, %u messages queued)",
-		        (long long)c->user_id, c->qcount);
+		        (long long)c->user_id, c->q.count);
 		c->state = CONN_CLOSING;
 		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 		return;
 	}
-	m->refs++;
-	c->q[(c->qhead + c->qcount) & (c->qcap - 1)] = m;
-	c->qcount++;
-	c->qbytes += m->len;
 	lws_callback_on_writable(c->wsi);
 }
 
@@ -445,19 +413,14 @@ receive(struct conn *c, struct lws *wsi, const void *in, size_t len)
 static int
 writeable(struct conn *c, struct lws *wsi)
 {
-	if (c->qcount) {
-		struct msg *m = c->q[c->qhead];
-		c->qhead = (c->qhead + 1) & (c->qcap - 1);
-		c->qcount--;
-		c->qbytes -= m->len;
+	struct msg *m = sendq_pop(&c->q);
+	if (m) {
 		int n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
 		msg_unref(m);
 		hub.sent++;
-		if (n < (int)0)
+		if (n < 0)
 			return -1;
-		if (c->qcount)
-			lws_callback_on_writable(wsi);
-		else if (c->close_code)
+		if (c->q.count || c->close_code)
 			lws_callback_on_writable(wsi);
 		return 0;
 	}
@@ -476,12 +439,7 @@ conn_destroy(struct conn *c)
 		hub_detach(c);
 	struct room *rm = c->room;
 	map_del(&hub.conns, (int64_t)c->uid);
-	while (c->qcount) {
-		msg_unref(c->q[c->qhead]);
-		c->qhead = (c->qhead + 1) & (c->qcap - 1);
-		c->qcount--;
-	}
-	free(c->q);
+	sendq_clear(&c->q);
 	free(c->rx);
 	yq_buf_free(&c->early);
 	free(c);

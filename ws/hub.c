@@ -33,39 +33,6 @@
 
 struct hub hub;
 
-/* ---- messages ---- */
-
-struct msg *
-msg_new(const char *json, size_t len)
-{
-	struct msg *m = malloc(sizeof(*m) + LWS_PRE + len);
-
-	if (!m)
-		return NULL;
-	m->refs = 1;
-	m->len = len;
-	memcpy(m->buf + LWS_PRE, json, len);
-	return m;
-}
-
-struct msg *
-msg_from_json(json_object *o)
-{
-	size_t len;
-
-	if (!json_object_object_get_ex(o, "ts", NULL))
-		yq_json_add_int(o, "ts", yq_now_ms());
-	const char *s = yq_json_str(o, &len);
-	return msg_new(s, len);
-}
-
-void
-msg_unref(struct msg *m)
-{
-	if (m && --m->refs == 0)
-		free(m);
-}
-
 /* ---- rooms ---- */
 
 struct room *

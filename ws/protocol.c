@@ -284,56 +284,27 @@ rate_ok(struct conn *c, enum rl_class cls, json_object *ref)
 void
 protocol_handle(struct conn *c, const char *text, size_t len)
 {
-	const char *why;
-	json_object *msg = yq_json_parse(text, len, &why);
-	json_object *type, *payload = NULL, *ref = NULL;
+	struct envelope e;
 
-	if (!msg || !json_object_is_type(msg, json_type_object)) {
-		conn_error(c, "bad_request", msg || !why ? "a message must be a JSON object" : why,
-		           NULL);
-		json_object_put(msg);
+	if (envelope_parse(&e, text, len) < 0) {
+		conn_error(c, "bad_request", e.error, e.ref);
+		envelope_free(&e);
 		return;
-	}
-	json_object_object_get_ex(msg, "id", &ref);
-	if (ref && !json_object_is_type(ref, json_type_string) &&
-	    !json_object_is_type(ref, json_type_int))
-		ref = NULL;
-	if (ref && json_object_is_type(ref, json_type_string) &&
-	    json_object_get_string_len(ref) > 64)
-		ref = NULL;
-	if (yq_json_field(msg, "type", json_type_string, &type) != YQ_JF_OK) {
-		conn_error(c, "bad_request", "type must be a string", ref);
-		goto out;
-	}
-	enum yq_jfield pf = yq_json_field(msg, "payload", json_type_object, &payload);
-	if (pf == YQ_JF_TYPE || pf == YQ_JF_NULL) {
-		conn_error(c, "bad_request", "payload must be an object", ref);
-		goto out;
 	}
 	const struct handler *h = NULL;
 	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
-		if (strcmp(handlers[i].type, json_object_get_string(type)) == 0)
+		if (strcmp(handlers[i].type, e.type) == 0)
 			h = &handlers[i];
-	if (!h) {
-		conn_error(c, "unknown_type", "unknown message type", ref);
-		goto out;
-	}
-	if (h->needs_room && !c->room) {
-		conn_error(c, "bad_request", "connect to /ws/rooms/{id} for room messages", ref);
-		goto out;
-	}
-	if (!rate_ok(c, h->rl, ref))
-		goto out;
-	if (h->perm != YQ_ACT_COUNT &&
-	    !yq_perm_allowed(c->role, h->perm, c->room ? c->room->guest_control : false)) {
-		conn_error(c, "forbidden", "your role in this room does not allow that", ref);
-		goto out;
-	}
-	json_object *empty = NULL;
-	if (!payload)
-		payload = empty = json_object_new_object();
-	h->fn(c, payload, ref);
-	json_object_put(empty);
-out:
-	json_object_put(msg);
+	if (!h)
+		conn_error(c, "unknown_type", "unknown message type", e.ref);
+	else if (h->needs_room && !c->room)
+		conn_error(c, "bad_request", "connect to /ws/rooms/{id} for room messages", e.ref);
+	else if (!rate_ok(c, h->rl, e.ref))
+		; /* refused (and perhaps closing) */
+	else if (h->perm != YQ_ACT_COUNT &&
+	         !yq_perm_allowed(c->role, h->perm, c->room ? c->room->guest_control : false))
+		conn_error(c, "forbidden", "your role in this room does not allow that", e.ref);
+	else
+		h->fn(c, e.payload, e.ref);
+	envelope_free(&e);
 }

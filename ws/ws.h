@@ -44,6 +44,9 @@ enum {
 	WS_CLOSE_ABUSE = 4429,
 };
 
+/* The send queue grows from a few slots to at most this many messages. */
+#define SENDQ_MAX 1024
+
 /* ---- shared, reference-counted outgoing messages ---- */
 struct msg {
 	int refs;
@@ -54,6 +57,34 @@ struct msg {
 struct msg *msg_new(const char *json, size_t len);
 struct msg *msg_from_json(json_object *o); /* adds "ts" when absent */
 void msg_unref(struct msg *m);
+
+/* ---- a connection's send queue: a growable ring of shared messages (flow.c) ---- */
+struct sendq {
+	struct msg **q;
+	unsigned head, count, cap; /* cap is 0 or a power of two */
+	size_t bytes;
+	int64_t over_since_ms; /* above the soft limit since, 0 if not */
+};
+/* Queue m (taking a reference).  A burst may pass the soft byte limit for
+ * SENDQ_SLOW_GRACE_MS; a queue that stays above it, reaches four times it
+ * or SENDQ_MAX messages belongs to a slow consumer: -1, nothing queued. */
+#define SENDQ_SLOW_GRACE_MS 2000
+int sendq_push(struct sendq *q, struct msg *m, size_t soft_limit, int64_t now_ms);
+struct msg *sendq_pop(struct sendq *q); /* the caller owns the reference */
+void sendq_clear(struct sendq *q);
+
+/* ---- a client message's envelope (flow.c) ---- */
+struct envelope {
+	json_object *msg; /* owns the parse; free with envelope_free */
+	const char *type;
+	json_object *payload; /* an object, never NULL after a successful parse */
+	json_object *ref;     /* the client's "id" when usable, else NULL */
+	const char *error;    /* on failure: a message for the "error" reply */
+};
+/* Parse and check {"type": string, "payload"?: object, "id"?: string <= 64
+ * or integer}; 0, or -1 with e->error (and e->ref when it could be read). */
+int envelope_parse(struct envelope *e, const char *text, size_t len);
+void envelope_free(struct envelope *e);
 
 /* ---- a bounded map of 64-bit keys (hub.c) ---- */
 struct map_node;
@@ -145,9 +176,6 @@ struct user_entry {
 /* ---- connections ---- */
 enum conn_state { CONN_AUTH, CONN_READY, CONN_CLOSING };
 
-/* The send queue grows from a few slots to at most this many messages. */
-#define SENDQ_MAX 1024
-
 struct conn {
 	struct lws *wsi;
 	uint64_t uid;
@@ -165,11 +193,7 @@ struct conn {
 	/* messages that arrived while authenticating, handled once ready */
 	struct yq_buf early;
 	unsigned nearly;
-	/* outgoing queue: a ring of qcap (a power of two) slots */
-	struct msg **q;
-	unsigned qhead, qcount, qcap;
-	size_t qbytes;
-	int64_t over_since_ms; /* queue above ws.sendq_bytes since, 0 if not */
+	struct sendq q;
 	int close_code;
 	char close_reason[64];
 	/* flood control */

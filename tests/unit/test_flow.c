@@ -1,6 +1,7 @@
 /*
- * test_flow.c - unit tests for ws/flow.c: the 64-bit key map and the
- * token bucket of flood control.
+ * test_flow.c - unit tests for ws/flow.c: the send queue (order,
+ * growth, references, the slow-consumer rules), the envelope check of
+ * client messages, the 64-bit key map and the token bucket.
  *
  * Map: put/get/del, many keys across growth, negative and huge keys,
  * deleting while iterating with MAP_EACH.  Bucket: a full burst passes,
@@ -13,6 +14,174 @@
 
 #include <check.h>
 #include <stdint.h>
+#include <string.h>
+
+static struct msg *
+mk(size_t len)
+{
+	char buf[4096];
+
+	memset(buf, 'x', len < sizeof(buf) ? len : sizeof(buf));
+	return msg_new(buf, len < sizeof(buf) ? len : sizeof(buf));
+}
+
+START_TEST(test_sendq_order_growth_refs)
+{
+	struct sendq q = { 0 };
+	struct msg *m[100];
+
+	for (int i = 0; i < 100; i++) {
+		m[i] = mk(10);
+		ck_assert_int_eq(sendq_push(&q, m[i], 1 << 20, 0), 0);
+		ck_assert_int_eq(m[i]->refs, 2);
+	}
+	ck_assert_uint_eq(q.count, 100);
+	ck_assert_uint_eq(q.bytes, 1000);
+	/* pop half, push more: the ring wraps and grows and keeps the order */
+	for (int i = 0; i < 50; i++) {
+		struct msg *p = sendq_pop(&q);
+		ck_assert_ptr_eq(p, m[i]);
+		msg_unref(p);
+	}
+	struct msg *more[200];
+	for (int i = 0; i < 200; i++) {
+		more[i] = mk(1);
+		ck_assert_int_eq(sendq_push(&q, more[i], 1 << 20, 0), 0);
+	}
+	for (int i = 50; i < 100; i++) {
+		struct msg *p = sendq_pop(&q);
+		ck_assert_ptr_eq(p, m[i]);
+		msg_unref(p);
+	}
+	for (int i = 0; i < 200; i++) {
+		struct msg *p = sendq_pop(&q);
+		ck_assert_ptr_eq(p, more[i]);
+		msg_unref(p);
+	}
+	ck_assert_ptr_null(sendq_pop(&q));
+	ck_assert_uint_eq(q.bytes, 0);
+	for (int i = 0; i < 100; i++)
+		msg_unref(m[i]);
+	for (int i = 0; i < 200; i++)
+		msg_unref(more[i]);
+	sendq_clear(&q);
+}
+END_TEST
+
+START_TEST(test_sendq_slow_consumer_rules)
+{
+	struct sendq q = { 0 };
+	struct msg *m = mk(1000);
+
+	/* soft limit 2500: the 3rd message passes it, which is fine for now */
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(sendq_push(&q, m, 2500, 1000), 0);
+	ck_assert_int_eq(q.over_since_ms, 1000);
+	/* still above after the grace: slow */
+	ck_assert_int_eq(sendq_push(&q, m, 2500, 1000 + SENDQ_SLOW_GRACE_MS - 1), 0);
+	ck_assert_int_eq(sendq_push(&q, m, 2500, 1000 + SENDQ_SLOW_GRACE_MS + 1), -1);
+	ck_assert_uint_eq(q.count, 4);
+	/* drained below the limit: the clock restarts */
+	for (int i = 0; i < 3; i++)
+		msg_unref(sendq_pop(&q));
+	ck_assert_int_eq(sendq_push(&q, m, 2500, 9000), 0);
+	ck_assert_int_eq(q.over_since_ms, 0);
+	sendq_clear(&q);
+	/* four times the soft limit at once: slow at any age */
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(sendq_push(&q, m, 1000, 0), 0);
+	ck_assert_int_eq(sendq_push(&q, m, 1000, 0), -1);
+	sendq_clear(&q);
+	/* SENDQ_MAX messages, however small */
+	struct msg *tiny = mk(1);
+	for (int i = 0; i < SENDQ_MAX; i++)
+		ck_assert_int_eq(sendq_push(&q, tiny, 1 << 30, 0), 0);
+	ck_assert_int_eq(sendq_push(&q, tiny, 1 << 30, 0), -1);
+	ck_assert_int_eq(tiny->refs, SENDQ_MAX + 1);
+	sendq_clear(&q);
+	ck_assert_int_eq(tiny->refs, 1);
+	ck_assert_int_eq(m->refs, 1);
+	msg_unref(tiny);
+	msg_unref(m);
+}
+END_TEST
+
+static int
+parse(const char *text, struct envelope *e)
+{
+	return envelope_parse(e, text, strlen(text));
+}
+
+START_TEST(test_envelope_good)
+{
+	struct envelope e;
+
+	ck_assert_int_eq(
+	        parse("{\"type\":\"chat_message\",\"id\":\"c1\",\"payload\":{\"text\":\"hi\"}}",
+	              &e),
+	        0);
+	ck_assert_str_eq(e.type, "chat_message");
+	ck_assert_str_eq(json_object_get_string(e.ref), "c1");
+	ck_assert(json_object_is_type(e.payload, json_type_object));
+	envelope_free(&e);
+	/* no payload: an empty object; integer ids */
+	ck_assert_int_eq(parse("{\"type\":\"heart_beat\",\"id\":7}", &e), 0);
+	ck_assert(json_object_is_type(e.payload, json_type_object));
+	ck_assert_int_eq(json_object_object_length(e.payload), 0);
+	ck_assert_int_eq(json_object_get_int(e.ref), 7);
+	envelope_free(&e);
+}
+END_TEST
+
+START_TEST(test_envelope_bad)
+{
+	static const char *const bad[] = {
+		"",
+		"not json",
+		"[1,2]",
+		"\"x\"",
+		"null",
+		"{\"type\":1}",
+		"{\"payload\":{}}",
+		"{\"type\":\"a\",\"payload\":[]}",
+		"{\"type\":\"a\",\"payload\":null}",
+		"{\"type\":\"a\",\"payload\":\"x\"}",
+		"{\"type\":\"a\"} trailing",
+		"{\"type\":\"a\\u0000b\"}",
+	};
+	struct envelope e;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(parse(bad[i], &e) == -1, "accepted %s", bad[i]);
+		ck_assert_ptr_nonnull(e.error);
+		envelope_free(&e);
+	}
+	/* the id is still echoed when the rest is wrong */
+	ck_assert_int_eq(parse("{\"type\":5,\"id\":\"r9\"}", &e), -1);
+	ck_assert_str_eq(json_object_get_string(e.ref), "r9");
+	envelope_free(&e);
+}
+END_TEST
+
+START_TEST(test_envelope_ids_that_are_not_echoed)
+{
+	static const char *const odd[] = {
+		"{\"type\":\"a\",\"id\":true}",
+		"{\"type\":\"a\",\"id\":{}}",
+		"{\"type\":\"a\",\"id\":1.5}",
+		"{\"type\":\"a\",\"id\":null}",
+		"{\"type\":\"a\",\"id\":"
+		"\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}",
+	};
+	struct envelope e;
+
+	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		ck_assert_int_eq(parse(odd[i], &e), 0);
+		ck_assert_ptr_null(e.ref);
+		envelope_free(&e);
+	}
+}
+END_TEST
 
 START_TEST(test_map_basics)
 {
@@ -111,6 +280,11 @@ flow_suite(void)
 	Suite *s = suite_create("flow");
 	TCase *tc = tcase_create("core");
 
+	tcase_add_test(tc, test_sendq_order_growth_refs);
+	tcase_add_test(tc, test_sendq_slow_consumer_rules);
+	tcase_add_test(tc, test_envelope_good);
+	tcase_add_test(tc, test_envelope_bad);
+	tcase_add_test(tc, test_envelope_ids_that_are_not_echoed);
 	tcase_add_test(tc, test_map_basics);
 	tcase_add_test(tc, test_map_growth);
 	tcase_add_test(tc, test_map_delete_while_iterating);
