@@ -157,6 +157,11 @@ start_auth(struct conn *c, struct lws *wsi, int64_t room_id)
 		refuse(c, 1011, "internal", "out of memory");
 		return;
 	}
+	if (dbworker_busy()) {
+		free(j);
+		refuse(c, 1013, "internal", "the server is busy: try again shortly");
+		return;
+	}
 	j->kind = JOB_AUTH;
 	j->uid = c->uid;
 	j->room_id = room_id;
@@ -263,6 +268,7 @@ auth_done(struct result *r)
 		}
 	}
 	c->state = CONN_READY;
+	c->last_rx_ms = yq_mono_ms(); /* the heartbeat clock starts when ready */
 	/* A reconnect with last_notification_id gets what it missed first,
 	 * then the snapshot; otherwise the snapshot is the first message and
 	 * the unread notifications follow. */
@@ -468,7 +474,7 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 		c->wsi = wsi;
 		c->uid = ++hub.next_uid;
 		c->state = CONN_AUTH;
-		c->last_rx_ms = yq_mono_ms();
+		c->last_rx_ms = c->since_ms = yq_mono_ms();
 		pss->c = c;
 		if (map_put(&hub.conns, (int64_t)c->uid, c) < 0) {
 			free(c);

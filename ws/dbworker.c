@@ -29,8 +29,15 @@ static pthread_cond_t more = PTHREAD_COND_INITIALIZER;
 static struct job *jobs_head, *jobs_tail;
 static struct result *results_head, *results_tail;
 static bool stopping;
+static unsigned pending; /* jobs queued, read without the lock by dbworker_busy */
 static pthread_t worker_thread, tail_thread;
 static struct hub *H;
+
+bool
+dbworker_busy(void)
+{
+	return __atomic_load_n(&pending, __ATOMIC_RELAXED) > DBWORKER_BUSY;
+}
 
 void
 dbworker_submit(struct job *j)
@@ -42,6 +49,7 @@ dbworker_submit(struct job *j)
 	else
 		jobs_head = j;
 	jobs_tail = j;
+	__atomic_add_fetch(&pending, 1, __ATOMIC_RELAXED);
 	pthread_cond_signal(&more);
 	pthread_mutex_unlock(&lock);
 }
@@ -87,6 +95,7 @@ result_free(struct result *r)
 static void
 job_free(struct job *j)
 {
+	free(j->change);
 	free(j->text);
 	free(j);
 }
@@ -159,12 +168,13 @@ auth_room(struct yq_db *db, const struct yq_config *cfg, unsigned recent, struct
 	        "AND p.seen_at > NOW() - INTERVAL ? SECOND) "
 	        "FROM room_members m JOIN users u ON u.id = m.user_id WHERE m.room_id = ? "
 	        "ORDER BY FIELD(m.role, 'owner', 'moderator', 'member'), m.joined_at, u.id";
+	/* the newest messages by ix_chat_room first, then their authors */
 	static const char history[] =
-	        "SELECT id, room_id, user_id, username, text, created_at_ms FROM ("
-	        "SELECT c.id, c.room_id, c.user_id, u.username, c.text, "
+	        "SELECT t.id, t.room_id, t.user_id, u.username, t.text, t.created_at_ms FROM ("
+	        "SELECT c.id, c.room_id, c.user_id, c.text, "
 	        "CAST(UNIX_TIMESTAMP(c.created_at) * 1000 AS INTEGER) AS created_at_ms "
-	        "FROM chat_messages c JOIN users u ON u.id = c.user_id WHERE c.room_id = ? "
-	        "ORDER BY c.id DESC LIMIT ?) t ORDER BY id";
+	        "FROM chat_messages c WHERE c.room_id = ? ORDER BY c.id DESC LIMIT ?) t "
+	        "STRAIGHT_JOIN users u ON u.id = t.user_id ORDER BY t.id";
 	struct yq_rows *rows;
 	long long n = YQ_DB_EXEC(db, room, &rows, YQ_PINT(r->user_id), YQ_PINT(r->user_id),
 	                         YQ_PINT(r->user_id), YQ_PINT(j->room_id));
@@ -390,7 +400,7 @@ playback_tx(struct yq_db *db, void *arg)
 	x->pb.updated_at_ms = yq_rows_int(rows, 0, 5);
 	yq_rows_free(rows);
 
-	playback_apply(&x->pb, &j->change, yq_now_ms());
+	playback_apply(&x->pb, j->change, yq_now_ms());
 	char rate[32];
 	snprintf(rate, sizeof(rate), "%.6f", x->pb.rate);
 	n = YQ_DB_EXEC(db, store, NULL, YQ_PSTR(x->pb.media_url),
@@ -399,11 +409,11 @@ playback_tx(struct yq_db *db, void *arg)
 	               YQ_PINT(j->room_id));
 	if (n < 0)
 		return (int)n;
-	json_object *ev = playback_event(&x->pb, &j->change, j->user_id, j->username);
+	json_object *ev = playback_event(&x->pb, j->change, j->user_id, j->username);
 	free(x->payload);
 	x->payload = dup_json(ev);
 	json_object_put(ev);
-	x->type = j->change.action == PB_SYNC ? "progress_sync" : "play_control";
+	x->type = j->change->action == PB_SYNC ? "progress_sync" : "play_control";
 	/* the other nodes learn it from the queue, in the same transaction */
 	return yq_queue_room_text(db, j->room_id, x->type, x->payload, strlen(x->payload),
 	                          H->wc.node_id);
@@ -504,6 +514,8 @@ worker_main(void *arg)
 		}
 		bool stop = stopping && !j;
 		pthread_mutex_unlock(&lock);
+		if (j)
+			__atomic_sub_fetch(&pending, 1, __ATOMIC_RELAXED);
 		if (stop)
 			break;
 		run_job(db, j);

@@ -69,7 +69,7 @@ sendq_grow(struct sendq *q)
 int
 sendq_push(struct sendq *q, struct msg *m, size_t soft, int64_t now)
 {
-	if (q->bytes + m->len <= soft)
+	if (q->bytes + m->len <= soft && q->count < SENDQ_SOFT_COUNT)
 		q->over_since_ms = 0;
 	else if (!q->over_since_ms)
 		q->over_since_ms = now;

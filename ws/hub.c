@@ -352,8 +352,12 @@ sweep_heartbeats(int64_t now)
 	MAP_EACH(&hub.conns, id, v, {
 		struct conn *c = v;
 		(void)id;
-		if (c->state != CONN_CLOSING && now - c->last_rx_ms > limit)
+		/* a connection still being authenticated is waiting for us,
+		 * not silent: it gets its own, longer limit */
+		if (c->state == CONN_READY && now - c->last_rx_ms > limit)
 			conn_close(c, WS_CLOSE_TIMEOUT, "heartbeat timeout");
+		else if (c->state == CONN_AUTH && now - c->since_ms > 2 * limit)
+			conn_close(c, 1013, "authentication timed out: try again");
 	});
 }
 

@@ -142,6 +142,10 @@ submit_change(struct conn *c, const struct pb_change *chg, json_object *ref)
 {
 	struct job *j = calloc(1, sizeof(*j));
 
+	if (j && !(j->change = malloc(sizeof(*j->change)))) {
+		free(j);
+		j = NULL;
+	}
 	if (!j) {
 		conn_error(c, "internal", "out of memory", ref);
 		return;
@@ -151,7 +155,7 @@ submit_change(struct conn *c, const struct pb_change *chg, json_object *ref)
 	j->room_id = c->room->id;
 	j->user_id = c->user_id;
 	yq_strlcpy(j->username, c->username, sizeof(j->username));
-	j->change = *chg;
+	*j->change = *chg;
 	if (ref)
 		yq_strlcpy(j->ref, json_object_to_json_string(ref), sizeof(j->ref));
 	dbworker_submit(j);
@@ -301,6 +305,8 @@ protocol_handle(struct conn *c, const char *text, size_t len)
 		conn_error(c, "bad_request", "connect to /ws/rooms/{id} for room messages", e.ref);
 	else if (!rate_ok(c, h->rl, e.ref))
 		; /* refused (and perhaps closing) */
+	else if (h->rl != RL_NONE && dbworker_busy())
+		conn_error(c, "rate_limited", "the server is busy: try again shortly", e.ref);
 	else if (h->perm != YQ_ACT_COUNT &&
 	         !yq_perm_allowed(c->role, h->perm, c->room ? c->room->guest_control : false))
 		conn_error(c, "forbidden", "your role in this room does not allow that", e.ref);

@@ -44,8 +44,10 @@ enum {
 	WS_CLOSE_ABUSE = 4429,
 };
 
-/* The send queue grows from a few slots to at most this many messages. */
-#define SENDQ_MAX 1024
+/* The send queue grows from a few slots to at most this many messages;
+ * past SENDQ_SOFT_COUNT it counts as overfilled like past its byte limit. */
+#define SENDQ_MAX        16384
+#define SENDQ_SOFT_COUNT 1024
 
 /* ---- shared, reference-counted outgoing messages ---- */
 struct msg {
@@ -186,6 +188,7 @@ struct conn {
 	struct room *room;
 	enum yq_role role;
 	int64_t last_rx_ms;
+	int64_t since_ms; /* established */
 	/* incoming message assembly (grown on demand, released when big) */
 	char *rx;
 	size_t rx_len, rx_cap;
@@ -289,8 +292,8 @@ struct job {
 	char *text; /* JSON payload or chat text, malloc'd */
 	size_t text_len;
 	char username[33];
-	char ref[96]; /* the client's "id" as JSON text, for the reply */
-	struct pb_change change;
+	char ref[96];             /* the client's "id" as JSON text, for the reply */
+	struct pb_change *change; /* JOB_PLAYBACK only (malloc'd) */
 	struct job *next;
 };
 
@@ -326,7 +329,11 @@ struct result {
 
 int dbworker_start(struct hub *h);
 void dbworker_stop(void);
-void dbworker_submit(struct job *j);   /* takes ownership */
+void dbworker_submit(struct job *j); /* takes ownership */
+/* More jobs waiting than the worker should hold (DBWORKER_BUSY): room
+ * traffic is refused ("busy") rather than queued without bound. */
+#define DBWORKER_BUSY 20000
+bool dbworker_busy(void);
 struct result *dbworker_results(void); /* the list of finished results */
 void result_free(struct result *r);
 

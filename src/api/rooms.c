@@ -1453,7 +1453,7 @@ h_rooms_messages(struct yq_req *r)
 	static const char sql[] = "SELECT c.id, c.room_id, c.user_id, u.username, c.text, "
 	                          "CAST(UNIX_TIMESTAMP(c.created_at) * 1000 AS INTEGER), "
 	                          "DATE_FORMAT(c.created_at, '%Y-%m-%dT%H:%i:%sZ') "
-	                          "FROM chat_messages c JOIN users u ON u.id = c.user_id "
+	                          "FROM chat_messages c STRAIGHT_JOIN users u ON u.id = c.user_id "
 	                          "WHERE c.room_id = ? AND c.id < ? ORDER BY c.id DESC LIMIT ?";
 	struct room rm;
 	long long limit, before;
