@@ -29,17 +29,23 @@ status_param(struct yq_req *r)
 	return NULL;
 }
 
-/* GET /notifications/ */
+/* GET /notifications/: the page and the unread count in one round trip
+ * (the count joined to the page, so it comes even with an empty page). */
 int
 h_notifications_list(struct yq_req *r)
 {
-	static const char list[] =
-	        "SELECT " YQ_NOTIFICATION_COLUMNS " FROM notifications "
-	        "WHERE user_id = ? AND deleted_at IS NULL AND id < ? AND (? = 'all' OR status = ?) "
-	        "ORDER BY id DESC LIMIT ?";
-	static const char unread[] =
-	        "SELECT COUNT(*) FROM notifications "
-	        "WHERE user_id = ? AND status = 'unread' AND deleted_at IS NULL";
+	/* two statements, so that each reads its own index in id order:
+	 * (user_id, deleted_at, id) for all, (user_id, status, deleted_at, id)
+	 * for one status */
+#define COUNT_AND_PAGE(filter)                                                     \
+	"SELECT n.*, c.unread FROM (SELECT COUNT(*) AS unread FROM notifications " \
+	"WHERE user_id = ? AND status = 'unread' AND deleted_at IS NULL) c "       \
+	"LEFT JOIN (SELECT " YQ_NOTIFICATION_COLUMNS " FROM notifications "        \
+	"WHERE user_id = ? AND deleted_at IS NULL AND id < ? " filter              \
+	" ORDER BY id DESC LIMIT ?) n ON 1 ORDER BY n.id DESC"
+	static const char all[] = COUNT_AND_PAGE("AND ? = 'all'");
+	static const char one[] = COUNT_AND_PAGE("AND status = ?");
+#undef COUNT_AND_PAGE
 	long long limit, before;
 	const char *status = status_param(r);
 
@@ -47,19 +53,19 @@ h_notifications_list(struct yq_req *r)
 	if (yq_http_invalid_done(r) < 0)
 		return -1;
 
-	struct yq_rows *rows, *count;
-	long long n = YQ_DB_EXEC(r->db, list, &rows, YQ_PINT(r->user->id), YQ_PINT(before),
-	                         YQ_PSTR(status), YQ_PSTR(status), YQ_PINT(limit + 1));
+	struct yq_rows *rows;
+	long long n = YQ_DB_EXEC(r->db, strcmp(status, "all") == 0 ? all : one, &rows,
+	                         YQ_PINT(r->user->id), YQ_PINT(r->user->id), YQ_PINT(before),
+	                         YQ_PSTR(status), YQ_PINT(limit + 1));
 	if (n < 0)
 		return yq_http_fail(r, (int)n);
-	if ((n = YQ_DB_EXEC(r->db, unread, &count, YQ_PINT(r->user->id))) < 0) {
-		yq_rows_free(rows);
-		return yq_http_fail(r, (int)n);
-	}
+	long long unread = rows->nrows ? yq_rows_int(rows, 0, rows->ncols - 1) : 0;
+	if (rows->nrows && !yq_rows_str(rows, 0, 0))
+		rows->nrows = 0; /* an empty page: only the count came back */
 	json_object *o = yq_page_json(rows, limit, yq_notification_json);
-	yq_json_add_int(o, "unread_count", yq_rows_int(count, 0, 0));
+	yq_json_add_int(o, "unread_count", unread);
+	rows->nrows = (unsigned)n; /* so yq_rows_free sees every cell */
 	yq_rows_free(rows);
-	yq_rows_free(count);
 	return yq_http_json(r, 200, o);
 }
 
