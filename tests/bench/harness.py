@@ -38,9 +38,14 @@ SIDE_LABELS = {
     "fastapi": "FastAPI + uvicorn",
     "php": "PHP-FPM",
     "nginx": "nginx return 200",
+    "socketio": "Socket.IO (Node)",
+    "lws": "lws broadcast (no logic)",
 }
 
 WS_SCENARIOS = {5: "WebSocket", 6: "WebSocket", 7: "WebSocket", 8: "WebSocket"}
+# the baselines a WebSocket scenario needs
+WS_NEEDS = {5: ("socketio", "lws")}
+WS_LABELS = dict(SIDE_LABELS, ours="yiqikan-ws")
 
 
 def log(msg):
@@ -409,11 +414,566 @@ def scenario_4(h):
     return res
 
 
+# --------------------------------------------------------------------------
+# WebSocket scenarios (5-8): yq-wsload against yiqikan-ws directly (its
+# port, not through nginx), the baselines likewise
+
+
+FANOUT_RATIO_TARGET = 5.0       # ours / Socket.IO, deliveries/s at saturation
+FANOUT_ABS_TARGET = 250000.0    # deliveries/s from the one lws service thread
+IDLE_CONNS_TARGET = 50000
+IDLE_SECONDS_TARGET = 300
+RSS_PER_CONN_TARGET = 4096      # bytes
+NOTIFY_P50_TARGET_MS = 10.0
+NOTIFY_P99_TARGET_MS = 50.0
+SKEW_P99_TARGET_MS = 5.0
+FD_RESERVE = 200                # descriptors a process keeps for itself
+CLIENT_BOUND_PCT = 90.0         # a load generator this busy is (part of) the limit
+
+
+def ws_pid(h):
+    try:
+        with open(h.a.ws_pid_file) as f:
+            pid = int(f.read().strip())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        raise SetupError("the ws daemon is not running (no live pid in %s)" % h.a.ws_pid_file)
+
+
+def pid_of(path):
+    try:
+        with open(path) as f:
+            pid = int(f.read().strip())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+def nofile_limits(pid):
+    """(soft, hard) open-file limits of a process, from /proc/PID/limits."""
+    with open("/proc/%d/limits" % pid) as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                soft, hard = line.split()[3:5]
+                conv = lambda v: 1 << 62 if v == "unlimited" else int(v)  # noqa: E731
+                return conv(soft), conv(hard)
+    raise SetupError("no open-file limit in /proc/%d/limits" % pid)
+
+
+def proc_rss_kb(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            m = re.search(r"^VmRSS:\s+(\d+)", f.read(), re.M)
+            return int(m.group(1)) if m else -1
+    except OSError:
+        return -1
+
+
+def proc_fds(pid):
+    try:
+        return len(os.listdir("/proc/%d/fd" % pid))
+    except OSError:
+        return -1
+
+
+def ms(us):
+    return round(us / 1000.0, 3) if us is not None and us >= 0 else None
+
+
+def ws_members(h):
+    """The room of scenarios 5 and 8: a.members members (the owner "wo" and
+    a.members - 1 users who join), keep_chat_history off, max_members
+    a.members.  Created once per harness run."""
+    if getattr(h, "ws_room", None):
+        return h.ws_room
+    a, side = h.a, h.api["ours"]
+    users = ["w%d" % i for i in range(a.members - 1)]
+    side.register_many(["wo"] + users)
+    tok = side.login("wo")
+    st, body = request(side.url, "POST", "/rooms/", token=tok, body={
+        "name": "bench ws " + side.tag,
+        "config": {"max_members": a.members, "keep_chat_history": False}})
+    if st != 201 or not isinstance(body, dict) or "id" not in body:
+        raise SetupError("ours: POST /api/rooms/ answered %s: %s" % (st, short(body)))
+    room = int(body["id"])
+    log("ours: %d users join room %d" % (len(users), room))
+    toks = side.login_many(users)
+
+    def join(t):
+        s, b = request(side.url, "POST", "/rooms/join", token=t, body={"room_id": room})
+        expect("ours", "POST /api/rooms/join", s, b, 200, lambda x: isinstance(x, dict) and x.get("room_id") == room)
+    with concurrent.futures.ThreadPoolExecutor(8) as ex:
+        list(ex.map(join, toks))
+    n = int(side.db.scalar(side.dbname, "SELECT COUNT(*) FROM room_members WHERE room_id = %d" % room))
+    if n != a.members:
+        raise SetupError("ours: room %d has %d members, want %d" % (room, n, a.members))
+    h.ws_room = (room, ["wo"] + users)
+    return h.ws_room
+
+
+def ws_tokens(h, name, users):
+    """Fresh tokens (15 min) for users, in order, into a tokens file."""
+    log("ours: logging in %d users for %s" % (len(users), name))
+    with concurrent.futures.ThreadPoolExecutor(8) as ex:
+        toks = list(ex.map(h.api["ours"].login, users))
+    return h.run.tokens_file(name, toks), toks
+
+
+def run_json(h, label, cmd, timeout):
+    """Run a load generator that prints its result as one JSON line on
+    stdout; its command line and output go to logs/<label>.txt."""
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        raise SetupError("%s: %s did not finish in %d s" % (label, os.path.basename(cmd[0]), e.timeout))
+    with open(os.path.join(h.run.logdir, label + ".txt"), "w") as f:
+        f.write("$ " + " ".join(cmd) + "\n" + p.stdout + p.stderr)
+    r = None
+    for line in reversed(p.stdout.splitlines()):
+        if line.startswith("{"):
+            try:
+                r = json.loads(line)
+            except ValueError:
+                pass
+            break
+    if r is None or p.returncode not in (0, 1):
+        raise SetupError("%s: %s failed (exit %d): %s" % (label, os.path.basename(cmd[0]), p.returncode,
+                                                          (p.stderr or p.stdout).strip()[-300:]))
+    if not r.get("conns_ok"):
+        raise SetupError("%s: no connection authenticated (connect errors %s, close codes %s): %s" % (
+            label, json.dumps(r.get("connect_errors")), json.dumps(r.get("close_codes")),
+            p.stderr.strip()[-200:]))
+    return r
+
+
+def load_summary(r, rate_mode=False):
+    """The figures of one yq-wsload / load.js run, and whether it is valid:
+    every connection authenticated, none dropped, no error messages,
+    something delivered, and (open loop) at most 1% of the sends skipped
+    because the window was full."""
+    lat = r.get("latency_us") or {}
+    srv = r.get("server") or {}
+    problems = []
+    if r["conns_ok"] < r["conns"]:
+        problems.append("%d of %d connections failed" % (r["conns"] - r["conns_ok"], r["conns"]))
+    if r.get("conns_dropped"):
+        problems.append("%d dropped (%s)" % (r["conns_dropped"], json.dumps(r.get("close_codes"))))
+    if r.get("errors"):
+        problems.append("error messages %s" % json.dumps(r["errors"]))
+    if not r.get("received_in_window"):
+        problems.append("nothing delivered in the window")
+    tried = r.get("sent", 0) + r.get("skipped", 0)
+    if rate_mode and tried and r.get("skipped", 0) > tried * INVALID_PCT / 100:
+        problems.append("%d of %d sends skipped (window full)" % (r["skipped"], tried))
+    want = (r.get("rate") or 0) * r.get("duration_s", 0) * max(r.get("senders", 1), 1)
+    if rate_mode and want and tried < 0.9 * want:
+        problems.append("the generator sent %d of %d scheduled messages" % (tried, want))
+    out = {
+        "conns": r["conns"], "conns_ok": r["conns_ok"], "conns_failed": r.get("conns_failed", 0),
+        "conns_dropped": r.get("conns_dropped", 0), "rate": r.get("rate"), "window": r.get("window"),
+        "size": r.get("size"), "sent": r.get("sent"), "acked": r.get("acked"), "skipped": r.get("skipped"),
+        "received_in_window": r.get("received_in_window"), "deliveries_per_s": r.get("deliveries_per_s"),
+        "deliveries_per_second": r.get("deliveries_per_second"),
+        "latency_ms": {k: ms(lat.get(k)) for k in ("p50", "p90", "p99", "p999", "max")},
+        "ramp_s": round(r.get("ramp_s", 0), 2), "duration_s": round(r.get("duration_s", 0), 3),
+        "client_cpu_pct": round(r.get("client_cpu_pct", -1), 1),
+        "max_send_lag_ms": ms(r.get("max_send_lag_us")),
+        "server_cpu_pct": round(srv.get("cpu_pct", -1), 1) if srv else None,
+        "valid": not problems,
+    }
+    if problems:
+        out["problems"] = "; ".join(problems)
+    if "skew_us" in r:
+        sk = r["skew_us"]
+        out["skew_ms"] = {k: ms(sk.get(k)) for k in ("p50", "p90", "p99", "max")}
+        out["skew_broadcasts"] = sk.get("broadcasts", 0)
+        out["skew_receivers_avg"] = round(sk.get("receivers_avg", 0), 1)
+    return out
+
+
+def fanout_cmd(h, side, url, tokens, pid, conns, duration, rate, window):
+    a = h.a
+    if side == "socketio":
+        cmd = ["node", os.path.join(a.socketio_dir, "load.js"), "--url", url]
+    else:
+        cmd = [a.wsload, "--url", url, "--tokens", tokens]
+    cmd += ["--conns", conns, "--ramp", a.ws_ramp, "--senders", 1, "--rate", rate, "--window", window,
+            "--size", 64, "--duration", duration, "--quiet-ms", a.ws_quiet_ms, "--drain-ms", a.ws_drain_ms,
+            "--settle", 60, "--json"]
+    if side != "socketio":
+        cmd += ["--heartbeat", 20]
+    if pid:
+        cmd += ["--server-pid", pid]
+    return [str(x) for x in cmd]
+
+
+def fanout_timeout(h, conns, duration):
+    return int(conns / h.a.ws_ramp + 60 + duration + (h.a.ws_quiet_ms + h.a.ws_drain_ms) / 1000.0 + 60)
+
+
+def scenario_5(h):
+    """fan-out: one room, one sender"""
+    a = h.a
+    room, users = ws_members(h)
+    res = {"ws_runs": {}, "members": a.members}
+    tf, _ = ws_tokens(h, "s5-ours", users)
+    # the baselines get no real token: they check none
+    dummy = h.run.tokens_file("s5-baseline", ["bench"])
+    plan = [("ours", "%s/ws/rooms/%d" % (a.ws_url, room), ws_pid(h))]
+    if "lws" in h.available:
+        plan.append(("lws", a.lws_url + "/", pid_of(a.lws_pid_file)))
+    if "socketio" in h.available:
+        plan.append(("socketio", a.socketio_url, pid_of(a.socketio_pid_file)))
+    for side, url, pid in plan:
+        if side != "ours" and not pid:
+            res.setdefault("unavailable", {})[side] = "its server is not running"
+            continue
+        try:
+            fanout_side(h, res, side, url, dummy if side != "ours" else tf, pid)
+        except SetupError as e:
+            if side == "ours":
+                raise
+            res.setdefault("unavailable", {})[side] = str(e)
+            log("s5-%s could not run: %s" % (side, e))
+    return res
+
+
+def fanout_side(h, res, side, url, tf, pid):
+    """Scenario 5 for one side: warm-up, saturation, half of it."""
+    a, n = h.a, h.a.members
+    if a.warmup > 0:
+        run_json(h, "s5-%s-warmup" % side, fanout_cmd(h, side, url, tf, pid, n, a.warmup, 0, 64),
+                 fanout_timeout(h, n, a.warmup))
+    r = run_json(h, "s5-%s-sat" % side, fanout_cmd(h, side, url, tf, pid, n, a.duration, 0, 64),
+                 fanout_timeout(h, n, a.duration))
+    sat = load_summary(r)
+    res["ws_runs"][side + "-sat"] = sat
+    log("%-28s %9s deliveries/s  p50 %7.2f ms  p99 %7.2f ms  client cpu %.0f%%  server cpu %s%s" % (
+        "s5-%s saturation" % side, fmt_num(sat["deliveries_per_s"]), sat["latency_ms"]["p50"] or 0,
+        sat["latency_ms"]["p99"] or 0, sat["client_cpu_pct"],
+        "%.0f%%" % sat["server_cpu_pct"] if sat["server_cpu_pct"] is not None else "?",
+        "" if sat["valid"] else "  INVALID: " + sat["problems"]))
+    # latency at half of this side's saturation: one sender, open loop
+    receivers = max(sat["conns_ok"] - 1, 1)
+    rate = max(1, int(round(sat["deliveries_per_s"] / receivers / 2.0)))
+    # no window: a server that stalls must not be spared the sends it
+    # falls behind on (that would hide its stall from the latency)
+    r = run_json(h, "s5-%s-half" % side, fanout_cmd(h, side, url, tf, pid, n, a.duration, rate, 0),
+                 fanout_timeout(h, n, a.duration))
+    half = load_summary(r, rate_mode=True)
+    res["ws_runs"][side + "-half"] = half
+    log("%-28s %9s deliveries/s  p50 %7.2f ms  p99 %7.2f ms  (%d msg/s)%s" % (
+        "s5-%s half" % side, fmt_num(half["deliveries_per_s"]), half["latency_ms"]["p50"] or 0,
+        half["latency_ms"]["p99"] or 0, rate, "" if half["valid"] else "  INVALID: " + half["problems"]))
+
+
+def scenario_6(h):
+    """idle authenticated connections"""
+    a = h.a
+    pid = ws_pid(h)
+    room, users = ws_members(h)
+    target, secs = a.idle_conns, a.idle_seconds
+    soft, hard = nofile_limits(pid)
+    cap = max(soft - FD_RESERVE, 0)
+    n = min(target, cap)
+    res = {"ws_runs": {}, "target_conns": target, "seconds": secs, "heartbeat_s": a.idle_heartbeat,
+           "daemon_nofile": [soft, hard], "conns": n}
+    if n < target:
+        res["limited"] = ("the ws daemon's open-file limit is %d (hard %d): it can hold about %d connections, "
+                          "not %s; start yiqikan-ws under `ulimit -n %d` or more (the hard limit must allow it)"
+                          % (soft, hard, cap, "{:,}".format(target), target + 10000))
+        log("scenario 6: " + res["limited"])
+    if n < 1:
+        raise SetupError(res["limited"])
+    import resource
+    csoft, chard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    per_proc = max(chard - FD_RESERVE, 100)
+    procs = -(-n // per_proc)
+    nsrc = max(2, -(-n // 20000))
+    res.update(client_nofile=chard, processes=procs, sources="127.0.0.1-127.0.0.%d" % nsrc)
+    tf, _ = ws_tokens(h, "s6-ours", users)
+    rss_before = proc_rss_kb(pid)
+    fds_before = proc_fds(pid)
+    ramp = a.idle_ramp / procs
+    running = []
+    for i in range(procs):
+        c = n // procs + (1 if i < n % procs else 0)
+        cmd = [str(x) for x in [a.wsload, "--url", a.ws_url + "/ws", "--tokens", tf, "--conns", c,
+                                "--source-range", res["sources"], "--ramp", ramp, "--idle",
+                                "--heartbeat", a.idle_heartbeat, "--duration", secs, "--quiet-ms", 1000,
+                                "--drain-ms", 500, "--settle", 120, "--server-pid", pid, "--json"]]
+        logf = open(os.path.join(h.run.logdir, "s6-ours-%d.txt" % i), "w")
+        logf.write("$ " + " ".join(cmd) + "\n")
+        logf.flush()
+        running.append((subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=logf, text=True), logf))
+    log("scenario 6: %d connections from %d yq-wsload process(es) over %s, idle for %d s"
+        % (n, procs, res["sources"], secs))
+    samples = []  # (seconds since start, daemon fds, daemon RSS kB)
+    t0 = time.time()
+    deadline = t0 + n / a.idle_ramp + 120 + secs + 60
+    while any(p.poll() is None for p, _ in running):
+        samples.append((round(time.time() - t0, 1), proc_fds(pid), proc_rss_kb(pid)))
+        if time.time() > deadline:
+            for p, _ in running:
+                p.kill()
+            raise SetupError("scenario 6: yq-wsload did not finish in %d s" % (deadline - t0))
+        time.sleep(1)
+    results = []
+    for i, (p, logf) in enumerate(running):
+        out = p.stdout.read()
+        logf.write(out)
+        logf.close()
+        line = next((x for x in reversed(out.splitlines()) if x.startswith("{")), None)
+        if p.returncode not in (0, 1) or not line:
+            raise SetupError("scenario 6: yq-wsload %d failed (exit %d), see %s" % (
+                i, p.returncode, os.path.join(h.run.logdir, "s6-ours-%d.txt" % i)))
+        results.append(json.loads(line))
+    ok = sum(r["conns_ok"] for r in results)
+    dropped = sum(r.get("conns_dropped", 0) for r in results)
+    failed = sum(r.get("conns_failed", 0) for r in results)
+    # the daemon's RSS with every connection open: the last sample at the
+    # highest descriptor count, i.e. the end of the idle period
+    top = max((s[1] for s in samples), default=-1)
+    at = [s for s in samples if s[1] == top]
+    rss_at = at[-1][2] if at else -1
+    per_conn = (rss_at - rss_before) * 1024.0 / ok if ok and rss_at > 0 and rss_before > 0 else None
+    close_codes = {}
+    for r in results:
+        for k, v in (r.get("close_codes") or {}).items():
+            close_codes[k] = close_codes.get(k, 0) + v
+    res.update(conns_ok=ok, conns_failed=failed, conns_dropped=dropped, close_codes=close_codes,
+               fds_before=fds_before, fds_max=top, rss_before_kb=rss_before, rss_all_open_kb=rss_at,
+               rss_max_kb=max((s[2] for s in samples), default=-1),
+               rss_per_conn_bytes=round(per_conn) if per_conn is not None else None,
+               ramp_s=max(r.get("ramp_s", 0) for r in results),
+               idle_s=min(r.get("duration_s", 0) for r in results),
+               heartbeats=sum(r.get("heartbeats", 0) for r in results),
+               heartbeat_replies=sum(r.get("heartbeat_replies", 0) for r in results),
+               client_cpu_pct=[round(r.get("client_cpu_pct", -1), 1) for r in results],
+               server_cpu_pct=[round((r.get("server") or {}).get("cpu_pct", -1), 1) for r in results][0],
+               samples=samples[:: max(1, len(samples) // 200)])
+    res["valid"] = ok == n and dropped == 0 and failed == 0
+    log("%-28s %d of %d authenticated, %d failed, %d dropped; RSS %d -> %d kB = %s bytes/connection" % (
+        "s6-ours", ok, n, failed, dropped, rss_before, rss_at,
+        "%.0f" % per_conn if per_conn is not None else "?"))
+    return res
+
+
+async def _notify(h, invitees, inviter_tok, room, samples):
+    """The measurement of scenario 7 on one event loop: the invitees'
+    /ws connections (through our nginx, as a browser's) each with a reader
+    that timestamps invite_notification arrivals by invitation id; the
+    REST calls run in one thread on a keep-alive connection so the loop
+    keeps reading while a request is under way."""
+    import asyncio
+    import websockets  # Debian's python3-websockets
+    loop = asyncio.get_running_loop()
+    u = urllib.parse.urlsplit(h.a.ours_url)
+    ws_base = "ws://%s:%d/ws" % (u.hostname, u.port)
+    arrivals, waiters = {}, {}
+
+    class Http:
+        def __init__(self):
+            self.c = None
+
+        def post(self, path, body, token):
+            data = json.dumps(body).encode()
+            hdr = {"Content-Type": "application/json", "Authorization": "Bearer " + token}
+            for attempt in (0, 1):
+                if self.c is None:
+                    self.c = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+                    self.c.connect()
+                t0 = time.perf_counter()
+                try:
+                    self.c.request("POST", "/api" + path, body=data, headers=hdr)
+                    resp = self.c.getresponse()
+                    raw = resp.read()
+                    break
+                except (OSError, http.client.HTTPException):
+                    self.c.close()
+                    self.c = None
+                    if attempt:
+                        raise
+            text = raw.decode("utf-8", "replace")
+            try:
+                return t0, resp.status, json.loads(text) if text else None
+            except ValueError:
+                return t0, resp.status, text
+
+    httpc = Http()
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+
+    async def post(path, body, token):
+        return await loop.run_in_executor(pool, httpc.post, path, body, token)
+
+    async def reader(ws):
+        async for raw in ws:
+            t = time.perf_counter()
+            if '"invite_notification"' not in raw:
+                continue
+            m = json.loads(raw)
+            inv = (m.get("payload") or {}).get("content", {}).get("invitation_id")
+            arrivals[inv] = t
+            f = waiters.pop(inv, None)
+            if f and not f.done():
+                f.set_result(t)
+
+    conns = []
+    try:
+        for uid, tok in invitees:
+            ws = await websockets.connect(ws_base + "?token=" + tok, compression=None, max_size=1 << 20,
+                                          open_timeout=20)
+            conns.append(ws)
+            await ws.send(json.dumps({"type": "heart_beat", "id": 1, "payload": {"client_ts": int(time.time() * 1000)}}))
+            while True:  # authenticated when the heart_beat is answered
+                m = json.loads(await asyncio.wait_for(ws.recv(), 20))
+                if m.get("type") == "error":
+                    raise SetupError("ours: /ws refused an invitee: %s" % short(m))
+                if m.get("ref") == 1:
+                    break
+        readers = [asyncio.ensure_future(reader(ws)) for ws in conns]
+
+        async def heartbeats():
+            while True:
+                await asyncio.sleep(20)
+                for ws in conns:
+                    await ws.send(json.dumps({"type": "heart_beat", "payload": {"client_ts": int(time.time() * 1000)}}))
+        hb = asyncio.ensure_future(heartbeats())
+        lat, lost = [], 0
+        rng = random.Random(7)
+        for i in range(samples):
+            uid, tok = invitees[i % len(invitees)]
+            t0, st, body = await post("/rooms/invite", {"room_id": room, "user_id": uid}, inviter_tok)
+            if st != 201 or not isinstance(body, dict) or "id" not in body:
+                raise SetupError("ours: POST /api/rooms/invite answered %s: %s" % (st, short(body)))
+            inv = int(body["id"])
+            t1 = arrivals.pop(inv, None)
+            if t1 is None:
+                f = loop.create_future()
+                waiters[inv] = f
+                try:
+                    t1 = await asyncio.wait_for(f, 5)
+                except asyncio.TimeoutError:
+                    waiters.pop(inv, None)
+                    lost += 1
+            if t1 is not None:
+                lat.append((t1 - t0) * 1000.0)
+            # decline, so the same user can be invited again (not timed)
+            _, st, body = await post("/rooms/invitations/%d/decline" % inv, {}, tok)
+            if st != 200:
+                raise SetupError("ours: POST /api/rooms/invitations/%d/decline answered %s: %s" % (inv, st, short(body)))
+            # out of step with the daemon's queue polling
+            await asyncio.sleep(rng.uniform(0, 0.005))
+        hb.cancel()
+        for t in readers:
+            t.cancel()
+        return lat, lost
+    finally:
+        for ws in conns:
+            try:
+                await ws.close()
+            except Exception:  # noqa: BLE001 - closing only
+                pass
+        pool.shutdown(wait=False)
+
+
+def pct_of(sorted_vals, q):
+    """nearest-rank percentile"""
+    if not sorted_vals:
+        return None
+    k = max(0, min(len(sorted_vals) - 1, int(-(-q * len(sorted_vals) // 1)) - 1))
+    return round(sorted_vals[k], 3)
+
+
+def scenario_7(h):
+    """notification latency: REST invite -> the invitee's /ws"""
+    try:
+        import asyncio
+        import websockets
+        del websockets  # _notify() imports it again; here only: is it there?
+    except ImportError:
+        raise SetupError("python3-websockets is not installed (Debian package python3-websockets)")
+    a, side = h.a, h.api["ours"]
+    room_ws, users = ws_members(h)
+    pool = users[1:1 + min(a.samples, 100, len(users) - 1)]
+    side.register("wi")
+    itok = side.login("wi")
+    st, body = request(side.url, "POST", "/rooms/", token=itok, body={"name": "bench invites " + side.tag})
+    if st != 201 or not isinstance(body, dict) or "id" not in body:
+        raise SetupError("ours: POST /api/rooms/ answered %s: %s" % (st, short(body)))
+    room = int(body["id"])
+    _, toks = ws_tokens(h, "s7-ours", pool)
+    invitees = [(side.ids[u], t) for u, t in zip(pool, toks)]
+    log("scenario 7: %d invitations to %d users connected to /ws through nginx" % (a.samples, len(pool)))
+    try:
+        lat, lost = asyncio.run(_notify(h, invitees, itok, room, a.samples))
+    except SetupError:
+        raise
+    except Exception as e:  # noqa: BLE001 - websockets, sockets, timeouts: say what
+        raise SetupError("scenario 7's client failed: %s: %s" % (type(e).__name__, e))
+    lat.sort()
+    res = {"samples": a.samples, "invitees": len(pool), "received": len(lat), "lost": lost,
+           "latency_ms": {"p50": pct_of(lat, 0.50), "p90": pct_of(lat, 0.90), "p99": pct_of(lat, 0.99),
+                          "max": round(lat[-1], 3) if lat else None,
+                          "mean": round(sum(lat) / len(lat), 3) if lat else None},
+           "valid": lost <= a.samples * INVALID_PCT / 100 and bool(lat)}
+    log("%-28s %d samples  p50 %s ms  p99 %s ms  lost %d" % (
+        "s7-ours", len(lat), res["latency_ms"]["p50"], res["latency_ms"]["p99"], lost))
+    return res
+
+
+def scenario_8(h):
+    """sync skew of a play_control"""
+    a = h.a
+    room, users = ws_members(h)   # users[0] is the owner
+    tf, _ = ws_tokens(h, "s8-ours", users)
+    res = {"ws_runs": {}, "members": a.members, "rate": a.skew_rate}
+    plan = [("ours", "%s/ws/rooms/%d" % (a.ws_url, room), ws_pid(h))]
+    dummy = h.run.tokens_file("s8-baseline", ["bench"])
+    if "lws" in h.available and pid_of(a.lws_pid_file):
+        plan.append(("lws", a.lws_url + "/", pid_of(a.lws_pid_file)))
+    for side, url, pid in plan:
+        cmd = [str(x) for x in [a.wsload, "--url", url, "--tokens", tf if side == "ours" else dummy,
+                                "--conns", a.members, "--ramp", a.ws_ramp,
+                                "--senders", 1, "--type", "play_control", "--rate", a.skew_rate,
+                                "--window", 64, "--duration", a.duration, "--quiet-ms", a.ws_quiet_ms,
+                                "--drain-ms", a.ws_drain_ms, "--heartbeat", 20, "--server-pid", pid, "--json"]]
+        try:
+            r = run_json(h, "s8-" + side, cmd, fanout_timeout(h, a.members, a.duration))
+        except SetupError as e:
+            if side == "ours":
+                raise
+            res["ceiling_skew"] = "could not run: %s" % e
+            continue
+        s = load_summary(r, rate_mode=True)
+        if (r.get("errors") or {}).get("forbidden"):
+            raise SetupError("ours: play_control refused (forbidden): the first token is not the owner's")
+        if side == "lws" and not s.get("skew_broadcasts"):
+            # yq-wsload keys a play_control's arrivals by the "version" the
+            # server adds; a verbatim broadcast has none
+            res["ceiling_skew"] = ("not measured: yq-wsload reads skew per \"version\", which the verbatim "
+                                   "broadcast of lws-broadcast lacks")
+            continue
+        res["ws_runs"][side] = s
+        log("%-28s skew p50 %s ms  p99 %s ms  max %s ms  (%d broadcasts to %.0f receivers)%s" % (
+            "s8-" + side, s["skew_ms"]["p50"], s["skew_ms"]["p99"], s["skew_ms"]["max"], s["skew_broadcasts"],
+            s["skew_receivers_avg"], "" if s["valid"] else "  INVALID: " + s["problems"]))
+        if side == "ours" and not s.get("skew_broadcasts"):
+            raise SetupError("ours: no play_control broadcast reached two receivers (see s8-ours.txt)")
+    return res
+
+
 SCENARIOS = {
     1: ("GET /users/me", scenario_1),
     2: ("GET /notifications/?limit=20", scenario_2),
     3: ("room join+leave cycle", scenario_3),
     4: ("login (POST /token)", scenario_4),
+    5: ("fan-out: one room, one sender", scenario_5),
+    6: ("idle authenticated connections", scenario_6),
+    7: ("notification latency: REST invite -> /ws", scenario_7),
+    8: ("sync skew: play_control to a room", scenario_8),
 }
 
 # (scenario, baseline, target ratio ours/baseline); None = reported only
@@ -454,6 +1014,130 @@ def fmt_target(target):
     if target < 1:
         return "≥ %.0f%%" % (100 * target)
     return "≥ %g×" % target
+
+
+def met_str(ok):
+    return "yes" if ok else "**no**"
+
+
+def ws_rows(results):
+    """Rows of the main table for scenarios 5-8."""
+    rows = []
+    sc_res = results["scenarios"]
+    for sc in sorted(int(k) for k in sc_res if int(k) in WS_SCENARIOS):
+        s = sc_res[str(sc)]
+        name = "%d. %s" % (sc, s["name"])
+        if s["status"] != "ok":
+            rows.append([name, "—", "—", "—", "—", "could not run: " + s.get("reason", s["status"])])
+            continue
+        unav = s.get("unavailable", {})
+        if sc == 5:
+            runs = s.get("ws_runs", {})
+            title = "5. fan-out: 1 room of %d, 1 sender, deliveries/s at saturation" % s["members"]
+            o = runs.get("ours-sat")
+            od = o["deliveries_per_s"]
+            ours_txt = "%s/s (p99 %.1f ms)" % (fmt_num(od), o["latency_ms"]["p99"] or 0)
+            for base, target in (("socketio", FANOUT_RATIO_TARGET), ("lws", None)):
+                b = runs.get(base + "-sat")
+                if not b:
+                    rows.append([title, ours_txt, WS_LABELS[base] + ": —", "—", fmt_target(target),
+                                 "could not run: " + (unav.get(base) or "not run")])
+                    continue
+                ratio = od / b["deliveries_per_s"] if b["deliveries_per_s"] else float("inf")
+                s.setdefault("ratios", {})[base] = round(ratio, 3)
+                if not o["valid"] or not b["valid"]:
+                    met = "invalid (%s)" % "; ".join("%s: %s" % (WS_LABELS[n], r["problems"])
+                                                     for n, r in (("ours", o), (base, b)) if not r["valid"])
+                elif target is None:
+                    met = "—"
+                else:
+                    met = met_str(ratio >= target)
+                rows.append([title, ours_txt, "%s: %s/s (p99 %.1f ms)" % (
+                    WS_LABELS[base], fmt_num(b["deliveries_per_s"]), b["latency_ms"]["p99"] or 0),
+                    fmt_ratio(ratio, 0.5 if target is None else target), fmt_target(target), met])
+            rows.append(["5. deliveries/s from the one lws service thread", "%s/s" % fmt_num(od), "—", "—",
+                         "≥ %s/s" % fmt_num(FANOUT_ABS_TARGET),
+                         met_str(od >= FANOUT_ABS_TARGET) if o["valid"] else "invalid (%s)" % o["problems"]])
+            oh = runs.get("ours-half")
+            for base in ("socketio", "lws"):
+                bh = runs.get(base + "-half")
+                if not oh:
+                    break
+                rows.append(["5. latency at half of each side's saturation, p50 / p99",
+                             "%.2f / %.2f ms (%s msg/s)" % (oh["latency_ms"]["p50"] or 0, oh["latency_ms"]["p99"] or 0,
+                                                            fmt_num(oh["rate"])),
+                             "%s: %s" % (WS_LABELS[base], "%.2f / %.2f ms (%s msg/s)" % (
+                                 bh["latency_ms"]["p50"] or 0, bh["latency_ms"]["p99"] or 0, fmt_num(bh["rate"]))
+                                 if bh else "—"),
+                             "—", "reported",
+                             "—" if (oh["valid"] and (not bh or bh["valid"])) else "invalid (%s)" % "; ".join(
+                                 r["problems"] for r in (oh, bh) if r and not r["valid"])])
+        elif sc == 6:
+            title = "6. idle authenticated connections on /ws, heart_beat every %d s, %d s" % (
+                s["heartbeat_s"], s["seconds"])
+            ok = s["conns_ok"] >= s["target_conns"] and s["conns_dropped"] == 0 and s["conns_failed"] == 0 \
+                and s["seconds"] >= IDLE_SECONDS_TARGET
+            why = []
+            if s.get("limited"):
+                why.append(s["limited"])
+            if s["seconds"] < IDLE_SECONDS_TARGET:
+                why.append("held %d s, not %d" % (s["seconds"], IDLE_SECONDS_TARGET))
+            rows.append([title, "%s of %s authenticated, %d failed, %d dropped; daemon CPU while idle %s" % (
+                "{:,}".format(s["conns_ok"]), "{:,}".format(s["conns"]), s["conns_failed"], s["conns_dropped"],
+                "%.0f%%" % s["server_cpu_pct"] if (s.get("server_cpu_pct") or -1) >= 0 else "?"),
+                "—", "—", "%s, none dropped, %d s" % ("{:,}".format(IDLE_CONNS_TARGET), IDLE_SECONDS_TARGET),
+                met_str(ok) + (" (%s)" % "; ".join(why) if why else "")])
+            pc = s.get("rss_per_conn_bytes")
+            rows.append(["6. daemon RSS per connection",
+                         "%.2f KiB (RSS %s → %s MiB)" % (pc / 1024.0, fmt_num(s["rss_before_kb"] / 1024.0),
+                                                        fmt_num(s["rss_all_open_kb"] / 1024.0)) if pc is not None else "?",
+                         "—", "—", "≤ %g KiB" % (RSS_PER_CONN_TARGET / 1024), met_str(pc is not None and pc <= RSS_PER_CONN_TARGET)])
+        elif sc == 7:
+            lat = s["latency_ms"]
+            title = "7. REST invite → invite_notification on /ws (%d samples)" % s["samples"]
+            inv = "" if s["valid"] else "invalid (%d of %d lost); " % (s["lost"], s["samples"])
+            rows.append([title + " p50", "%.2f ms" % lat["p50"], "—", "—", "≤ %g ms" % NOTIFY_P50_TARGET_MS,
+                         inv + met_str(lat["p50"] <= NOTIFY_P50_TARGET_MS)])
+            rows.append([title + " p99", "%.2f ms (max %.1f)" % (lat["p99"], lat["max"]), "—", "—",
+                         "≤ %g ms" % NOTIFY_P99_TARGET_MS, inv + met_str(lat["p99"] <= NOTIFY_P99_TARGET_MS)])
+        elif sc == 8:
+            o = s["ws_runs"]["ours"]
+            c = s["ws_runs"].get("lws")
+            title = "8. play_control to %d members: arrival spread p99" % s["members"]
+            base = ("lws broadcast: %.2f ms" % c["skew_ms"]["p99"]) if c else \
+                "lws broadcast: — (%s)" % s.get("ceiling_skew", "not run")
+            rows.append([title, "%.2f ms (p50 %.2f, max %.2f; %d broadcasts)" % (
+                o["skew_ms"]["p99"], o["skew_ms"]["p50"], o["skew_ms"]["max"], o["skew_broadcasts"]),
+                base, "—", "≤ %g ms" % SKEW_P99_TARGET_MS,
+                (met_str(o["skew_ms"]["p99"] <= SKEW_P99_TARGET_MS)) if o["valid"] else "invalid (%s)" % o["problems"]])
+    return rows
+
+
+def ws_run_table(results):
+    out = []
+    for k in sorted(results["scenarios"], key=int):
+        s = results["scenarios"][k]
+        for name, r in s.get("ws_runs", {}).items():
+            side, _, kind = name.partition("-")
+            what = {"sat": "saturation (window %s)" % r.get("window"), "half": "%s msg/s" % fmt_num(r.get("rate") or 0),
+                    "": "%s msg/s" % fmt_num(r.get("rate") or 0)}[kind]
+            extra = ""
+            if "skew_ms" in r:
+                extra = "; skew p50 %.2f / p99 %.2f ms" % (r["skew_ms"]["p50"] or 0, r["skew_ms"]["p99"] or 0)
+            out.append("| %s | %s | %s | %d / %d / %d | %s | %s | %.2f | %.2f | %s | %s | %s |" % (
+                k, WS_LABELS[side], what + extra, r["conns_ok"], r["conns_failed"], r["conns_dropped"],
+                "{:,}".format(int(r.get("sent") or 0)), fmt_num(r.get("deliveries_per_s") or 0), r["latency_ms"]["p50"] or 0,
+                r["latency_ms"]["p99"] or 0, "%.0f%%%s" % (r["client_cpu_pct"], " (client-bound)"
+                                                           if r["client_cpu_pct"] >= CLIENT_BOUND_PCT else ""),
+                "%.0f%%" % r["server_cpu_pct"] if r.get("server_cpu_pct") not in (None, -1) else "?",
+                "yes" if r["valid"] else "**no** (%s)" % r["problems"]))
+    if not out:
+        return []
+    return ["", "WebSocket runs (connections ok / failed / dropped; latency is send → receive at every receiver; "
+            "CPU over the measured window, 100%% = one core; a generator at ≥ %g%% is marked client-bound: "
+            "its own queueing is then part of the figures):" % CLIENT_BOUND_PCT, "",
+            "| scenario | side | run | conns | sent | deliveries/s | p50 ms | p99 ms | client CPU | server CPU | valid |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"] + out
 
 
 def build_tables(results):
@@ -506,8 +1190,9 @@ def build_tables(results):
             rows.append(["1. GET /users/me p99", "%.2f ms" % p99, "—", "—", "≤ %g ms" % P99_TARGET_MS, met])
     for sc in sorted(int(k) for k in sc_res):
         s = sc_res[str(sc)]
-        if sc in WS_SCENARIOS or (s["status"] != "ok" and not any(t[0] == sc for t in TARGETS)):
+        if sc not in WS_SCENARIOS and s["status"] != "ok" and not any(t[0] == sc for t in TARGETS):
             rows.append(["%d. %s" % (sc, s["name"]), "—", "—", "—", "—", s.get("reason", s["status"])])
+    rows += ws_rows(results)
     lines.append("| scenario | ours | baseline | ratio | target | met? |")
     lines.append("|---|---|---|---|---|---|")
     for r in rows:
@@ -534,13 +1219,28 @@ def markdown(results):
                    st["php_children"], v.get("mariadb", "?"),
                    {"unix": "unix sockets", "tcp": "TCP"}.get(st.get("upstream_transport"), "?"),
                    {"unix": "its unix socket", "tcp": "TCP"}.get(st.get("db_transport"), "?")))
+    if any(int(k) in WS_SCENARIOS for k in results["scenarios"]):
+        out.append("")
+        out.append("WebSocket: yq-wsload (one lws client thread, libev) straight to each server's port; "
+                   "**ours** yiqikan-ws (one lws service thread + its database threads, `ws.rate` limits off), "
+                   "rooms of %d members, keep_chat_history off; **Socket.IO** %s on Node %s (one process, "
+                   "in-memory adapter, bufferutil + utf-8-validate) driven by socket.io-client %s in one Node "
+                   "process; **lws broadcast** our no-logic libwebsockets %s broadcast server "
+                   "(tests/bench/baseline/lws-broadcast.c). Scenario 6: %s idle connections for %d s; "
+                   "scenario 7: %d invitations through our nginx; scenario 8: play_control at %g/s." % (
+                       st.get("members", 0), v.get("socket.io", "?"), v.get("node", "?"),
+                       v.get("socket.io-client", "?"), v.get("libwebsockets", "?"),
+                       "{:,}".format(st.get("idle_conns", 0)), st.get("idle_seconds", 0), st.get("samples", 0),
+                       st.get("skew_rate", 0)))
     out.append("")
     out.extend(build_tables(results))
-    out.append("")
-    out.append("Every run:")
-    out.append("")
-    out.append("| scenario | side | requests/s | p50 ms | p90 ms | p99 ms | non-2xx | socket errors | valid |")
-    out.append("|---|---|---|---|---|---|---|---|---|")
+    rest_runs = [k for k in results["scenarios"] if results["scenarios"][k].get("runs")]
+    if rest_runs:
+        out.append("")
+        out.append("Every run:")
+        out.append("")
+        out.append("| scenario | side | requests/s | p50 ms | p90 ms | p99 ms | non-2xx | socket errors | valid |")
+        out.append("|---|---|---|---|---|---|---|---|---|")
     for k in sorted(results["scenarios"], key=int):
         s = results["scenarios"][k]
         for name, r in s.get("runs", {}).items():
@@ -551,6 +1251,20 @@ def markdown(results):
                 r["latency_ms"]["p90"], r["latency_ms"]["p99"], r["non2xx"], se,
                 "yes" if r["valid"] else "**no** (%.1f%% failed%s)" % (
                     r["failed_pct"], ", probe: " + r["probe"] if r.get("probe") else "")))
+    out.extend(ws_run_table(results))
+    s6 = results["scenarios"].get("6")
+    if s6 and s6.get("status") == "ok":
+        out.append("")
+        out.append("Scenario 6: %s connections from %d yq-wsload process(es) bound round-robin to %s "
+                   "(the daemon's open-file limit: %d, hard %d; the generator's: %d), ramp %.0f s, idle %.0f s; "
+                   "%s heart_beats sent, %s answered; daemon RSS %s kB before, %s kB with every connection "
+                   "open (at the end of the idle period), peak %s kB; descriptors %d → %d.%s" % (
+                       "{:,}".format(s6["conns"]), s6["processes"], s6["sources"], s6["daemon_nofile"][0],
+                       s6["daemon_nofile"][1], s6["client_nofile"], s6["ramp_s"], s6["idle_s"],
+                       "{:,}".format(s6["heartbeats"]), "{:,}".format(s6["heartbeat_replies"]),
+                       "{:,}".format(s6["rss_before_kb"]), "{:,}".format(s6["rss_all_open_kb"]),
+                       "{:,}".format(s6["rss_max_kb"]), s6["fds_before"], s6["fds_max"],
+                       " **Limited:** " + s6["limited"] + "." if s6.get("limited") else ""))
     s4 = results["scenarios"].get("4")
     if s4 and s4.get("single"):
         out.append("")
@@ -595,6 +1309,18 @@ def versions(a, db):
         v["mariadb"] = db.scalar("mysql", "SELECT VERSION()")
     except SetupError:
         v["mariadb"] = None
+    v["node"] = cmd(["node", "--version"], r"v(\S+)")
+    v["libwebsockets"] = cmd(["pkg-config", "--modversion", "libwebsockets"], r"([0-9][0-9.]*[0-9])")
+    for mod in ("socket.io", "socket.io-client"):
+        try:
+            with open(os.path.join(a.socketio_dir, "node_modules", mod, "package.json")) as f:
+                v[mod] = json.load(f).get("version")
+        except (OSError, ValueError):
+            v[mod] = None
+    try:
+        v["websockets"] = __import__("websockets").__version__
+    except Exception:  # noqa: BLE001 - scenario 7 says why
+        v["websockets"] = None
     g = cmd(["git", "-C", a.root, "describe", "--always", "--dirty"], r"(\S+)")
     v["yiqikan"] = g
     return v
@@ -628,6 +1354,25 @@ def main():
     p.add_argument("--settings", required=True, help="JSON: the stack's settings, for the report")
     p.add_argument("--hash-params", default="m=19456 KiB, t=2, p=1")
     p.add_argument("--ws-daemon", default="", help="path of yiqikan-ws, if it was built")
+    p.add_argument("--ws-url", default="", help="ws://127.0.0.1:PORT of our ws daemon (its own port)")
+    p.add_argument("--ws-pid-file", default="")
+    p.add_argument("--ws-unavailable", default="", help="why the WebSocket scenarios cannot run")
+    p.add_argument("--wsload", default="", help="path of yq-wsload")
+    p.add_argument("--lws-url", default="")
+    p.add_argument("--lws-pid-file", default="")
+    p.add_argument("--socketio-url", default="")
+    p.add_argument("--socketio-pid-file", default="")
+    p.add_argument("--socketio-dir", default="")
+    p.add_argument("--members", type=int, default=1000, help="room size of scenarios 5 and 8")
+    p.add_argument("--ws-ramp", type=float, default=500, help="connections opened per second")
+    p.add_argument("--ws-quiet-ms", type=int, default=1000)
+    p.add_argument("--ws-drain-ms", type=int, default=2000)
+    p.add_argument("--idle-conns", type=int, default=IDLE_CONNS_TARGET)
+    p.add_argument("--idle-seconds", type=int, default=IDLE_SECONDS_TARGET)
+    p.add_argument("--idle-heartbeat", type=int, default=20)
+    p.add_argument("--idle-ramp", type=float, default=500)
+    p.add_argument("--samples", type=int, default=1000, help="scenario 7's invitations")
+    p.add_argument("--skew-rate", type=float, default=10, help="scenario 8's play_control a second")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--connections", type=int, default=64)
     p.add_argument("--duration", type=int, default=10)
@@ -642,7 +1387,14 @@ def main():
         a.room_users = 2 * a.connections
     if a.room_users > 999:
         sys.exit("bench: --room-users must stay below the room's max_members (1000)")
+    if not 2 <= a.members <= 1000:
+        sys.exit("bench: --members must be 2 to 1000 (a room's max_members)")
     wanted = a.scenarios or list(range(1, 9))
+    # scenario 6 measures the daemon's memory per connection: it goes first
+    # of the WebSocket ones, before other runs leave freed memory in the
+    # daemon's allocator for it to reuse
+    if 6 in wanted:
+        wanted = [s for s in wanted if s < 5] + [6] + [s for s in wanted if s >= 5 and s != 6]
 
     db = DB(a.db_socket)
     sides = json.loads(a.sides)
@@ -664,19 +1416,15 @@ def main():
         "versions": versions(a, db),
         "settings": dict(json.loads(a.settings), threads=a.threads, connections=a.connections,
                          duration=a.duration, warmup=a.warmup, tiny=a.tiny, notifications=a.notifications,
-                         room_users=a.room_users),
+                         room_users=a.room_users, members=a.members, ws_ramp=a.ws_ramp,
+                         idle_conns=a.idle_conns, idle_seconds=a.idle_seconds, idle_heartbeat=a.idle_heartbeat,
+                         samples=a.samples, skew_rate=a.skew_rate),
         "hash_params": a.hash_params,
         "sides_unavailable": {k: v for k, v in sides.items() if v},
         "scenarios": {},
     }
     could_not_run = []
     for sc in wanted:
-        if sc in WS_SCENARIOS:
-            why = ("not yet available (the ws daemon does not exist yet)" if not a.ws_daemon
-                   else "not yet available (the harness has no WebSocket scenarios yet)")
-            print("scenario %d: %s" % (sc, why), flush=True)
-            results["scenarios"][str(sc)] = {"name": "WebSocket scenario", "status": "unavailable", "reason": why}
-            continue
         if sc not in SCENARIOS:
             could_not_run.append("scenario %d: no such scenario" % sc)
             results["scenarios"][str(sc)] = {"name": "?", "status": "failed", "reason": "no such scenario"}
@@ -686,6 +1434,8 @@ def main():
         entry = {"name": name, "status": "ok"}
         if "ours" not in h.available:
             entry.update(status="failed", reason="ours: " + sides["ours"])
+        elif sc in WS_SCENARIOS and not (a.ws_daemon and a.ws_url and a.wsload):
+            entry.update(status="failed", reason=a.ws_unavailable or "the ws daemon or yq-wsload is missing")
         else:
             try:
                 entry.update(fn(h))
@@ -694,12 +1444,18 @@ def main():
             except subprocess.TimeoutExpired as e:
                 entry.update(status="failed", reason="timed out: %s" % e)
         # which baseline this scenario needs but could not have
-        need = {t[1] for t in TARGETS if t[0] == sc}
+        need = {t[1] for t in TARGETS if t[0] == sc} | set(WS_NEEDS.get(sc, ()))
         miss = {n: sides[n] for n in need if sides.get(n)}
         if miss:
-            entry["unavailable"] = miss
+            entry["unavailable"] = dict(entry.get("unavailable", {}), **miss)
+        for n, why in entry.get("unavailable", {}).items():
+            if n not in miss:
+                could_not_run.append("scenario %d: %s: %s" % (sc, SIDE_LABELS[n], why))
+        if miss:
             for n, why in miss.items():
                 could_not_run.append("scenario %d: %s: %s" % (sc, SIDE_LABELS[n], why))
+        if entry.get("limited"):
+            could_not_run.append("scenario %d: %s" % (sc, entry["limited"]))
         if entry["status"] != "ok":
             could_not_run.append("scenario %d: %s" % (sc, entry["reason"]))
             print("scenario %d: could not run: %s" % (sc, entry["reason"]), flush=True)
@@ -722,6 +1478,10 @@ def main():
     print("results: %s\n         %s" % (jpath, mpath))
     invalid = ["scenario %s: %s" % (k, SIDE_LABELS[n]) for k, s in results["scenarios"].items()
                for n, r in s.get("runs", {}).items() if not r["valid"]]
+    invalid += ["scenario %s: %s (%s)" % (k, n, r.get("problems", "")) for k, s in results["scenarios"].items()
+                for n, r in s.get("ws_runs", {}).items() if not r["valid"]]
+    invalid += ["scenario %s" % k for k, s in results["scenarios"].items()
+                if s.get("status") == "ok" and s.get("valid") is False]
     if could_not_run:
         print("bench: could not run:\n  " + "\n  ".join(could_not_run), file=sys.stderr)
         return 1

@@ -6,30 +6,43 @@
 #
 # With OUR stack already up (nginx on 127.0.0.1:$YQ_HTTP_PORT serving /api/,
 # MariaDB reachable as root on $YQ_DB_SOCKET, the release build in $YQ_BUILD),
+# our ws daemon on WS_PORT (from $YQ_STATE/env or YQ_WS_PORT, pid in
+# $YQ_STATE/run/ws1.pid) and yq-wsload built in $YQ_BUILD/tests/bench/),
 # this installs the baselines' missing Debian packages (as root), starts the
 # baselines in $YQ_STATE/bench/ on free ports (uvicorn + FastAPI, php-fpm, and
-# a second nginx with the `return 200` ceiling in front of both), runs the
-# scenarios with wrk against each side back to back, stops the baselines and
-# writes bench/results/<UTC stamp>.json and .md.  See tests/bench/README.md.
+# a second nginx with the `return 200` ceiling in front of both; a Socket.IO
+# room server installed with npm and the lws broadcast ceiling compiled with
+# cc for the WebSocket scenarios), runs the scenarios against each side back
+# to back (wrk for REST, yq-wsload and the Socket.IO client for WebSocket),
+# stops the baselines and writes bench/results/<UTC stamp>.json and .md.
+# See tests/bench/README.md.
 #
 # Scenarios: 1 GET /users/me, 2 GET /notifications/?limit=20, 3 room
-# join+leave, 4 login; 5-8 (WebSocket) are not available yet.  Default: all.
+# join+leave, 4 login, 5 WebSocket fan-out, 6 idle connections, 7 invite
+# notification latency, 8 play_control sync skew.  Default: all.
 #
 # Options:
-#   --tiny            1 s runs, 4 connections, no warm-up, smallest data: a
+#   --tiny            1 s runs, 4 connections, no warm-up, smallest data (rooms
+#                     of 20, 200 idle connections for 3 s, 20 invitations): a
 #                     check that the harness works, not a measurement
 #   --threads N       wrk threads (2)
 #   --connections N   wrk connections (64)
 #   --duration S      seconds per measured run (10)
 #   --warmup S        seconds of warm-up before each measured run (2)
+#   --members N       room size of scenarios 5 and 8 (1000; at most 1000)
+#   --idle-conns N    scenario 6's connections (50000)
+#   --idle-seconds S  how long scenario 6 holds them (300, the issue's figure;
+#                     fewer makes its "met?" a no)
+#   --samples N       scenario 7's invitations (1000)
 #   --results DIR     where to write the results (bench/results in the
 #                     checkout; with --tiny, $YQ_STATE/bench/results)
 #   --keep            leave the baselines running afterwards
 #
 # Exit status: 0 every scenario ran and every run is valid (missed targets are
 # reported, not errors); 1 something could not run (the reason is printed);
-# 2 a run had more than 1% failed requests (non-2xx or socket errors) and is
-# marked invalid.
+# 2 a run had more than 1% failed requests (non-2xx or socket errors), or a
+# WebSocket run failed connections, dropped any or got errors, and is marked
+# invalid.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -41,6 +54,7 @@ die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 
 # ---- arguments ----
 TINY=0 KEEP=0 THREADS='' CONNECTIONS='' DURATION='' WARMUP='' RESULTS=${BENCH_RESULTS:-}
+MEMBERS='' IDLE_CONNS='' IDLE_SECONDS='' SAMPLES=
 SCENARIOS=()
 while (($#)); do
     case $1 in
@@ -51,23 +65,33 @@ while (($#)); do
         --duration) DURATION=${2:?}; shift ;;
         --warmup) WARMUP=${2:?}; shift ;;
         --results) RESULTS=${2:?}; shift ;;
-        -h | --help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --members) MEMBERS=${2:?}; shift ;;
+        --idle-conns) IDLE_CONNS=${2:?}; shift ;;
+        --idle-seconds) IDLE_SECONDS=${2:?}; shift ;;
+        --samples) SAMPLES=${2:?}; shift ;;
+        -h | --help) sed -n '2,45p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         [1-8]) SCENARIOS+=("$1") ;;
         *) die "unknown argument $1 (scenarios are 1-8; try --help)" ;;
     esac
     shift
 done
-for v in THREADS CONNECTIONS DURATION WARMUP; do
-    [[ -z ${!v} || ${!v} =~ ^[0-9]+$ ]] || die "--${v,,} wants a number"
+for v in THREADS CONNECTIONS DURATION WARMUP MEMBERS IDLE_CONNS IDLE_SECONDS SAMPLES; do
+    [[ -z ${!v} || ${!v} =~ ^[0-9]+$ ]] || { o=${v,,}; die "--${o//_/-} wants a number"; }
 done
 if ((TINY)); then
     THREADS=${THREADS:-2} CONNECTIONS=${CONNECTIONS:-4} DURATION=${DURATION:-1} WARMUP=${WARMUP:-0}
     NOTIFICATIONS=21
+    MEMBERS=${MEMBERS:-20} IDLE_CONNS=${IDLE_CONNS:-200} IDLE_SECONDS=${IDLE_SECONDS:-3} SAMPLES=${SAMPLES:-20}
+    WS_TIMING=(--ws-quiet-ms 100 --ws-drain-ms 300 --idle-heartbeat 1)
 else
     THREADS=${THREADS:-2} CONNECTIONS=${CONNECTIONS:-64} DURATION=${DURATION:-10} WARMUP=${WARMUP:-2}
     NOTIFICATIONS=200
+    MEMBERS=${MEMBERS:-1000} IDLE_CONNS=${IDLE_CONNS:-50000} IDLE_SECONDS=${IDLE_SECONDS:-300} SAMPLES=${SAMPLES:-1000}
+    WS_TIMING=()
 fi
 ((THREADS >= 1 && CONNECTIONS >= THREADS && DURATION >= 1)) || die "need 1 <= threads <= connections and duration >= 1"
+((MEMBERS >= 2 && MEMBERS <= 1000)) || die "--members must be 2 to 1000 (a room's max_members)"
+((IDLE_CONNS >= 1 && IDLE_SECONDS >= 1 && SAMPLES >= 1)) || die "--idle-conns, --idle-seconds and --samples must be at least 1"
 ((${#SCENARIOS[@]})) || SCENARIOS=(1 2 3 4 5 6 7 8)
 
 for v in YQ_STATE YQ_HTTP_PORT YQ_DB_SOCKET YQ_CONF YQ_BUILD; do
@@ -82,17 +106,21 @@ if [[ -z $RESULTS ]]; then
 fi
 
 # Which baselines the chosen scenarios compare with.
-NEED_FASTAPI=0 NEED_PHP=0 NEED_NGINX=0
+NEED_FASTAPI=0 NEED_PHP=0 NEED_NGINX=0 NEED_WS=0 NEED_SOCKETIO=0 NEED_LWS=0 NEED_PYWS=0
 for s in "${SCENARIOS[@]}"; do
     case $s in
         1) NEED_FASTAPI=1 NEED_PHP=1 NEED_NGINX=1 ;;
         2 | 3 | 4) NEED_FASTAPI=1 NEED_NGINX=1 ;;
+        5) NEED_WS=1 NEED_SOCKETIO=1 NEED_LWS=1 ;;
+        6) NEED_WS=1 ;;
+        7) NEED_WS=1 NEED_PYWS=1 ;;
+        8) NEED_WS=1 NEED_LWS=1 ;;
     esac
 done
 
 # ---- Debian packages ----
 # side -> reason it cannot run ("" = fine)
-declare -A UNAVAILABLE=([ours]="" [fastapi]="" [php]="" [nginx]="")
+declare -A UNAVAILABLE=([ours]="" [fastapi]="" [php]="" [nginx]="" [socketio]="" [lws]="" [pyws]="")
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
@@ -112,6 +140,9 @@ ensure_packages() {
         case $side in
             fastapi) ((NEED_FASTAPI)) || continue ;;
             php) ((NEED_PHP)) || continue ;;
+            socketio) ((NEED_SOCKETIO)) || continue ;;
+            lws) ((NEED_LWS)) || continue ;;
+            pyws) ((NEED_PYWS)) || continue ;;
         esac
         missing+=("$pkg")
         if [[ -n $side ]]; then side_missing[$side]+=" $pkg"; else core_missing+=("$pkg"); fi
@@ -170,12 +201,23 @@ stop_pidfile() {
 }
 
 stop_baselines() {
+    stop_pidfile "$BENCH/run/socketio.pid" "Socket.IO server"
+    stop_pidfile "$BENCH/run/lws-broadcast.pid" lws-broadcast
     stop_pidfile "$BENCH/nginx/nginx.pid" "bench nginx"
     stop_pidfile "$BENCH/php/php-fpm.pid" php-fpm
     stop_pidfile "$BENCH/fastapi/uvicorn.pid" uvicorn group
 }
 
 http_code() { curl -s -o /dev/null -m 5 -w '%{http_code}' "$@" || true; }
+
+wait_port() { # PORT SECONDS: something accepts TCP connections on 127.0.0.1:PORT
+    local i
+    for ((i = 0; i < $2 * 10; i++)); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
 
 wait_code() { # URL CODE SECONDS
     local i
@@ -194,7 +236,7 @@ subst() { # template out KEY=VALUE...
 }
 
 # ---- start ----
-mkdir -p "$BENCH"/{logs,data,fastapi,php,nginx/logs,nginx/tmp}
+mkdir -p "$BENCH"/{logs,data,run,fastapi,php,nginx/logs,nginx/tmp}
 ensure_packages
 
 # the stack under test must answer
@@ -333,21 +375,104 @@ if ((NEED_NGINX)); then
         fi
     fi
 fi
+# ---- the WebSocket side: our daemon on its own port, yq-wsload, and the
+# two baselines (a Socket.IO room server, the lws broadcast ceiling) ----
+WS_UNAVAILABLE='' WS_URL='' WS_PID_FILE=$YQ_STATE/run/ws1.pid WSLOAD=$YQ_BUILD/tests/bench/yq-wsload
+LWS_PORT=0 SIO_PORT=0
+
+start_lws() {
+    local bin=$BENCH/lws-broadcast flags
+    [[ -z ${UNAVAILABLE[lws]} ]] || return 0
+    if ! flags=$(pkg-config --cflags --libs libwebsockets 2>"$BENCH/logs/lws-broadcast-cc.log"); then
+        UNAVAILABLE[lws]="pkg-config knows no libwebsockets (libwebsockets-dev)"
+        return 0
+    fi
+    # shellcheck disable=SC2086 # pkg-config's flags are words
+    if ! cc -std=gnu11 -O2 -Wall -o "$bin" "$HERE/baseline/lws-broadcast.c" $flags >>"$BENCH/logs/lws-broadcast-cc.log" 2>&1; then
+        UNAVAILABLE[lws]="compiling lws-broadcast.c failed: $(tail -n 1 "$BENCH/logs/lws-broadcast-cc.log")"
+        return 0
+    fi
+    LWS_PORT=$(free_port)
+    setsid "$bin" "$LWS_PORT" "$BENCH/run/lws-broadcast.pid" </dev/null >"$BENCH/logs/lws-broadcast.log" 2>&1 &
+    if ! wait_port "$LWS_PORT" 10 || ! pid_alive "$BENCH/run/lws-broadcast.pid"; then
+        UNAVAILABLE[lws]="lws-broadcast did not come up: $(tail -n 2 "$BENCH/logs/lws-broadcast.log" | tr '\n' ' ')"
+    fi
+}
+
+start_socketio() {
+    local d=$BENCH/socketio
+    [[ -z ${UNAVAILABLE[socketio]} ]] || return 0
+    command -v node >/dev/null || { UNAVAILABLE[socketio]="node is not installed (Debian: nodejs)"; return 0; }
+    command -v npm >/dev/null || { UNAVAILABLE[socketio]="npm is not installed (Debian: npm)"; return 0; }
+    mkdir -p "$d"
+    cp "$HERE"/baseline/socketio/{package.json,server.js,load.js} "$d/"
+    # from the npm registry at run time (node_modules is never committed);
+    # npm's cache makes a second install quick
+    if ! (cd "$d" && npm install --no-audit --no-fund --prefer-offline --loglevel=error) >"$BENCH/logs/npm.log" 2>&1; then
+        UNAVAILABLE[socketio]="npm install failed: $(grep -m 1 -i 'err' "$BENCH/logs/npm.log" || tail -n 1 "$BENCH/logs/npm.log")"
+        return 0
+    fi
+    SIO_PORT=$(free_port)
+    setsid node "$d/server.js" "$SIO_PORT" "$BENCH/run/socketio.pid" </dev/null >"$BENCH/logs/socketio.log" 2>&1 &
+    if ! wait_code "http://127.0.0.1:$SIO_PORT/socket.io/?EIO=4&transport=polling" 200 20; then
+        UNAVAILABLE[socketio]="the Socket.IO server did not come up: $(tail -n 3 "$BENCH/logs/socketio.log" | tr '\n' ' ')"
+    fi
+}
+
+if ((NEED_WS)); then
+    # every connection is a descriptor: the load generators inherit this
+    ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+    # shellcheck disable=SC1091 # devstack's settings of the stack under test
+    WS_PORT=${YQ_WS_PORT:-$(if [[ -f $YQ_STATE/env ]]; then . "$YQ_STATE/env"; echo "${WS_PORT:-}"; fi)}
+    if [[ ! -x $YQ_BUILD/yiqikan-ws ]]; then
+        WS_UNAVAILABLE="$YQ_BUILD/yiqikan-ws is missing: build the release tree first"
+    elif [[ ! -x $WSLOAD ]]; then
+        WS_UNAVAILABLE="$WSLOAD is missing: build the release tree first (make builds yq-wsload)"
+    elif [[ -z $WS_PORT ]]; then
+        WS_UNAVAILABLE="no WS_PORT in $YQ_STATE/env and YQ_WS_PORT is not set"
+    elif ! pid_alive "$WS_PID_FILE"; then
+        WS_UNAVAILABLE="the ws daemon is not running (no live pid in $WS_PID_FILE)"
+    elif ! wait_port "$WS_PORT" 5; then
+        WS_UNAVAILABLE="nothing listens on the ws daemon's port 127.0.0.1:$WS_PORT"
+    else
+        WS_URL=ws://127.0.0.1:$WS_PORT
+    fi
+    if [[ -n $WS_UNAVAILABLE ]]; then
+        log "WebSocket scenarios unavailable: $WS_UNAVAILABLE"
+    else
+        r=${CONF[ws.rate]:-}
+        [[ ${r%%/*} -ge 100000 ]] 2>/dev/null \
+            || log "warning: ws.rate = ${r:-default}: fan-out runs will likely be rate limited (set [ws] rate = 1000000/1)"
+        if ((NEED_LWS)); then start_lws; fi
+        if ((NEED_SOCKETIO)); then start_socketio; fi
+        if ((NEED_PYWS)) && ! $PY -c 'import websockets' 2>/dev/null; then
+            log "python3-websockets is missing: scenario 7 cannot run"
+        fi
+    fi
+fi
+((NEED_SOCKETIO)) || UNAVAILABLE[socketio]="not needed by the chosen scenarios"
+((NEED_LWS)) || UNAVAILABLE[lws]="not needed by the chosen scenarios"
+[[ -z $WS_UNAVAILABLE ]] || for s in socketio lws; do
+    [[ -n ${UNAVAILABLE[$s]} ]] || UNAVAILABLE[$s]="the WebSocket scenarios cannot run: $WS_UNAVAILABLE"
+done
 ((NEED_FASTAPI)) || UNAVAILABLE[fastapi]="not needed by the chosen scenarios"
 ((NEED_PHP)) || UNAVAILABLE[php]="not needed by the chosen scenarios"
 ((NEED_NGINX)) || UNAVAILABLE[nginx]="not needed by the chosen scenarios"
-for s in fastapi php nginx; do
+for s in fastapi php nginx socketio lws; do
     [[ -z ${UNAVAILABLE[$s]} || ${UNAVAILABLE[$s]} == "not needed"* ]] || log "$s baseline unavailable: ${UNAVAILABLE[$s]}"
 done
 
 SIDES=$($PY -c 'import json,sys; a=sys.argv[1:]; print(json.dumps({a[i]: a[i+1] or None for i in range(0, len(a), 2)}))' \
-    ours "${UNAVAILABLE[ours]}" fastapi "${UNAVAILABLE[fastapi]}" php "${UNAVAILABLE[php]}" nginx "${UNAVAILABLE[nginx]}")
+    ours "${UNAVAILABLE[ours]}" fastapi "${UNAVAILABLE[fastapi]}" php "${UNAVAILABLE[php]}" nginx "${UNAVAILABLE[nginx]}" \
+    socketio "${UNAVAILABLE[socketio]}" lws "${UNAVAILABLE[lws]}")
 SETTINGS=$(printf '{"api_workers": %d, "nginx_workers": "%s", "uvicorn_workers": %d, "php_children": %d, "upstream_transport": "%s", "db_transport": "%s"}' \
     "$API_WORKERS" "$NGINX_WORKERS" "$NPROC" "$PHP_CHILDREN" "$TRANSPORT" "$([[ -n ${CONF[db.socket]:-} ]] && echo unix || echo tcp)")
 WS=
 [[ -x $YQ_BUILD/yiqikan-ws ]] && WS=$YQ_BUILD/yiqikan-ws
 
 log "ours http://127.0.0.1:$YQ_HTTP_PORT/api; baselines http://127.0.0.1:$NGX_PORT (uvicorn $UV_UPSTREAM, php-fpm $PHP_UPSTREAM); logs in $BENCH/logs"
+WSLOAD_ARG=
+[[ ! -x $WSLOAD ]] || WSLOAD_ARG=$WSLOAD
 TINY_ARG=()
 ((TINY)) && TINY_ARG=(--tiny)
 rc=0
@@ -357,5 +482,11 @@ $PY "$HERE/harness.py" --root "$ROOT" --state "$BENCH" \
     --sides "$SIDES" --settings "$SETTINGS" --hash-params "$HASH_PARAMS" --ws-daemon "$WS" \
     --threads "$THREADS" --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" \
     --notifications "$NOTIFICATIONS" "${TINY_ARG[@]}" --results "$RESULTS" \
+    --ws-url "$WS_URL" --ws-pid-file "$WS_PID_FILE" --ws-unavailable "$WS_UNAVAILABLE" \
+    --wsload "$WSLOAD_ARG" \
+    --lws-url "ws://127.0.0.1:$LWS_PORT" --lws-pid-file "$BENCH/run/lws-broadcast.pid" \
+    --socketio-url "http://127.0.0.1:$SIO_PORT" --socketio-pid-file "$BENCH/run/socketio.pid" \
+    --socketio-dir "$BENCH/socketio" --members "$MEMBERS" --idle-conns "$IDLE_CONNS" \
+    --idle-seconds "$IDLE_SECONDS" --samples "$SAMPLES" "${WS_TIMING[@]}" \
     "${SCENARIOS[@]}" || rc=$?
 exit "$rc"
