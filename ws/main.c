@@ -104,17 +104,16 @@ main(int argc, char **argv)
 	ws_config_from(&cfg, &hub.wc);
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
 
-	static const lws_retry_bo_t idle = {
-		.secs_since_valid_ping = 30,
-		.secs_since_valid_hangup = 70,
-	};
 	struct lws_context_creation_info info;
 	memset(&info, 0, sizeof(info));
 	info.port = (int)cfg.ws_port;
 	info.iface = cfg.ws_bind[0] ? cfg.ws_bind : NULL;
 	info.protocols = ws_protocols;
 	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
-	info.retry_and_idle_policy = &idle;
+	/* No lws idle policy: lws 4.1.6 keeps every connection's ping timer in
+	 * one sorted list (an O(n) insert each time), which alone took a core
+	 * at 20,000 idle connections.  The application's heart_beat timeout
+	 * (ws.heartbeat_timeout) closes silent connections instead. */
 	info.fd_limit_per_thread = 0;
 	info.count_threads = 1;
 	hub.ctx = lws_create_context(&info);
