@@ -398,3 +398,17 @@ yq_page_json(const struct yq_rows *rows, long long limit,
 	}
 	return o;
 }
+
+int
+yq_http_page(struct yq_req *r, const char *sql, const struct yq_param *params, unsigned np,
+             long long limit, json_object *(*item)(const struct yq_rows *rows, unsigned i))
+{
+	struct yq_rows *rows;
+	long long n = yq_db_exec(r->db, sql, params, np, &rows);
+
+	if (n < 0)
+		return yq_http_fail(r, (int)n);
+	json_object *o = yq_page_json(rows, limit, item);
+	yq_rows_free(rows);
+	return yq_http_json(r, 200, o);
+}

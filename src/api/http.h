@@ -131,4 +131,13 @@ void yq_query_page(struct yq_req *r, bool newest_first, long long *limit, long l
 json_object *yq_page_json(const struct yq_rows *rows, long long limit,
                           json_object *(*item)(const struct yq_rows *rows, unsigned i));
 
+/* Answer a list: run sql (with LIMIT limit + 1, the id in column 0) and
+ * send the page, or the database error. */
+int yq_http_page(struct yq_req *r, const char *sql, const struct yq_param *params, unsigned np,
+                 long long limit, json_object *(*item)(const struct yq_rows *rows, unsigned i));
+#define YQ_HTTP_PAGE(r, sql, limit, item, ...)                                                   \
+	yq_http_page((r), (sql), (const struct yq_param[]){ __VA_ARGS__ },                       \
+	             sizeof((const struct yq_param[]){ __VA_ARGS__ }) / sizeof(struct yq_param), \
+	             (limit), (item))
+
 #endif

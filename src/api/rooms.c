@@ -704,14 +704,8 @@ h_rooms_list(struct yq_req *r)
 		return -1;
 	like_pattern(pattern, sizeof(pattern), q ? q->value : "");
 
-	struct yq_rows *rows;
-	long long n = YQ_DB_EXEC(r->db, sql, &rows, ROOM_SELECT_PARAMS(r), YQ_PINT(mine),
-	                         YQ_PSTR(pattern), YQ_PINT(before), YQ_PINT(limit + 1));
-	if (n < 0)
-		return yq_http_fail(r, (int)n);
-	json_object *o = yq_page_json(rows, limit, room_item);
-	yq_rows_free(rows);
-	return yq_http_json(r, 200, o);
+	return YQ_HTTP_PAGE(r, sql, limit, room_item, ROOM_SELECT_PARAMS(r), YQ_PINT(mine),
+	                    YQ_PSTR(pattern), YQ_PINT(before), YQ_PINT(limit + 1));
 }
 
 /* GET /rooms/{id} */
@@ -1088,14 +1082,8 @@ h_rooms_members(struct yq_req *r)
 	yq_query_page(r, false, &limit, &after);
 	if (yq_http_invalid_done(r) < 0)
 		return -1;
-	struct yq_rows *rows;
-	long long n = YQ_DB_EXEC(r->db, sql, &rows, YQ_PINT(r->cfg->presence_ttl), YQ_PINT(rm.id),
-	                         YQ_PINT(after), YQ_PINT(limit + 1));
-	if (n < 0)
-		return yq_http_fail(r, (int)n);
-	json_object *o = yq_page_json(rows, limit, member_json);
-	yq_rows_free(rows);
-	return yq_http_json(r, 200, o);
+	return YQ_HTTP_PAGE(r, sql, limit, member_json, YQ_PINT(r->cfg->presence_ttl),
+	                    YQ_PINT(rm.id), YQ_PINT(after), YQ_PINT(limit + 1));
 }
 
 static void
@@ -1266,14 +1254,8 @@ h_rooms_applications(struct yq_req *r)
 	yq_query_page(r, true, &limit, &before);
 	if (yq_http_invalid_done(r) < 0)
 		return -1;
-	struct yq_rows *rows;
-	long long n =
-	        YQ_DB_EXEC(r->db, sql, &rows, YQ_PINT(rm.id), YQ_PINT(before), YQ_PINT(limit + 1));
-	if (n < 0)
-		return yq_http_fail(r, (int)n);
-	json_object *o = yq_page_json(rows, limit, application_json);
-	yq_rows_free(rows);
-	return yq_http_json(r, 200, o);
+	return YQ_HTTP_PAGE(r, sql, limit, application_json, YQ_PINT(rm.id), YQ_PINT(before),
+	                    YQ_PINT(limit + 1));
 }
 
 static int
@@ -1367,14 +1349,8 @@ h_rooms_invitations(struct yq_req *r)
 	yq_query_page(r, true, &limit, &before);
 	if (yq_http_invalid_done(r) < 0)
 		return -1;
-	struct yq_rows *rows;
-	long long n = YQ_DB_EXEC(r->db, sql, &rows, YQ_PINT(r->user->id), YQ_PINT(before),
-	                         YQ_PINT(limit + 1));
-	if (n < 0)
-		return yq_http_fail(r, (int)n);
-	json_object *o = yq_page_json(rows, limit, invitation_json);
-	yq_rows_free(rows);
-	return yq_http_json(r, 200, o);
+	return YQ_HTTP_PAGE(r, sql, limit, invitation_json, YQ_PINT(r->user->id), YQ_PINT(before),
+	                    YQ_PINT(limit + 1));
 }
 
 static int
@@ -1476,12 +1452,6 @@ h_rooms_messages(struct yq_req *r)
 		struct yq_rows none = { 0 };
 		return yq_http_json(r, 200, yq_page_json(&none, limit, message_json));
 	}
-	struct yq_rows *rows;
-	long long n =
-	        YQ_DB_EXEC(r->db, sql, &rows, YQ_PINT(rm.id), YQ_PINT(before), YQ_PINT(limit + 1));
-	if (n < 0)
-		return yq_http_fail(r, (int)n);
-	json_object *o = yq_page_json(rows, limit, message_json);
-	yq_rows_free(rows);
-	return yq_http_json(r, 200, o);
+	return YQ_HTTP_PAGE(r, sql, limit, message_json, YQ_PINT(rm.id), YQ_PINT(before),
+	                    YQ_PINT(limit + 1));
 }
