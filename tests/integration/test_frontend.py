@@ -143,7 +143,8 @@ class FrontEndTest(Headers):
 
     def test_history_fallback(self):
         _, index = self.index()
-        for path in ("/rooms/1", "/rooms/12/settings", "/login?next=%2Frooms%2F1", "/index.html"):
+        for path in ("/rooms/1", "/rooms/12/settings", "/login?next=%2Frooms%2F1", "/index.html",
+                     "/users/alice.smith", "/u/v1.2"):  # dots in a route are no file
             r, body = fetch(self.name, path)
             self.assertEqual(r.status, 200, path)
             self.assertEqual(body, index, path)
