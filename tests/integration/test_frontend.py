@@ -4,6 +4,7 @@ headers, and nginx's own errors in the API's JSON shape.
 
 Raw sockets where a client library would refuse to send the request (a
 garbage request line, a 9 KB URI or header)."""
+import asyncio
 import http.client
 import json
 import os
@@ -11,6 +12,10 @@ import re
 import socket
 import unittest
 import urllib.parse
+
+import websockets
+
+import yq
 
 FRONTS = {"nginx": "YQ_BASE_URL", "apache": "YQ_APACHE_URL"}
 
@@ -221,6 +226,33 @@ class FrontEndTest(Headers):
         _, index = self.index()
         r, body = fetch(self.name, "/ws")
         self.assertNotEqual(body, index)
+
+
+    def test_a_page_of_this_front_end_may_open_the_websocket(self):
+        """A page served by this front end sends its own Origin; the stack's
+        ws.allowed_origins lists it (127.0.0.1 and localhost), so the
+        daemon serves the socket instead of closing it with 4403."""
+        host, port = front(self.name)
+        allowed = [o.strip() for o in yq.conf_value("ws", "allowed_origins", "").split(",")]
+        for origin in ("http://127.0.0.1:%d" % port, "http://localhost:%d" % port):
+            self.assertIn(origin, allowed)
+        u = yq.new_user()
+
+        async def body(origin):
+            uri = "ws://%s:%d/ws?token=%s" % (host, port, u.access)
+            async with websockets.connect(uri, origin=origin) as ws:
+                await ws.send(json.dumps({"type": "heart_beat", "id": "o1",
+                                          "payload": {"client_ts": 7}}))
+                while True:
+                    m = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                    if m.get("ref") == "o1":
+                        return m
+
+        for origin in ("http://127.0.0.1:%d" % port, "http://localhost:%d" % port):
+            with self.subTest(origin=origin):
+                m = asyncio.run(body(origin))
+                self.assertEqual(m["type"], "heart_beat")
+                self.assertEqual(m["payload"]["client_ts"], 7)
 
 
 class NginxFrontEndTest(FrontEndTest, unittest.TestCase):
