@@ -11,11 +11,13 @@ export function ConfigFields({ value, idPrefix }: { value: RoomConfig; idPrefix:
   return (
     <fieldset class="config">
       {FLAGS.map((k) => (
-        <label key={k} class="check">
-          <input type="checkbox" name={k} defaultChecked={value[k]} aria-describedby={`${idPrefix}-${k}-hint`} />
-          {t(`cfg.${k}` as Key)}
+        <div key={k} class="check">
+          <label>
+            <input type="checkbox" name={k} defaultChecked={value[k]} aria-describedby={`${idPrefix}-${k}-hint`} />
+            {t(`cfg.${k}` as Key)}
+          </label>
           <small id={`${idPrefix}-${k}-hint`} class="muted">{t(`cfg.${k}.hint` as Key)}</small>
-        </label>
+        </div>
       ))}
       <label>
         {t('cfg.max_members')}

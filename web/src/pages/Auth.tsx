@@ -79,8 +79,8 @@ export function RegisterPage() {
         <label>
           {t('auth.username')}
           <input name="username" autoComplete="username" required aria-describedby="u-hint" />
-          <small id="u-hint" class="muted">{t('auth.username_hint')}</small>
         </label>
+        <small id="u-hint" class="muted hint">{t('auth.username_hint')}</small>
         <label>
           {t('auth.email')}
           <input name="email" type="email" autoComplete="email" required />
@@ -88,8 +88,8 @@ export function RegisterPage() {
         <label>
           {t('auth.password')}
           <input name="password" type="password" autoComplete="new-password" required aria-describedby="p-hint" />
-          <small id="p-hint" class="muted">{t('auth.password_hint')}</small>
         </label>
+        <small id="p-hint" class="muted hint">{t('auth.password_hint')}</small>
         <label>
           {t('auth.avatar_url')}
           <input name="avatar_url" type="url" />
