@@ -83,7 +83,7 @@ export async function invite(page, who) {
 
 /** The <video>'s state, stamped with the page's wall clock. */
 export async function videoState(page) {
-  return page.getByLabel('视频').evaluate((v) => ({
+  return page.getByLabel('视频', { exact: true }).evaluate((v) => ({
     t: v.currentTime * 1000, paused: v.paused, rate: v.playbackRate, at: performance.timeOrigin + performance.now(),
     ready: v.readyState, src: v.currentSrc,
   }));

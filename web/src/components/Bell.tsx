@@ -93,7 +93,7 @@ export function Bell() {
     <div class="bell">
       <button type="button" aria-label={t('bell.label', { n })} aria-expanded={open.value} aria-controls="bell-panel"
         onClick={() => (open.value = !open.value)}>
-        <span aria-hidden="true">🔔</span>
+        <span aria-hidden="true">{t('bell.title')}</span>
         {n > 0 && <span class="badge" aria-hidden="true">{n}</span>}
       </button>
       {open.value && (
