@@ -19,11 +19,11 @@ describe('decide: thresholds', () => {
     expect(decide(base({ actualMs: 10_000 + NUDGE_START_MS })).reason).toBe('in_sync');
   });
   it('behind past the nudge start: speed up, proportionally', () => {
-    const d = decide(base({ actualMs: 10_000 - 60 }));
+    const d = decide(base({ actualMs: 10_000 - 40 }));
     expect(d.reason).toBe('nudge');
     expect(d.rate).toBeGreaterThan(1);
     expect(d.rate).toBeLessThan(1 + MAX_NUDGE);
-    const d2 = decide(base({ actualMs: 10_000 - 120 }));
+    const d2 = decide(base({ actualMs: 10_000 - 80 }));
     expect(d2.rate! - 1).toBeCloseTo(2 * (d.rate! - 1), 6);
   });
   it('ahead: slow down; the nudge is capped', () => {

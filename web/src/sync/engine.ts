@@ -19,15 +19,22 @@
 // is what a viewer of two screens side by side notices) and stop only at
 // 12 ms, and we seek earlier than Syncplay (which rewinds only past
 // seconds) but later than Jellyfin: at ±10 % a 400 ms error closes in about
-// 4 s without a visible jump; above 500 ms a seek (with its lead) is faster.
+// 4 s without a visible jump, and a seek costs a visible stall of its own
+// (Chromium needs 50–150 ms to decode from the previous key frame), so up to
+// 500 ms we nudge; beyond it a seek (with its lead) is faster.
 // Seeks are followed by a settle time in which no new decision is taken, so
 // a seek still in flight is never "corrected" by another seek.
 
 export const NUDGE_START_MS = 35;
 export const NUDGE_STOP_MS = 12;
 export const SEEK_MS = 500;
-/** Rate correction per ms of drift: 300 ms drift -> 10 % (max). */
-export const NUDGE_GAIN_PER_MS = 1 / 3000;
+/**
+ * Rate correction per ms of drift: the error is closed in about one second
+ * (as Jellyfin's SpeedToSyncDuration), so 60 ms -> 6 %, 100 ms and more ->
+ * the 10 % cap.  With a 200 ms tick each look removes a fifth of the error:
+ * no overshoot.
+ */
+export const NUDGE_GAIN_PER_MS = 1 / 1000;
 export const MAX_NUDGE = 0.1;
 /** After a seek, wait this long (from 'seeked') before judging drift again. */
 export const SEEK_SETTLE_MS = 400;
