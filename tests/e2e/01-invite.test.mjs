@@ -3,7 +3,7 @@
 // and lands in the room; each sees the other online.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, env, screenshot, uniqueName } from './browser.mjs';
+import { launch, env, person, screenshot, uniqueName } from './browser.mjs';
 import { requireApache, newUser, createRoom, invite, openBell, unread, memberRow, live, until } from './ui.mjs';
 
 let browser;
@@ -15,6 +15,13 @@ after(async () => {
 });
 
 async function scenario(base, tag) {
+  // the login page, as a visitor sees it
+  const v = await person(browser, base);
+  await v.page.goto('/rooms/1');
+  await v.page.waitForURL(/\/login\?next=/);
+  await v.page.getByRole('button', { name: '登录' }).waitFor();
+  await screenshot(v.page, `login${tag}`);
+  await v.context.close();
   const a = await newUser(browser, `a1${tag}`, base);
   const b = await newUser(browser, `b1${tag}`, base);
   const roomName = uniqueName(`秘密房间${tag}`);

@@ -1,7 +1,7 @@
 // UI helpers shared by the scenarios: they drive the page the way a person
 // does, by role and accessible name (中文, the default language).
 import assert from 'node:assert/strict';
-import { env, person, uniqueName } from './browser.mjs';
+import { env, person, screenshot, uniqueName } from './browser.mjs';
 
 export const PASSWORD = 'correct-horse-9';
 export const T = 20_000; // generous waits for a loaded 2-core box
@@ -12,6 +12,8 @@ export async function newUser(browser, prefix, base = env.baseUrl) {
   page.setDefaultTimeout(T);
   const name = uniqueName(prefix);
   await page.goto('/register');
+  await page.getByLabel('用户名', { exact: true }).waitFor();
+  await screenshot(page, 'register');
   await page.getByLabel('用户名', { exact: true }).fill(name);
   await page.getByLabel('邮箱', { exact: true }).fill(`${name}@example.com`);
   await page.getByLabel('密码', { exact: true }).fill(PASSWORD);

@@ -11,8 +11,8 @@ const DETAILS: Record<string, Key> = {
 function fieldMessage(loc: (string | number)[], type: string, msg: string): string {
   const field = String(loc[loc.length - 1] ?? '');
   if (field === 'password') {
-    if (type === 'string_too_short') return t('err.password_short');
     if (type === 'string_too_long') return t('err.password_long');
+    return t('err.password_short'); // "8 to 128 bytes": short is what people hit
   }
   if (field === 'username') return t('err.username_invalid');
   if (field === 'email') return t('err.email_invalid');
