@@ -142,12 +142,6 @@ export class RoomController {
       const { user_id, online } = m.payload;
       this.members.value = this.members.value.map((x) => (x.id === user_id ? { ...x, online: !!online } : x));
     },
-    presence_batch(m) {
-      if (!this.mine(m)) return;
-      const list = (m.payload?.changes ?? m.payload?.members ?? []) as { user_id: number; online: boolean }[];
-      const on = new Map(list.map((c) => [c.user_id, c.online]));
-      this.members.value = this.members.value.map((x) => (on.has(x.id) ? { ...x, online: !!on.get(x.id) } : x));
-    },
     chat_message(m) {
       if (!this.mine(m)) return;
       const c = m.payload as ChatMessage;

@@ -17,8 +17,8 @@
 // Compared with Jellyfin SyncPlay (speed-to-sync above 60 ms, skip-to-sync
 // above 400 ms) we start nudging earlier (35 ms, about one frame at 30 fps,
 // is what a viewer of two screens side by side notices) and stop only at
-// 12 ms, and we seek earlier than Syncplay (which rewinds only past
-// seconds) but later than Jellyfin: at ±10 % a 400 ms error closes in about
+// 12 ms, and we seek earlier than Syncplay (which slows to 0.95x only 1.5 s
+// ahead and rewinds 4 s ahead) but later than Jellyfin: at ±10 % a 400 ms error closes in about
 // 4 s without a visible jump, and a seek costs a visible stall of its own
 // (Chromium needs 50–150 ms to decode from the previous key frame), so up to
 // 500 ms we nudge; beyond it a seek (with its lead) is faster.

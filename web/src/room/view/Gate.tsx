@@ -1,5 +1,6 @@
 // What an outsider sees: Join, Apply with a message, pending, or an invitation.
 import { useSignal } from '@preact/signals';
+import { useEffect } from 'preact/hooks';
 import { get, post } from '../../api';
 import { describe } from '../../errors';
 import { t } from '../../i18n';
@@ -10,6 +11,7 @@ export function Gate({ ctl }: { ctl: RoomController }) {
   const err = useSignal<string | null>(null);
   const busy = useSignal(false);
   const declined = useSignal(false);
+  const invitation = useSignal<Invitation | null>(null);
   const room = ctl.room.value!;
   const role = ctl.role.value;
   const run = async (f: () => Promise<unknown>) => {
@@ -26,9 +28,15 @@ export function Gate({ ctl }: { ctl: RoomController }) {
     }
   };
   const join = () => run(() => post('/rooms/join', { room_id: room.id }));
-  const decline = () => run(async () => {
+  const findInvitation = async () => {
     const inv = await get<Page<Invitation>>('/rooms/invitations?limit=100');
-    const mine = inv.items.find((i) => i.room_id === room.id);
+    return inv.items.find((i) => i.room_id === room.id) ?? null;
+  };
+  useEffect(() => {
+    if (role === 'invited') findInvitation().then((i) => (invitation.value = i), () => undefined);
+  }, [role]);
+  const decline = () => run(async () => {
+    const mine = invitation.value ?? (await findInvitation());
     if (mine) await post(`/rooms/invitations/${mine.id}/decline`);
     declined.value = true;
   });
@@ -43,7 +51,7 @@ export function Gate({ ctl }: { ctl: RoomController }) {
       <p class="muted">{t('lobby.members', { n: room.member_count, max: room.config.max_members, online: room.online_count ?? 0 })}</p>
       {role === 'invited' && (
         <>
-          <p>{t('room.invited', { name: (room as any).invitation?.inviter?.username ?? room.owner.username })}</p>
+          <p>{t('room.invited', { name: invitation.value?.inviter.username ?? room.owner.username })}</p>
           <button type="button" disabled={busy.value} onClick={join}>{t('room.accept')}</button>{' '}
           <button type="button" disabled={busy.value} onClick={decline}>{t('room.decline')}</button>
         </>
