@@ -19,6 +19,9 @@ export function onNotification(l: Listener): () => void {
   return () => listeners.delete(l);
 }
 
+/** Bumped when an action here changed our memberships (the room page reloads). */
+export const membershipChanged = signal(0);
+
 let maxId = 0;
 socket.lastNotificationId = () => maxId;
 
@@ -75,6 +78,7 @@ export async function clearNotifications(): Promise<void> {
 export async function acceptInvite(n: Notification): Promise<number> {
   const roomId = Number(n.content.room_id);
   await post('/rooms/join', { room_id: roomId });
+  membershipChanged.value++;
   await markRead(n.id);
   return roomId;
 }

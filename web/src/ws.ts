@@ -158,8 +158,12 @@ class Socket {
 
   /** Send a heart_beat now (the player calls it when its health changes a lot). */
   beat(): void {
-    this.send('heart_beat', { client_ts: Math.round(localNow()), ...this.health() });
+    const health = this.healthRefused ? {} : this.health();
+    this.send('heart_beat', { client_ts: Math.round(localNow()), ...health }, `hb${++this.seq}`);
   }
+
+  /** A server that refuses our sync health fields still gets bare heart beats. */
+  private healthRefused = false;
 
   private receive(data: unknown): void {
     if (typeof data !== 'string') return;
@@ -177,6 +181,7 @@ class Socket {
       clock.seed(m.ts, now);
     }
     this.attempt = 0; // a message arrived: the connection works, back off from scratch next time
+    if (m.type === 'error' && typeof m.ref === 'string' && m.ref.startsWith('hb')) this.healthRefused = true;
     if (m.ref !== undefined) {
       const p = this.pending.get(String(m.ref));
       if (p) {

@@ -5,7 +5,7 @@
 import { signal, computed, batch } from '@preact/signals';
 import { get, me } from '../api';
 import { socket, lastClose, clock, localNow, type ServerMessage } from '../ws';
-import { onNotification } from '../notify';
+import { onNotification, membershipChanged } from '../notify';
 import { PlaybackTimeline, type PlaybackState } from '../sync/playback';
 import type { ChatMessage, Member, MemberHealth, Role, Room, RoomConfig, UserRef } from '../types';
 
@@ -50,6 +50,13 @@ export class RoomController {
         if (Number(n.content?.room_id) !== this.id) return;
         // approved, invited, ...: our role may have changed
         if (['application_approved', 'application_rejected', 'room_invite'].includes(n.type)) void this.reload();
+      }),
+    );
+    let first = true;
+    this.offs.push(
+      membershipChanged.subscribe(() => {
+        if (!first) void this.reload();
+        first = false;
       }),
     );
     const stopClose = lastClose.subscribe((c) => {

@@ -15,6 +15,9 @@ const TICK_MS = 200;
 /** Hold the engine at most this long while our own command is on its way. */
 const HOLD_MAX_MS = 2000;
 const HAVE_METADATA = 1;
+/** Sync health we report stays within plausible ranges (doc/protocol.md range-checks them). */
+const MAX_HEALTH_POSITION_MS = 86_400_000;
+const MAX_HEALTH_DRIFT_MS = 60_000;
 const HAVE_FUTURE_DATA = 3;
 
 export function isHlsUrl(url: string): boolean {
@@ -120,10 +123,12 @@ export class PlayerDriver {
   }
 
   private health(): Health {
-    const h: Health = { position_ms: Math.max(0, Math.round(this.video.currentTime * 1000)), buffering: this.isBuffering() };
-    if (this.lastDrift !== null) h.drift_ms = Math.max(-3_600_000, Math.min(3_600_000, Math.round(this.lastDrift)));
+    if (!this.loaded) return {};
+    const h: Health = { position_ms: Math.min(MAX_HEALTH_POSITION_MS, Math.max(0, Math.round(this.video.currentTime * 1000))), buffering: this.isBuffering() };
+    // a drift of more than a minute is a seek in progress, not health
+    if (this.lastDrift !== null && Math.abs(this.lastDrift) <= MAX_HEALTH_DRIFT_MS) h.drift_ms = Math.round(this.lastDrift);
     const rtt = clock.rttMs;
-    if (rtt !== null) h.rtt_ms = Math.round(rtt);
+    if (rtt !== null) h.rtt_ms = Math.min(MAX_HEALTH_DRIFT_MS, Math.round(rtt));
     return h;
   }
 
