@@ -3,7 +3,8 @@
 // index.html for every path (see doc/web.md).
 import { signal } from '@preact/signals';
 
-export const path = signal(location.pathname);
+const hasWindow = typeof window !== 'undefined';
+export const path = signal(hasWindow ? location.pathname : '/');
 
 export function navigate(to: string, replace = false): void {
   if (to === location.pathname + location.search) return;
@@ -13,9 +14,11 @@ export function navigate(to: string, replace = false): void {
   window.scrollTo(0, 0);
 }
 
-addEventListener('popstate', () => {
-  path.value = location.pathname;
-});
+if (hasWindow) {
+  addEventListener('popstate', () => {
+    path.value = location.pathname;
+  });
+}
 
 export type Route =
   | { name: 'lobby' }

@@ -49,11 +49,8 @@ function RoomList() {
         {tab(true, t('lobby.mine'))}
       </div>
       <form role="search" class="row" onSubmit={(e) => { e.preventDefault(); void load(null); }}>
-        <label class="grow">
-          <span class="sr-only">{t('lobby.search')}</span>
-          <input type="search" aria-label={t('lobby.search')} placeholder={t('lobby.search')} maxLength={64}
-            value={q.value} onInput={(e) => (q.value = (e.currentTarget as HTMLInputElement).value)} />
-        </label>
+        <input class="grow" type="search" aria-label={t('lobby.search')} placeholder={t('lobby.search')} maxLength={64}
+          value={q.value} onInput={(e) => (q.value = (e.currentTarget as HTMLInputElement).value)} />
         <button type="submit">{t('lobby.search_button')}</button>
       </form>
       {err.value && <p class="error" role="alert">{err.value}</p>}
