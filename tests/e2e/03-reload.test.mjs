@@ -80,6 +80,25 @@ test('reload: right position, no presence flap, no duplicate notification', asyn
   const again = await openBell(b.page);
   assert.equal(await again.getByRole('listitem').filter({ hasText: '你在' }).count(), 1);
 
+  // two more (A sets B back to member, then moderator): read all, delete one, clear
+  await a.page.getByRole('combobox', { name: `${b.name} 的角色` }).selectOption('member');
+  await until(async () => (await unread(b.page)) === 1, 'a second notification, live');
+  await a.page.getByRole('combobox', { name: `${b.name} 的角色` }).selectOption('moderator');
+  await until(async () => (await unread(b.page)) === 2, 'a third notification, live');
+  const bell = await openBell(b.page);
+  assert.equal(await bell.getByRole('listitem').count(), 3);
+  await bell.getByRole('button', { name: '全部已读' }).click();
+  await until(async () => (await unread(b.page)) === 0, 'read all');
+  await bell.getByRole('listitem').first().getByRole('button', { name: /^删除通知/ }).click();
+  await until(async () => (await bell.getByRole('listitem').count()) === 2, 'one deleted');
+  await bell.getByRole('button', { name: '清空通知' }).click();
+  await bell.getByText('没有通知。').waitFor();
+  await b.page.reload();
+  await live(b.page);
+  const emptied = await openBell(b.page);
+  await emptied.getByText('没有通知。').waitFor();
+  assert.equal(await unread(b.page), 0);
+
   // the profile page
   await b.page.getByRole('link', { name: '个人资料' }).click();
   await b.page.getByRole('heading', { name: '个人资料' }).waitFor({ timeout: T });

@@ -48,6 +48,16 @@ test('errors, login by email, revoked session, logout', async () => {
   await live(v.page);
   assert.ok(!/token/i.test(v.page.url()));
 
+  // English, remembered across a reload; <html lang> follows
+  await v.page.getByRole('button', { name: '切换语言' }).click();
+  await v.page.getByRole('heading', { name: 'Rooms', exact: true }).waitFor();
+  assert.equal(await v.page.evaluate(() => document.documentElement.lang), 'en');
+  await v.page.reload();
+  await v.page.getByRole('tab', { name: 'My rooms' }).waitFor();
+  await v.page.getByRole('button', { name: 'Switch language' }).click();
+  await v.page.getByRole('heading', { name: '房间', exact: true }).waitFor();
+  assert.equal(await v.page.evaluate(() => document.documentElement.lang), 'zh-CN');
+
   // A changes the password: the other session ends and says why
   await a.page.getByRole('link', { name: '个人资料' }).click();
   await a.page.getByLabel('新密码（留空则不修改）').fill(`${PASSWORD}-new`);
