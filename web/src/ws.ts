@@ -15,6 +15,8 @@ const BURST_MS = [0, 150, 300, 600, 1000];
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_MAX_MS = 15_000;
 const REQUEST_TIMEOUT_MS = 10_000;
+/** No message (not even a heart_beat reply) for this long: the link is dead, reconnect. */
+export const DEAD_AFTER_MS = 2.5 * HEARTBEAT_MS;
 
 export type ConnState = 'connecting' | 'online' | 'offline';
 export interface ServerMessage { type: string; ts?: number; ref?: string | number; payload: any }
@@ -42,6 +44,7 @@ class Socket {
   private seq = 0;
   private pending = new Map<string, { resolve: (m: ServerMessage) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> }>();
   private generation = 0;
+  private lastMessageAt = 0;
   /** The highest notification id seen (set by the notification centre). */
   lastNotificationId: () => number = () => 0;
   /** The player's sync health, sent with every heart_beat. */
@@ -108,6 +111,7 @@ class Socket {
     const ws = new WebSocket(url);
     this.ws = ws;
     ws.onopen = () => {
+      this.lastMessageAt = localNow();
       connState.value = 'online';
       this.startBeats();
     };
@@ -158,6 +162,12 @@ class Socket {
 
   /** Send a heart_beat now (the player calls it when its health changes a lot). */
   beat(): void {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN && localNow() - this.lastMessageAt > DEAD_AFTER_MS) {
+      // a half-open connection (network gone, NAT dropped it): the browser
+      // may not notice for minutes, our heart beats do
+      this.abandon();
+      return;
+    }
     const health = this.healthRefused ? {} : this.health();
     this.send('heart_beat', { client_ts: Math.round(localNow()), ...health }, `hb${++this.seq}`);
   }
@@ -165,7 +175,20 @@ class Socket {
   /** A server that refuses our sync health fields still gets bare heart beats. */
   private healthRefused = false;
 
+  private abandon(): void {
+    const ws = this.ws;
+    if (!ws) return;
+    ws.onclose = null;
+    ws.onmessage = null;
+    ws.close(4000);
+    this.ws = null;
+    this.stopBeats();
+    connState.value = 'offline';
+    this.scheduleRetry();
+  }
+
   private receive(data: unknown): void {
+    this.lastMessageAt = localNow();
     if (typeof data !== 'string') return;
     let m: ServerMessage;
     try {
