@@ -22,7 +22,7 @@ const HAVE_FUTURE_DATA = 3;
 
 export function isHlsUrl(url: string): boolean {
   try {
-    return /\.m3u8$/i.test(new URL(url, location.href).pathname);
+    return /\.m3u8$/i.test(new URL(url).pathname);
   } catch {
     return false;
   }
