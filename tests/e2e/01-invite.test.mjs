@@ -1,6 +1,7 @@
 // Scenario 1: A creates a private room that needs approval; B cannot find
 // it; A invites B by name; B's bell shows it live; B accepts from the bell
-// and lands in the room; each sees the other online.
+// and lands in the room; each sees the other online.  A kicks B: B's page
+// says so at once.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, env, person, screenshot, uniqueName } from './browser.mjs';
@@ -59,6 +60,12 @@ async function scenario(base, tag) {
   // B joined as a plain member (the owner's role selector says so)
   assert.equal(await a.page.getByRole('combobox', { name: `${b.name} 的角色` }).inputValue(), 'member');
   await screenshot(b.page, `room-member${tag}`);
+
+  // kicked from a private room: B's page says so and shows nothing of it
+  await a.page.getByRole('button', { name: `移出 ${b.name}` }).click();
+  await b.page.getByRole('heading', { name: '你已被移出这个房间。' }).waitFor();
+  assert.equal(await b.page.getByRole('region', { name: '播放器' }).count(), 0);
+  assert.equal(await b.page.getByRole('button', { name: '加入房间' }).count(), 0);
   await a.context.close();
   await b.context.close();
 }

@@ -30,6 +30,14 @@ export function RoomPage({ id }: { id: number }) {
       </section>
     );
   }
+  if ((ended === 'kicked' || ended === 'left') && ctl.hidden.value) {
+    return (
+      <section class="card narrow" aria-live="polite">
+        <h1>{t(ended === 'kicked' ? 'room.kicked' : 'room.left')}</h1>
+        <a href="/" onClick={linkClick}>{t('room.back')}</a>
+      </section>
+    );
+  }
   if (!room) {
     return ctl.loadError.value ? <p class="error" role="alert">{describe(ctl.loadError.value)}</p> : <p class="muted">{t('room.loading')}</p>;
   }

@@ -25,6 +25,8 @@ export class RoomController {
   readonly lastBy = signal<UserRef | null>(null);
   readonly ended = signal<Ended>(null);
   readonly live = signal(false);
+  /** Out of a room we may no longer even see (a private room after a kick). */
+  readonly hidden = signal(false);
 
   readonly role = computed<Role>(() => this.room.value?.my_role ?? 'none');
   readonly config = computed<RoomConfig | null>(() => this.room.value?.config ?? null);
@@ -89,7 +91,13 @@ export class RoomController {
       if ((e as { status?: number }).status === 404) {
         // a private room we were kicked from is 404 now too: keep "kicked"
         if (!this.ended.value) this.end(this.room.value ? 'dissolved' : 'not_found');
-        else this.end(this.ended.value);
+        else {
+          batch(() => {
+            this.hidden.value = true;
+            if (this.room.value) this.room.value = { ...this.room.value, my_role: 'none' };
+          });
+          this.end(this.ended.value);
+        }
       } else this.loadError.value = e;
       return;
     }
