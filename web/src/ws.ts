@@ -111,6 +111,7 @@ class Socket {
     const ws = new WebSocket(url);
     this.ws = ws;
     ws.onopen = () => {
+      performance.mark?.('yq:ws-open');
       this.lastMessageAt = localNow();
       connState.value = 'online';
       this.startBeats();
@@ -205,6 +206,7 @@ class Socket {
     }
     this.attempt = 0; // a message arrived: the connection works, back off from scratch next time
     if (m.type === 'error' && typeof m.ref === 'string' && m.ref.startsWith('hb')) this.healthRefused = true;
+    if (m.type === 'room_event' && m.payload?.event === 'snapshot') performance.mark?.('yq:snapshot');
     if (m.ref !== undefined) {
       const p = this.pending.get(String(m.ref));
       if (p) {
