@@ -2,6 +2,7 @@
 // the two currentTimes stay within SYNC_BOUND_MS (a correctness bound: the
 // precise figure is ./devstack bench 9's).  Pause, seek and rate reach B.
 // B cannot control until A turns on 成员可控制, then can, without a reload.
+// Turning 同步播放 off stops following.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, env, screenshot, uniqueName } from './browser.mjs';
@@ -91,6 +92,18 @@ async function scenario(base, tag) {
   await b.page.getByRole('combobox', { name: '播放速度' }).selectOption('1');
   await b.page.getByRole('button', { name: '播放', exact: true }).click();
   await assertInSync(a, b, 'B plays, A follows');
+
+  // 同步播放 off: B stops following at once and gets its own controls
+  await setFlags(settings, { sync_playback: false });
+  await settings.getByRole('button', { name: '保存设置' }).click();
+  await b.page.getByText('同步播放已关闭：每个人各自播放。').waitFor();
+  await until(async () => b.page.getByLabel('视频', { exact: true }).evaluate((v) => v.controls), 'B’s native controls');
+  await b.page.getByLabel('视频', { exact: true }).evaluate((v) => v.pause());
+  const held = await videoState(b.page);
+  await new Promise((r) => setTimeout(r, 1500));
+  const still = await videoState(b.page);
+  assert.ok(still.paused && Math.abs(still.t - held.t) < 1, 'nobody restarts B’s video');
+  assert.ok(!(await videoState(a.page)).paused, 'B’s pause stayed local');
   await a.context.close();
   await b.context.close();
 }
