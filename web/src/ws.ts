@@ -99,6 +99,7 @@ class Socket {
       ticket = (await post<{ ticket: string }>('/token/ws-ticket')).ticket;
     } catch (e) {
       if (gen !== this.generation) return;
+      connState.value = 'offline';
       if (e instanceof ApiError && e.status === 401) return; // the session ended
       this.scheduleRetry();
       return;
