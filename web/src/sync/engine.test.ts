@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import {
+  decide, nextSeekLead, type EngineInput, NUDGE_START_MS, NUDGE_STOP_MS, SEEK_MS, MAX_NUDGE,
+  SEEK_SETTLE_MS, DEFAULT_SEEK_LEAD_MS, MAX_SEEK_LEAD_MS,
+} from './engine';
+
+const base = (o: Partial<EngineInput>): EngineInput => ({
+  expectedMs: 10_000, roomPlaying: true, roomRate: 1, actualMs: 10_000, localPaused: false,
+  localRate: 1, seeking: false, buffering: false, nowMs: 100_000, lastSeekedAtMs: null,
+  holding: false, seekLeadMs: DEFAULT_SEEK_LEAD_MS, nudging: false, ...o,
+});
+
+describe('decide: thresholds', () => {
+  it('in sync: nothing to do', () => {
+    const d = decide(base({ actualMs: 10_010 }));
+    expect(d).toEqual({ nudging: false, driftMs: 10, reason: 'in_sync' });
+  });
+  it('just under the nudge start: no nudge', () => {
+    expect(decide(base({ actualMs: 10_000 + NUDGE_START_MS })).reason).toBe('in_sync');
+  });
+  it('behind past the nudge start: speed up, proportionally', () => {
+    const d = decide(base({ actualMs: 10_000 - 40 }));
+    expect(d.reason).toBe('nudge');
+    expect(d.rate).toBeGreaterThan(1);
+    expect(d.rate).toBeLessThan(1 + MAX_NUDGE);
+    const d2 = decide(base({ actualMs: 10_000 - 80 }));
+    expect(d2.rate! - 1).toBeCloseTo(2 * (d.rate! - 1), 6);
+  });
+  it('ahead: slow down; the nudge is capped', () => {
+    const d = decide(base({ actualMs: 10_000 + SEEK_MS - 1 }));
+    expect(d.reason).toBe('nudge');
+    expect(d.rate).toBeCloseTo(1 - MAX_NUDGE, 6);
+  });
+  it('nudges relative to the room rate', () => {
+    const d = decide(base({ roomRate: 2, localRate: 2, actualMs: 10_000 + SEEK_MS - 1 }));
+    expect(d.rate).toBeCloseTo(2 * (1 - MAX_NUDGE), 6);
+  });
+  it('far off: seek, leading by the seek cost times the rate', () => {
+    const d = decide(base({ actualMs: 10_000 - SEEK_MS, seekLeadMs: 70, roomRate: 1.5, localRate: 1.5 }));
+    expect(d.reason).toBe('seek');
+    expect(d.seekToMs).toBe(10_000 + 70 * 1.5);
+    const ahead = decide(base({ actualMs: 20_000 }));
+    expect(ahead.seekToMs).toBe(10_000 + DEFAULT_SEEK_LEAD_MS);
+  });
+  it('a seek also resets a nudged rate', () => {
+    const d = decide(base({ actualMs: 0, localRate: 1.08 }));
+    expect(d.rate).toBe(1);
+  });
+});
+
+describe('decide: hysteresis', () => {
+  it('keeps nudging down to the stop threshold, then restores the rate', () => {
+    let nudging = false;
+    let rate = 1;
+    const seq = [60, 40, 25, NUDGE_STOP_MS + 1, NUDGE_STOP_MS - 1, 20, 30];
+    const reasons: string[] = [];
+    for (const lag of seq) {
+      const d = decide(base({ actualMs: 10_000 - lag, nudging, localRate: rate }));
+      nudging = d.nudging;
+      if (d.rate !== undefined) rate = d.rate;
+      reasons.push(d.reason);
+    }
+    // 60 starts; 40, 25, 13 keep going; 11 stops; 20 and 30 (< start) stay in sync
+    expect(reasons).toEqual(['nudge', 'nudge', 'nudge', 'nudge', 'in_sync', 'in_sync', 'in_sync']);
+    expect(rate).toBe(1);
+  });
+  it('does not re-set a rate already in place', () => {
+    const first = decide(base({ actualMs: 10_000 - 90 }));
+    const again = decide(base({ actualMs: 10_000 - 90, localRate: first.rate!, nudging: true }));
+    expect(again.reason).toBe('nudge');
+    expect(again.rate).toBeUndefined();
+  });
+});
+
+describe('decide: states', () => {
+  it('idle without an expectation', () => {
+    expect(decide(base({ expectedMs: null }))).toEqual({ nudging: false, driftMs: null, reason: 'idle' });
+  });
+  it('holds while our own command is in flight (never fights the controller)', () => {
+    const d = decide(base({ actualMs: 0, holding: true }));
+    expect(d.reason).toBe('hold');
+    expect(d.seekToMs).toBeUndefined();
+    expect(d.play).toBeUndefined();
+    expect(d.driftMs).toBe(-10_000);
+  });
+  it('paused room: pause and stand exactly at the position, no lead', () => {
+    const d = decide(base({ roomPlaying: false, actualMs: 10_300 }));
+    expect(d).toMatchObject({ play: false, seekToMs: 10_000, reason: 'seek' });
+    const ok = decide(base({ roomPlaying: false, localPaused: true, actualMs: 10_000 + NUDGE_STOP_MS }));
+    expect(ok).toEqual({ nudging: false, driftMs: NUDGE_STOP_MS, reason: 'paused' });
+  });
+  it('paused room while our video seeks: no second seek', () => {
+    const d = decide(base({ roomPlaying: false, localPaused: true, seeking: true, actualMs: 0 }));
+    expect(d.seekToMs).toBeUndefined();
+  });
+  it('buffering: keep wanting to play, never seek or nudge', () => {
+    const d = decide(base({ buffering: true, localPaused: true, actualMs: 0 }));
+    expect(d).toMatchObject({ play: true, reason: 'buffering' });
+    expect(d.seekToMs).toBeUndefined();
+    expect(d.rate).toBeUndefined();
+  });
+  it('settles after a seek before judging again', () => {
+    const d = decide(base({ actualMs: 9_000, lastSeekedAtMs: 100_000 - SEEK_SETTLE_MS + 1 }));
+    expect(d.reason).toBe('settling');
+    const later = decide(base({ actualMs: 9_000, lastSeekedAtMs: 100_000 - SEEK_SETTLE_MS }));
+    expect(later.reason).toBe('seek');
+  });
+  it('starting from a stop seeks even a small error (nothing to nudge yet)', () => {
+    const d = decide(base({ localPaused: true, actualMs: 10_000 - 100 }));
+    expect(d).toMatchObject({ play: true, reason: 'seek' });
+    const tiny = decide(base({ localPaused: true, actualMs: 10_000 - 5 }));
+    expect(tiny).toMatchObject({ play: true, reason: 'in_sync' });
+  });
+});
+
+describe('a recorded sequence converges', () => {
+  it('simulated follower: 250 ms behind, nudged to within the stop threshold, rate restored', () => {
+    let actual = 10_000 - 250;
+    let expected = 10_000;
+    let rate = 1;
+    let nudging = false;
+    const tick = 250;
+    for (let i = 0; i < 120; i++) {
+      const d = decide(base({ actualMs: actual, expectedMs: expected, localRate: rate, nudging }));
+      expect(d.reason === 'nudge' || d.reason === 'in_sync').toBe(true);
+      nudging = d.nudging;
+      if (d.rate !== undefined) rate = d.rate;
+      actual += tick * rate;
+      expected += tick;
+    }
+    expect(Math.abs(actual - expected)).toBeLessThan(NUDGE_START_MS);
+    expect(rate).toBe(1);
+  });
+});
+
+describe('nextSeekLead', () => {
+  it('landing late grows the lead, early shrinks it, within bounds', () => {
+    expect(nextSeekLead(60, -40)).toBe(80);
+    expect(nextSeekLead(60, 20)).toBe(50);
+    expect(nextSeekLead(10, 100)).toBe(0);
+    expect(nextSeekLead(MAX_SEEK_LEAD_MS, -500)).toBe(MAX_SEEK_LEAD_MS);
+  });
+  it('converges to the true seek cost', () => {
+    const cost = 75; // the video lands 75 ms behind the aimed position
+    let lead = DEFAULT_SEEK_LEAD_MS;
+    for (let i = 0; i < 10; i++) lead = nextSeekLead(lead, lead - cost);
+    expect(Math.abs(lead - cost)).toBeLessThan(1);
+  });
+});
