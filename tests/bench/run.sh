@@ -19,7 +19,9 @@
 #
 # Scenarios: 1 GET /users/me, 2 GET /notifications/?limit=20, 3 room
 # join+leave, 4 login, 5 WebSocket fan-out, 6 idle connections, 7 invite
-# notification latency, 8 play_control sync skew.  Default: all.
+# notification latency, 8 play_control sync skew, 9 browser sync (five
+# Chromium pages; needs the web client), 10 join storm.  Default: all (9
+# only when the stack serves the web client).
 #
 # Options:
 #   --tiny            1 s runs, 4 connections, no warm-up, smallest data (rooms
@@ -70,8 +72,8 @@ while (($#)); do
         --idle-seconds) IDLE_SECONDS=${2:?}; shift ;;
         --samples) SAMPLES=${2:?}; shift ;;
         -h | --help) sed -n '2,45p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        [1-8]) SCENARIOS+=("$1") ;;
-        *) die "unknown argument $1 (scenarios are 1-8; try --help)" ;;
+        [1-9] | 10) SCENARIOS+=("$1") ;;
+        *) die "unknown argument $1 (scenarios are 1-10; try --help)" ;;
     esac
     shift
 done
@@ -114,7 +116,7 @@ for s in "${SCENARIOS[@]}"; do
         5) NEED_WS=1 NEED_SOCKETIO=1 NEED_LWS=1 ;;
         6) NEED_WS=1 ;;
         7) NEED_WS=1 NEED_PYWS=1 ;;
-        8) NEED_WS=1 NEED_LWS=1 ;;
+        8 | 10) NEED_WS=1 NEED_LWS=1 ;;
     esac
 done
 
@@ -450,6 +452,21 @@ if ((NEED_WS)); then
         fi
     fi
 fi
+# the daemon's metrics listener ([ws] metrics_listen; ./devstack bench sets
+# YIQIKAN_WS_METRICS_LISTEN and passes YQ_WS_METRICS): windows open on empty
+# send queues.  A daemon without it is measured as before, and the results
+# say so.
+WS_METRICS='' WS_METRICS_WHY=''
+if ((NEED_WS)) && [[ -z $WS_UNAVAILABLE ]]; then
+    if [[ -z ${YQ_WS_METRICS:-} ]]; then
+        WS_METRICS_WHY="YQ_WS_METRICS is not set (the daemon's [ws] metrics_listen)"
+    elif curl -sf -m 2 "http://$YQ_WS_METRICS/metrics" | grep -q '^yiqikan_ws_send_queue_messages'; then
+        WS_METRICS=$YQ_WS_METRICS
+    else
+        WS_METRICS_WHY="nothing answers GET http://$YQ_WS_METRICS/metrics with yiqikan_ws_send_queue_messages (a daemon without the metrics listener)"
+    fi
+    [[ -n $WS_METRICS ]] || log "no ws metrics: $WS_METRICS_WHY; windows open after the quiet time alone"
+fi
 ((NEED_SOCKETIO)) || UNAVAILABLE[socketio]="not needed by the chosen scenarios"
 ((NEED_LWS)) || UNAVAILABLE[lws]="not needed by the chosen scenarios"
 [[ -z $WS_UNAVAILABLE ]] || for s in socketio lws; do
@@ -488,5 +505,7 @@ $PY "$HERE/harness.py" --root "$ROOT" --state "$BENCH" \
     --socketio-url "http://127.0.0.1:$SIO_PORT" --socketio-pid-file "$BENCH/run/socketio.pid" \
     --socketio-dir "$BENCH/socketio" --members "$MEMBERS" --idle-conns "$IDLE_CONNS" \
     --idle-seconds "$IDLE_SECONDS" --samples "$SAMPLES" "${WS_TIMING[@]}" \
+    --ws-metrics "$WS_METRICS" --ws-metrics-unavailable "$WS_METRICS_WHY" \
+    --presence-grace-ms "${CONF[ws.presence_grace_ms]:-5000}" \
     "${SCENARIOS[@]}" || rc=$?
 exit "$rc"

@@ -80,6 +80,7 @@
 #define SKEW_RING    8192 /* play_control broadcasts tracked at once */
 #define CODES_MAX    32   /* distinct close codes / connect errors kept */
 #define TICK_US      (10 * 1000)
+#define STORM_MIN_US (1000 * 1000) /* the shortest window of --storm */
 
 /* ---- histograms: log-linear buckets in microseconds (HDR-like) ----
  * Values below 128 have a bucket each; above, each power of two is cut
@@ -1300,7 +1301,10 @@ tick(lws_sorted_usec_list_t *sul)
 	case P_RUN:
 		if (opt.storm && !st.storm_ready_us && st.ready + st.failed >= opt.conns)
 			st.storm_ready_us = st.last_ready_us ? st.last_ready_us : now;
-		if (opt.storm && st.storm_ready_us && (!metrics_live() || st.storm_empty_us)) {
+		/* the window: the storm until it has settled, at least STORM_MIN_US
+		 * so a server that settles at once still gets play_controls */
+		if (opt.storm && st.storm_ready_us && (!metrics_live() || st.storm_empty_us) &&
+		    now - run_start_us >= STORM_MIN_US) {
 			st.storm_done = true;
 			end_run(now);
 		} else if (now - run_start_us >= (int64_t)opt.duration * 1000000) {
