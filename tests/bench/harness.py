@@ -1096,6 +1096,49 @@ def scenario_8(h):
     return res
 
 
+BROWSER_P95_TARGET_MS = 33.0   # one frame at 30 fps
+RESYNC_TARGET_MS = 1000.0
+
+
+def scenario_9(h):
+    """browser sync: N Chromium pages of the web client in one room"""
+    a = h.a
+    if a.browser_unavailable:
+        raise SetupError(a.browser_unavailable)
+    pages, secs = (2, 12) if a.tiny else (a.browser_pages, a.browser_seconds)
+    dump = os.path.join(h.run.logdir, "s9-pages.json")
+    cmd = ["node", "--experimental-websocket", os.path.join(a.root, "tests", "bench", "browser", "sync.mjs"),
+           "--base", a.ours_url, "--media-dir", a.media_dir, "--pages", str(pages), "--seconds", str(secs),
+           "--dump", dump] + (["--self-check"] if a.browser_self_check else [])
+    log("scenario 9: %d Chromium pages for %d s%s" % (pages, secs, " (self-check)" if a.browser_self_check else ""))
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=secs + 300)
+    except subprocess.TimeoutExpired:
+        raise SetupError("scenario 9: sync.mjs did not finish in %d s" % (secs + 300))
+    with open(os.path.join(h.run.logdir, "s9.txt"), "w") as f:
+        f.write("$ " + " ".join(cmd) + "\n" + p.stdout + p.stderr)
+    line = next((x for x in reversed(p.stdout.splitlines()) if x.startswith("{")), None)
+    try:
+        r = json.loads(line) if line else {}
+    except ValueError:
+        r = {}
+    if p.returncode == 3:
+        raise SetupError("the web client is not there: %s" % r.get("unavailable"))
+    if p.returncode != 0 or "steady" not in r:
+        raise SetupError("scenario 9: sync.mjs failed (exit %d): %s" % (
+            p.returncode, (r.get("error") or p.stderr.strip()[-300:] or "no output")[:400]))
+    r["valid"] = r["steady"]["n"] > 0
+    if not r["valid"]:
+        r["problems"] = "no steady-state instant with every page playing"
+    for x in r.get("resync", []):
+        log("%-28s re-sync after %-6s %s" % ("s9", x["kind"], "%d ms" % x["resync_ms"] if x["resync_ms"] is not None
+                                               else "never (within the span to the next event)"))
+    st = r["steady"]
+    log("%-28s steady-state pairwise drift p50 %s / p95 %s / max %s ms over %s s" % (
+        "s9", st["p50"], st["p95"], st["max"], r.get("steady_s")))
+    return r
+
+
 def scenario_10(h):
     """join storm: a room's members connect at once"""
     a = h.a
@@ -1150,6 +1193,7 @@ SCENARIOS = {
     6: ("idle authenticated connections", scenario_6),
     7: ("notification latency: REST invite -> /ws", scenario_7),
     8: ("sync skew: play_control to a room", scenario_8),
+    9: ("browser sync: Chromium pages of the web client in one room", scenario_9),
     10: ("join storm: a room's members connect at once", scenario_10),
 }
 
@@ -1195,6 +1239,30 @@ def fmt_target(target):
 
 def met_str(ok):
     return "yes" if ok else "**no**"
+
+
+def browser_rows(results):
+    s = results["scenarios"].get("9")
+    if not s:
+        return []
+    if s["status"] != "ok":
+        return [["9. %s" % s["name"], "—", "—", "—", "—", "could not run: " + s.get("reason", s["status"])]]
+    check = s.get("mode") == "self-check"
+    who = "%d pages%s" % (s["pages"], ", **self-check: a static page the harness drives, not yiqikan**" if check else "")
+    st = s["steady"]
+    rows = [["9. browser sync (%s, %d s): steady-state pairwise drift p50 / p95 / max" % (who, s["seconds"]),
+             "%s / %s / %s ms (%s s steady)" % (st["p50"], st["p95"], st["max"], s.get("steady_s")), "—", "—",
+             "p95 ≤ %g ms" % BROWSER_P95_TARGET_MS,
+             ("invalid (%s)" % s.get("problems")) if not s["valid"] else
+             "—" if check else met_str(st["p95"] is not None and st["p95"] <= BROWSER_P95_TARGET_MS)]]
+    for x in s.get("resync", []):
+        if x["kind"] == "start":
+            continue
+        v = x["resync_ms"]
+        rows.append(["9. re-sync after the %s%s" % (x["kind"], " (page %d)" % x["page"] if x.get("page") is not None else ""),
+                     "%d ms" % v if v is not None else "not within the span to the next event", "—", "—",
+                     "≤ %g s" % (RESYNC_TARGET_MS / 1000), "—" if check else met_str(v is not None and v <= RESYNC_TARGET_MS)])
+    return rows
 
 
 def ws_rows(results):
@@ -1487,6 +1555,7 @@ def build_tables(results):
         s = sc_res[str(sc)]
         if sc not in WS_SCENARIOS and s["status"] != "ok" and not any(t[0] == sc for t in TARGETS):
             rows.append(["%d. %s" % (sc, s["name"]), "—", "—", "—", "—", s.get("reason", s["status"])])
+    rows += browser_rows(results)
     rows += ws_rows(results)
     lines.append("| scenario | ours | baseline | ratio | target | met? |")
     lines.append("|---|---|---|---|---|---|")
@@ -1696,6 +1765,11 @@ def main():
     p.add_argument("--queue-wait-ms", type=int, default=30000,
                    help="how long a window waits for the daemon's send queues to empty")
     p.add_argument("--presence-grace-ms", type=int, default=5000, help="the daemon's ws.presence_grace_ms")
+    p.add_argument("--media-dir", default="", help="where nginx serves /media/ from (the stack's www/media)")
+    p.add_argument("--browser-unavailable", default="", help="why scenario 9 cannot run")
+    p.add_argument("--browser-self-check", action="store_true")
+    p.add_argument("--browser-pages", type=int, default=5)
+    p.add_argument("--browser-seconds", type=int, default=60)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--connections", type=int, default=64)
     p.add_argument("--duration", type=int, default=10)

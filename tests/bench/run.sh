@@ -39,6 +39,9 @@
 #   --results DIR     where to write the results (bench/results in the
 #                     checkout; with --tiny, $YQ_STATE/bench/results)
 #   --keep            leave the baselines running afterwards
+#   --browser-self-check  scenario 9 on a static page the harness drives
+#                     itself (no web client): checks the harness and the
+#                     browser; its figures say nothing of yiqikan
 #
 # Exit status: 0 every scenario ran and every run is valid (missed targets are
 # reported, not errors); 1 something could not run (the reason is printed);
@@ -55,13 +58,14 @@ log() { printf 'bench: %s\n' "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 
 # ---- arguments ----
-TINY=0 KEEP=0 THREADS='' CONNECTIONS='' DURATION='' WARMUP='' RESULTS=${BENCH_RESULTS:-}
+SELF_CHECK=0 TINY=0 KEEP=0 THREADS='' CONNECTIONS='' DURATION='' WARMUP='' RESULTS=${BENCH_RESULTS:-}
 MEMBERS='' IDLE_CONNS='' IDLE_SECONDS='' SAMPLES=
 SCENARIOS=()
 while (($#)); do
     case $1 in
         --tiny) TINY=1 ;;
         --keep) KEEP=1 ;;
+        --browser-self-check) SELF_CHECK=1 ;;
         --threads) THREADS=${2:?}; shift ;;
         --connections) CONNECTIONS=${2:?}; shift ;;
         --duration) DURATION=${2:?}; shift ;;
@@ -94,7 +98,8 @@ fi
 ((THREADS >= 1 && CONNECTIONS >= THREADS && DURATION >= 1)) || die "need 1 <= threads <= connections and duration >= 1"
 ((MEMBERS >= 2 && MEMBERS <= 1000)) || die "--members must be 2 to 1000 (a room's max_members)"
 ((IDLE_CONNS >= 1 && IDLE_SECONDS >= 1 && SAMPLES >= 1)) || die "--idle-conns, --idle-seconds and --samples must be at least 1"
-((${#SCENARIOS[@]})) || SCENARIOS=(1 2 3 4 5 6 7 8)
+DEFAULT_SCENARIOS=0
+((${#SCENARIOS[@]})) || { SCENARIOS=(1 2 3 4 5 6 7 8 10); DEFAULT_SCENARIOS=1; }
 
 for v in YQ_STATE YQ_HTTP_PORT YQ_DB_SOCKET YQ_CONF YQ_BUILD; do
     [[ -n ${!v:-} ]] || die "$v is not set (run.sh benchmarks a stack that is already up; see --help)"
@@ -108,7 +113,7 @@ if [[ -z $RESULTS ]]; then
 fi
 
 # Which baselines the chosen scenarios compare with.
-NEED_FASTAPI=0 NEED_PHP=0 NEED_NGINX=0 NEED_WS=0 NEED_SOCKETIO=0 NEED_LWS=0 NEED_PYWS=0
+NEED_FASTAPI=0 NEED_PHP=0 NEED_NGINX=0 NEED_WS=0 NEED_SOCKETIO=0 NEED_LWS=0 NEED_PYWS=0 NEED_BROWSER=0
 for s in "${SCENARIOS[@]}"; do
     case $s in
         1) NEED_FASTAPI=1 NEED_PHP=1 NEED_NGINX=1 ;;
@@ -117,12 +122,13 @@ for s in "${SCENARIOS[@]}"; do
         6) NEED_WS=1 ;;
         7) NEED_WS=1 NEED_PYWS=1 ;;
         8 | 10) NEED_WS=1 NEED_LWS=1 ;;
+        9) NEED_BROWSER=1 ;;
     esac
 done
 
 # ---- Debian packages ----
 # side -> reason it cannot run ("" = fine)
-declare -A UNAVAILABLE=([ours]="" [fastapi]="" [php]="" [nginx]="" [socketio]="" [lws]="" [pyws]="")
+declare -A UNAVAILABLE=([ours]="" [fastapi]="" [php]="" [nginx]="" [socketio]="" [lws]="" [pyws]="" [browser]="")
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
@@ -145,6 +151,7 @@ ensure_packages() {
             socketio) ((NEED_SOCKETIO)) || continue ;;
             lws) ((NEED_LWS)) || continue ;;
             pyws) ((NEED_PYWS)) || continue ;;
+            browser) ((NEED_BROWSER)) || continue ;;
         esac
         missing+=("$pkg")
         if [[ -n $side ]]; then side_missing[$side]+=" $pkg"; else core_missing+=("$pkg"); fi
@@ -244,6 +251,28 @@ ensure_packages
 # the stack under test must answer
 code=$(http_code "http://127.0.0.1:$YQ_HTTP_PORT/api/token/check")
 [[ $code == 401 ]] || die "our API does not answer on http://127.0.0.1:$YQ_HTTP_PORT/api/ (GET /api/token/check gave ${code:-nothing}, want 401): is the stack up?"
+
+# the statistics of scenario 9 (node:test on synthetic pages) are checked
+# with every --tiny run, whether or not the web client is there to measure
+if ((TINY)) && command -v node >/dev/null; then
+    node --test "$HERE/browser/" >"$BENCH/logs/browser-unit.log" 2>&1 \
+        || die "the browser benchmark's unit checks failed: $(grep -m 3 '^not ok' "$BENCH/logs/browser-unit.log" | tr '\n' ' ')"
+    log "browser benchmark statistics: $(grep -m 1 '^# pass' "$BENCH/logs/browser-unit.log")"
+fi
+
+# scenario 9 needs the web client at /; by default it runs only when the
+# stack serves it (asked for by number, its absence is a could-not-run)
+web_client() {
+    curl -s -o /dev/null -m 5 -w '%{http_code} %{content_type}' "http://127.0.0.1:$YQ_HTTP_PORT/login" 2>/dev/null \
+        | grep -q '^200 text/html'
+}
+if ((DEFAULT_SCENARIOS)); then
+    if web_client; then
+        SCENARIOS=(1 2 3 4 5 6 7 8 9 10) NEED_BROWSER=1
+    else
+        log "scenario 9 (browser sync) left out: the stack does not serve the web client at /login"
+    fi
+fi
 mariadb --socket="$YQ_DB_SOCKET" -uroot -e 'SELECT 1' >/dev/null 2>&1 \
     || die "MariaDB does not answer as root on $YQ_DB_SOCKET"
 
@@ -467,6 +496,18 @@ if ((NEED_WS)) && [[ -z $WS_UNAVAILABLE ]]; then
     fi
     [[ -n $WS_METRICS ]] || log "no ws metrics: $WS_METRICS_WHY; windows open after the quiet time alone"
 fi
+# scenario 9: Debian's Chromium and ffmpeg, playwright-core from tests/e2e's
+# package (installed there with npm ci when missing)
+if ((NEED_BROWSER)); then
+    if [[ -n ${UNAVAILABLE[browser]} ]]; then
+        :
+    elif ! command -v node >/dev/null || ! command -v ffmpeg >/dev/null || [[ ! -x ${YQ_CHROMIUM:-/usr/bin/chromium} ]]; then
+        UNAVAILABLE[browser]="node, ffmpeg or ${YQ_CHROMIUM:-/usr/bin/chromium} is missing (Debian: nodejs chromium ffmpeg)"
+    elif [[ ! -d $ROOT/tests/e2e/node_modules/playwright-core ]] \
+        && ! (cd "$ROOT/tests/e2e" && npm ci --no-audit --no-fund --prefer-offline --loglevel=error) >"$BENCH/logs/npm-e2e.log" 2>&1; then
+        UNAVAILABLE[browser]="npm ci in tests/e2e failed: $(tail -n 1 "$BENCH/logs/npm-e2e.log")"
+    fi
+fi
 ((NEED_SOCKETIO)) || UNAVAILABLE[socketio]="not needed by the chosen scenarios"
 ((NEED_LWS)) || UNAVAILABLE[lws]="not needed by the chosen scenarios"
 [[ -z $WS_UNAVAILABLE ]] || for s in socketio lws; do
@@ -507,5 +548,7 @@ $PY "$HERE/harness.py" --root "$ROOT" --state "$BENCH" \
     --idle-seconds "$IDLE_SECONDS" --samples "$SAMPLES" "${WS_TIMING[@]}" \
     --ws-metrics "$WS_METRICS" --ws-metrics-unavailable "$WS_METRICS_WHY" \
     --presence-grace-ms "${CONF[ws.presence_grace_ms]:-5000}" \
+    --media-dir "$YQ_STATE/www/media" --browser-unavailable "${UNAVAILABLE[browser]}" \
+    $( ((SELF_CHECK)) && echo --browser-self-check) \
     "${SCENARIOS[@]}" || rc=$?
 exit "$rc"
