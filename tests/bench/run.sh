@@ -75,7 +75,7 @@ while (($#)); do
         --idle-conns) IDLE_CONNS=${2:?}; shift ;;
         --idle-seconds) IDLE_SECONDS=${2:?}; shift ;;
         --samples) SAMPLES=${2:?}; shift ;;
-        -h | --help) sed -n '2,45p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         [1-9] | 10) SCENARIOS+=("$1") ;;
         *) die "unknown argument $1 (scenarios are 1-10; try --help)" ;;
     esac
