@@ -1179,7 +1179,7 @@ def scenario_10(h):
         st = r["storm"]
         log("%-28s %d connect at once: all ready %.0f ms, queues empty %s; play_control p50 %s / p99 %s ms%s" % (
             "s10-" + side, st["conns"], st["all_ready_us"] / 1000.0,
-            "%.0f ms" % (st["queues_empty_us"] / 1000.0) if st["queues_empty_us"] >= 0 else "(no metrics)",
+            "%.0f ms" % (st["queues_empty_us"] / 1000.0) if st["queues_empty_us"] >= 0 else "not known (no metrics)",
             sm["latency_ms"]["p50"], sm["latency_ms"]["p99"], "" if sm["valid"] else "  INVALID: " + sm["problems"]))
     return res
 
@@ -1480,10 +1480,10 @@ def ws_run_table(results):
             if mt.get("available"):
                 qs = "empty" if mt.get("queues_emptied") else "**not empty** (%s)" % mt.get("queue_at_start")
                 qs += " after %s ms" % mt.get("wait_ms")
-            elif mt:
-                qs = "no metrics"
+            elif mt or side == "ours":
+                qs = "not read (no metrics)"
             else:
-                qs = "—"
+                qs = "— (no metrics)"
             cpd = r.get("server_cpu_us_per_delivery")
             out.append("| %s | %s | %s | %d / %d / %d | %s | %s | %.2f | %.2f | %s | %s | %s | %s | %s |" % (
                 k, WS_LABELS[side], what + extra, r["conns_ok"], r["conns_failed"], r["conns_dropped"],
