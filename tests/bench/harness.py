@@ -1127,9 +1127,12 @@ def scenario_9(h):
     if p.returncode != 0 or "steady" not in r:
         raise SetupError("scenario 9: sync.mjs failed (exit %d): %s" % (
             p.returncode, (r.get("error") or p.stderr.strip()[-300:] or "no output")[:400]))
-    r["valid"] = r["steady"]["n"] > 0
-    if not r["valid"]:
-        r["problems"] = "no steady-state instant with every page playing"
+    # it ran and every page presented frames (sync.mjs checks that): a
+    # client that never agrees has no steady state, and misses its goal,
+    # it does not make the run invalid
+    r["valid"] = True
+    if not r["steady"]["n"]:
+        r["note"] = "no steady-state instant with every page playing and in sync"
     for x in r.get("resync", []):
         log("%-28s re-sync after %-6s %s" % ("s9", x["kind"], "%d ms" % x["resync_ms"] if x["resync_ms"] is not None
                                                else "never (within the span to the next event)"))
@@ -1251,7 +1254,8 @@ def browser_rows(results):
     who = "%d pages%s" % (s["pages"], ", **self-check: a static page the harness drives, not yiqikan**" if check else "")
     st = s["steady"]
     rows = [["9. browser sync (%s, %d s): steady-state pairwise drift p50 / p95 / max" % (who, s["seconds"]),
-             "%s / %s / %s ms (%s s steady)" % (st["p50"], st["p95"], st["max"], s.get("steady_s")), "—", "—",
+             ("%s / %s / %s ms (%s s steady)" % (st["p50"], st["p95"], st["max"], s.get("steady_s")))
+             if st["n"] else s.get("note", "no steady state"), "—", "—",
              "p95 ≤ %g ms" % BROWSER_P95_TARGET_MS,
              ("invalid (%s)" % s.get("problems")) if not s["valid"] else
              "—" if check else met_str(st["p95"] is not None and st["p95"] <= BROWSER_P95_TARGET_MS)]]
