@@ -1132,7 +1132,7 @@ def scenario_9(h):
     # it does not make the run invalid
     r["valid"] = True
     if not r["steady"]["n"]:
-        r["note"] = "no steady-state instant with every page playing and in sync"
+        r["note"] = "no steady-state instant: the pages never re-synced while all were playing"
     for x in r.get("resync", []):
         log("%-28s re-sync after %-6s %s" % ("s9", x["kind"], "%d ms" % x["resync_ms"] if x["resync_ms"] is not None
                                                else "never (within the span to the next event)"))
