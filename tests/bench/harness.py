@@ -42,9 +42,9 @@ SIDE_LABELS = {
     "lws": "lws broadcast (no logic)",
 }
 
-WS_SCENARIOS = {5: "WebSocket", 6: "WebSocket", 7: "WebSocket", 8: "WebSocket"}
+WS_SCENARIOS = {5: "WebSocket", 6: "WebSocket", 7: "WebSocket", 8: "WebSocket", 10: "WebSocket"}
 # the baselines a WebSocket scenario needs
-WS_NEEDS = {5: ("socketio", "lws")}
+WS_NEEDS = {5: ("socketio", "lws"), 8: ("lws",), 10: ("lws",)}
 WS_LABELS = dict(SIDE_LABELS, ours="yiqikan-ws")
 
 
@@ -471,6 +471,16 @@ def proc_rss_kb(pid):
         return -1
 
 
+def proc_cpu_s(pid):
+    """utime + stime of a process in seconds, -1 when unreadable."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return -1
+
+
 def proc_fds(pid):
     try:
         return len(os.listdir("/proc/%d/fd" % pid))
@@ -581,8 +591,17 @@ def load_summary(r, rate_mode=False):
         "client_cpu_pct": round(r.get("client_cpu_pct", -1), 1),
         "max_send_lag_ms": ms(r.get("max_send_lag_us")),
         "server_cpu_pct": round(srv.get("cpu_pct", -1), 1) if srv else None,
+        "server_cpu_us_per_delivery": cpu_per_delivery(r),
         "valid": not problems,
     }
+    mt = r.get("metrics")
+    if mt is not None:
+        out["metrics"] = {k: mt.get(k) for k in ("available", "queues_emptied", "wait_ms", "queue_at_start",
+                                                   "queue_at_end", "queue_peak", "server_deliveries_in_window",
+                                                   "last_error")}
+    if r.get("storm"):
+        out["storm"] = r["storm"]
+        out["auth_ms"] = {k: ms((r.get("auth_us") or {}).get(k)) for k in ("p50", "p90", "p99", "max")}
     if problems:
         out["problems"] = "; ".join(problems)
     if "skew_us" in r:
@@ -590,7 +609,20 @@ def load_summary(r, rate_mode=False):
         out["skew_ms"] = {k: ms(sk.get(k)) for k in ("p50", "p90", "p99", "max")}
         out["skew_broadcasts"] = sk.get("broadcasts", 0)
         out["skew_receivers_avg"] = round(sk.get("receivers_avg", 0), 1)
+        out["skew_keyed_by"] = "version" if sk.get("keyed_by_version") else (
+            "sender's sequence" if sk.get("keyed_by_seq") else None)
     return out
+
+
+def cpu_per_delivery(r):
+    """Server CPU (utime + stime from /proc/PID/stat over the window) per
+    broadcast received in the window, in µs; None when unknown.  From
+    cpu_pct × window so yq-wsload and load.js are treated alike."""
+    srv = r.get("server") or {}
+    cpu, secs, n = srv.get("cpu_pct", -1), r.get("duration_s", 0), r.get("received_in_window", 0)
+    if cpu is None or cpu < 0 or not secs or not n:
+        return None
+    return round(cpu / 100.0 * secs * 1e6 / n, 2)
 
 
 def fanout_cmd(h, side, url, tokens, pid, conns, duration, rate, window):
@@ -606,7 +638,76 @@ def fanout_cmd(h, side, url, tokens, pid, conns, duration, rate, window):
         cmd += ["--heartbeat", 20]
     if pid:
         cmd += ["--server-pid", pid]
+    if side == "ours":
+        cmd += metrics_args(h)
     return [str(x) for x in cmd]
+
+
+def metrics_args(h):
+    """yq-wsload waits for the daemon's send queues to be empty before a
+    window opens, when the daemon has its metrics listener."""
+    return ["--metrics", h.a.ws_metrics, "--queue-wait-ms", h.a.queue_wait_ms] if h.a.ws_metrics else []
+
+
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
+
+
+def read_metrics(h):
+    """The daemon's metrics as {name{labels}: value}; None without them."""
+    if not h.a.ws_metrics:
+        return None
+    try:
+        host, port = h.a.ws_metrics.rsplit(":", 1)
+        c = http.client.HTTPConnection(host, int(port), timeout=2)
+        c.request("GET", "/metrics")
+        resp = c.getresponse()
+        text = resp.read().decode("utf-8", "replace")
+        c.close()
+        if resp.status != 200:
+            return None
+    except (OSError, ValueError, http.client.HTTPException):
+        return None
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        k, _, v = line.rpartition(" ")
+        try:
+            out[k.strip()] = float(v)
+        except ValueError:
+            pass
+    return out
+
+
+def queued(m):
+    return sum(v for k, v in m.items() if k.split("{")[0] == "yiqikan_ws_send_queue_messages")
+
+
+def wait_queues_empty(h, what):
+    """Before a window that yq-wsload does not open (scenario 7): poll the
+    metric until the daemon's send queues are empty, at most
+    --queue-wait-ms.  Returns what the results record."""
+    if not h.a.ws_metrics:
+        return {"available": False}
+    t0 = time.time()
+    m = None
+    while time.time() - t0 < h.a.queue_wait_ms / 1000.0:
+        m = read_metrics(h)
+        if m is not None and "yiqikan_ws_send_queue_messages" in " ".join(m):
+            if queued(m) == 0:
+                return {"available": True, "queues_emptied": True, "wait_ms": int((time.time() - t0) * 1000)}
+        elif m is None and time.time() - t0 > 2:
+            return {"available": False}
+        time.sleep(0.02)
+    log("%s: the daemon's send queues did not empty within %d ms (%s queued): measuring anyway"
+        % (what, h.a.queue_wait_ms, int(queued(m)) if m else "?"))
+    return {"available": True, "queues_emptied": False, "wait_ms": int((time.time() - t0) * 1000),
+            "queue_at_start": int(queued(m)) if m else None}
 
 
 def fanout_timeout(h, conns, duration):
@@ -667,6 +768,24 @@ def fanout_side(h, res, side, url, tf, pid):
     log("%-28s %9s deliveries/s  p50 %7.2f ms  p99 %7.2f ms  (%d msg/s)%s" % (
         "s5-%s half" % side, fmt_num(half["deliveries_per_s"]), half["latency_ms"]["p50"] or 0,
         half["latency_ms"]["p99"] or 0, rate, "" if half["valid"] else "  INVALID: " + half["problems"]))
+    if side == "socketio":
+        return  # load.js has no idle mode; the goal compares with the lws ceiling
+    # idle: the same connections, heart_beats only, CPU over the window
+    cmd = [a.wsload, "--url", url, "--tokens", tf, "--conns", n, "--ramp", a.ws_ramp, "--idle",
+           "--heartbeat", 20, "--duration", a.duration, "--quiet-ms", a.ws_quiet_ms, "--drain-ms", 0,
+           "--settle", 60, "--server-pid", pid, "--json"]
+    if side == "ours":
+        cmd += metrics_args(h)
+    r = run_json(h, "s5-%s-idle" % side, [str(x) for x in cmd], fanout_timeout(h, n, a.duration))
+    idle = load_summary(r)
+    if not r.get("conns_dropped") and r["conns_ok"] == r["conns"] and not r.get("errors"):
+        idle.pop("problems", None)
+        idle["valid"] = True  # nothing is delivered while idle: that is the point
+    res["ws_runs"][side + "-idle"] = idle
+    log("%-28s %d connections, server cpu %s%s" % (
+        "s5-%s idle" % side, idle["conns_ok"],
+        "%.1f%%" % idle["server_cpu_pct"] if idle["server_cpu_pct"] is not None else "?",
+        "" if idle["valid"] else "  INVALID: " + idle.get("problems", "")))
 
 
 def scenario_6(h):
@@ -703,7 +822,8 @@ def scenario_6(h):
         cmd = [str(x) for x in [a.wsload, "--url", a.ws_url + "/ws", "--tokens", tf, "--conns", c,
                                 "--source-range", res["sources"], "--ramp", ramp, "--idle",
                                 "--heartbeat", a.idle_heartbeat, "--duration", secs, "--quiet-ms", 1000,
-                                "--drain-ms", 500, "--settle", 120, "--server-pid", pid, "--json"]]
+                                "--drain-ms", 500, "--settle", 120, "--server-pid", pid, "--json"]
+                                + metrics_args(h)]
         logf = open(os.path.join(h.run.logdir, "s6-ours-%d.txt" % i), "w")
         logf.write("$ " + " ".join(cmd) + "\n")
         logf.flush()
@@ -834,6 +954,9 @@ async def _notify(h, invitees, inviter_tok, room, samples):
                 if m.get("ref") == 1:
                     break
         readers = [asyncio.ensure_future(reader(ws)) for ws in conns]
+        # the window opens on empty send queues (the connects' traffic)
+        h.s7_metrics = await loop.run_in_executor(None, wait_queues_empty, h, "scenario 7")
+        h.s7_cpu0, h.s7_t0 = proc_cpu_s(h.s7_pid), time.time()
 
         async def heartbeats():
             while True:
@@ -866,6 +989,7 @@ async def _notify(h, invitees, inviter_tok, room, samples):
                 raise SetupError("ours: POST /api/rooms/invitations/%d/decline answered %s: %s" % (inv, st, short(body)))
             # out of step with the daemon's queue polling
             await asyncio.sleep(rng.uniform(0, 0.005))
+        h.s7_cpu1, h.s7_t1 = proc_cpu_s(h.s7_pid), time.time()
         hb.cancel()
         for t in readers:
             t.cancel()
@@ -907,6 +1031,7 @@ def scenario_7(h):
     _, toks = ws_tokens(h, "s7-ours", pool)
     invitees = [(side.ids[u], t) for u, t in zip(pool, toks)]
     log("scenario 7: %d invitations to %d users connected to /ws through nginx" % (a.samples, len(pool)))
+    h.s7_pid = ws_pid(h)
     try:
         lat, lost = asyncio.run(_notify(h, invitees, itok, room, a.samples))
     except SetupError:
@@ -918,7 +1043,14 @@ def scenario_7(h):
            "latency_ms": {"p50": pct_of(lat, 0.50), "p90": pct_of(lat, 0.90), "p99": pct_of(lat, 0.99),
                           "max": round(lat[-1], 3) if lat else None,
                           "mean": round(sum(lat) / len(lat), 3) if lat else None},
-           "valid": lost <= a.samples * INVALID_PCT / 100 and bool(lat)}
+           "valid": lost <= a.samples * INVALID_PCT / 100 and bool(lat),
+           "metrics": getattr(h, "s7_metrics", None)}
+    c0, c1 = getattr(h, "s7_cpu0", -1), getattr(h, "s7_cpu1", -1)
+    if c0 >= 0 and c1 >= c0 and lat:
+        secs = h.s7_t1 - h.s7_t0
+        res["server_cpu_pct"] = round(100 * (c1 - c0) / secs, 1) if secs > 0 else None
+        # per notification delivered (each sample is one REST call + one push)
+        res["server_cpu_us_per_delivery"] = round((c1 - c0) * 1e6 / len(lat), 1)
     log("%-28s %d samples  p50 %s ms  p99 %s ms  lost %d" % (
         "s7-ours", len(lat), res["latency_ms"]["p50"], res["latency_ms"]["p99"], lost))
     return res
@@ -939,7 +1071,8 @@ def scenario_8(h):
                                 "--conns", a.members, "--ramp", a.ws_ramp,
                                 "--senders", 1, "--type", "play_control", "--rate", a.skew_rate,
                                 "--window", 64, "--duration", a.duration, "--quiet-ms", a.ws_quiet_ms,
-                                "--drain-ms", a.ws_drain_ms, "--heartbeat", 20, "--server-pid", pid, "--json"]]
+                                "--drain-ms", a.ws_drain_ms, "--heartbeat", 20, "--server-pid", pid, "--json"]
+               + (metrics_args(h) if side == "ours" else [])]
         try:
             r = run_json(h, "s8-" + side, cmd, fanout_timeout(h, a.members, a.duration))
         except SetupError as e:
@@ -951,10 +1084,8 @@ def scenario_8(h):
         if (r.get("errors") or {}).get("forbidden"):
             raise SetupError("ours: play_control refused (forbidden): the first token is not the owner's")
         if side == "lws" and not s.get("skew_broadcasts"):
-            # yq-wsload keys a play_control's arrivals by the "version" the
-            # server adds; a verbatim broadcast has none
-            res["ceiling_skew"] = ("not measured: yq-wsload reads skew per \"version\", which the verbatim "
-                                   "broadcast of lws-broadcast lacks")
+            # yq-wsload keys the verbatim broadcast by the sender's sequence
+            res["ceiling_skew"] = "no play_control reached two receivers (see s8-lws.txt)"
             continue
         res["ws_runs"][side] = s
         log("%-28s skew p50 %s ms  p99 %s ms  max %s ms  (%d broadcasts to %.0f receivers)%s" % (
@@ -962,6 +1093,97 @@ def scenario_8(h):
             s["skew_receivers_avg"], "" if s["valid"] else "  INVALID: " + s["problems"]))
         if side == "ours" and not s.get("skew_broadcasts"):
             raise SetupError("ours: no play_control broadcast reached two receivers (see s8-ours.txt)")
+    return res
+
+
+BROWSER_P95_TARGET_MS = 33.0   # one frame at 30 fps
+RESYNC_TARGET_MS = 1000.0
+
+
+def scenario_9(h):
+    """browser sync: N Chromium pages of the web client in one room"""
+    a = h.a
+    if a.browser_unavailable:
+        raise SetupError(a.browser_unavailable)
+    pages, secs = (2, 12) if a.tiny else (a.browser_pages, a.browser_seconds)
+    dump = os.path.join(h.run.logdir, "s9-pages.json")
+    cmd = ["node", "--experimental-websocket", os.path.join(a.root, "tests", "bench", "browser", "sync.mjs"),
+           "--base", a.ours_url, "--media-dir", a.media_dir, "--pages", str(pages), "--seconds", str(secs),
+           "--dump", dump] + (["--self-check"] if a.browser_self_check else [])
+    log("scenario 9: %d Chromium pages for %d s%s" % (pages, secs, " (self-check)" if a.browser_self_check else ""))
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=secs + 300)
+    except subprocess.TimeoutExpired:
+        raise SetupError("scenario 9: sync.mjs did not finish in %d s" % (secs + 300))
+    with open(os.path.join(h.run.logdir, "s9.txt"), "w") as f:
+        f.write("$ " + " ".join(cmd) + "\n" + p.stdout + p.stderr)
+    line = next((x for x in reversed(p.stdout.splitlines()) if x.startswith("{")), None)
+    try:
+        r = json.loads(line) if line else {}
+    except ValueError:
+        r = {}
+    if p.returncode == 3:
+        raise SetupError("the web client is not there: %s" % r.get("unavailable"))
+    if p.returncode != 0 or "steady" not in r:
+        raise SetupError("scenario 9: sync.mjs failed (exit %d): %s" % (
+            p.returncode, (r.get("error") or p.stderr.strip()[-300:] or "no output")[:400]))
+    # it ran and every page presented frames (sync.mjs checks that): a
+    # client that never agrees has no steady state, and misses its goal,
+    # it does not make the run invalid
+    r["valid"] = True
+    if not r["steady"]["n"]:
+        r["note"] = "no steady-state instant: the pages never re-synced while all were playing"
+    for x in r.get("resync", []):
+        log("%-28s re-sync after %-6s %s" % ("s9", x["kind"], "%d ms" % x["resync_ms"] if x["resync_ms"] is not None
+                                               else "never (within the span to the next event)"))
+    st = r["steady"]
+    log("%-28s steady-state pairwise drift p50 %s / p95 %s / max %s ms over %s s" % (
+        "s9", st["p50"], st["p95"], st["max"], r.get("steady_s")))
+    return r
+
+
+def scenario_10(h):
+    """join storm: a room's members connect at once"""
+    a = h.a
+    room, users = ws_members(h)   # users[0] is the owner: the sender
+    # a storm of returning members inside the presence grace would send no
+    # user_status at all: let the grace of earlier scenarios' connections run out
+    if getattr(h, "ws_ran", False):
+        time.sleep(a.presence_grace_ms / 1000.0 + 1)
+    tf, _ = ws_tokens(h, "s10-ours", users)
+    dummy = h.run.tokens_file("s10-baseline", ["bench"])
+    res = {"ws_runs": {}, "members": a.members, "rate": a.storm_rate}
+    plan = [("ours", "%s/ws/rooms/%d" % (a.ws_url, room), ws_pid(h))]
+    if "lws" in h.available and pid_of(a.lws_pid_file):
+        plan.append(("lws", a.lws_url + "/", pid_of(a.lws_pid_file)))
+    cap = 20 if a.tiny else 120
+    for side, url, pid in plan:
+        cmd = [a.wsload, "--url", url, "--tokens", tf if side == "ours" else dummy, "--conns", a.members,
+               "--ramp", a.ws_ramp, "--storm", "--senders", 1, "--type", "play_control", "--rate", a.storm_rate,
+               "--window", 0, "--duration", cap, "--quiet-ms", a.ws_quiet_ms, "--drain-ms", a.ws_drain_ms,
+               "--heartbeat", 20, "--server-pid", pid, "--json",
+               "--ready-on", "snapshot" if side == "ours" else "any"]
+        if side == "ours":
+            cmd += metrics_args(h)
+        try:
+            r = run_json(h, "s10-" + side, [str(x) for x in cmd], fanout_timeout(h, a.members, cap))
+        except SetupError as e:
+            if side == "ours":
+                raise
+            res.setdefault("unavailable", {})["lws"] = str(e)
+            continue
+        sm = load_summary(r)
+        if (r.get("errors") or {}).get("forbidden"):
+            raise SetupError("ours: play_control refused (forbidden): the first token is not the owner's")
+        if not r["storm"].get("done"):
+            sm["valid"] = False
+            sm["problems"] = "; ".join(filter(None, [sm.get("problems"), "the storm had not settled after %d s" % cap]))
+        res["ws_runs"][side + "-storm"] = sm
+        st = r["storm"]
+        log("%-28s %d connect at once: all ready %.0f ms, queues empty %s; play_control p50 %s / p99 %s ms%s" % (
+            "s10-" + side, st["conns"], st["all_ready_us"] / 1000.0,
+            "%.0f ms" % (st["queues_empty_us"] / 1000.0) if st["queues_empty_us"] >= 0 else "not known (no metrics)",
+            sm["latency_ms"]["p50"], sm["latency_ms"]["p99"], "" if sm["valid"] else "  INVALID: " + sm["problems"]))
     return res
 
 
@@ -974,6 +1196,8 @@ SCENARIOS = {
     6: ("idle authenticated connections", scenario_6),
     7: ("notification latency: REST invite -> /ws", scenario_7),
     8: ("sync skew: play_control to a room", scenario_8),
+    9: ("browser sync: Chromium pages of the web client in one room", scenario_9),
+    10: ("join storm: a room's members connect at once", scenario_10),
 }
 
 # (scenario, baseline, target ratio ours/baseline); None = reported only
@@ -1018,6 +1242,31 @@ def fmt_target(target):
 
 def met_str(ok):
     return "yes" if ok else "**no**"
+
+
+def browser_rows(results):
+    s = results["scenarios"].get("9")
+    if not s:
+        return []
+    if s["status"] != "ok":
+        return [["9. %s" % s["name"], "—", "—", "—", "—", "could not run: " + s.get("reason", s["status"])]]
+    check = s.get("mode") == "self-check"
+    who = "%d pages%s" % (s["pages"], ", **self-check: a static page the harness drives, not yiqikan**" if check else "")
+    st = s["steady"]
+    rows = [["9. browser sync (%s, %d s): steady-state pairwise drift p50 / p95 / max" % (who, s["seconds"]),
+             ("%s / %s / %s ms (%s s steady)" % (st["p50"], st["p95"], st["max"], s.get("steady_s")))
+             if st["n"] else s.get("note", "no steady state"), "—", "—",
+             "p95 ≤ %g ms" % BROWSER_P95_TARGET_MS,
+             ("invalid (%s)" % s.get("problems")) if not s["valid"] else
+             "—" if check else met_str(st["p95"] is not None and st["p95"] <= BROWSER_P95_TARGET_MS)]]
+    for x in s.get("resync", []):
+        if x["kind"] == "start":
+            continue
+        v = x["resync_ms"]
+        rows.append(["9. re-sync after the %s%s" % (x["kind"], " (page %d)" % x["page"] if x.get("page") is not None else ""),
+                     "%d ms" % v if v is not None else "not within the span to the next event", "—", "—",
+                     "≤ %g s" % (RESYNC_TARGET_MS / 1000), "—" if check else met_str(v is not None and v <= RESYNC_TARGET_MS)])
+    return rows
 
 
 def ws_rows(results):
@@ -1104,13 +1353,122 @@ def ws_rows(results):
             o = s["ws_runs"]["ours"]
             c = s["ws_runs"].get("lws")
             title = "8. play_control to %d members: arrival spread p99" % s["members"]
-            base = ("lws broadcast: %.2f ms" % c["skew_ms"]["p99"]) if c else \
-                "lws broadcast: — (%s)" % s.get("ceiling_skew", "not run")
+            base = ("lws broadcast: %.2f ms (p50 %.2f, max %.2f; keyed by the sender's sequence)" % (
+                c["skew_ms"]["p99"], c["skew_ms"]["p50"], c["skew_ms"]["max"])) if c else \
+                "lws broadcast: — (%s)" % (s.get("ceiling_skew") or unav.get("lws") or "not run")
+            ratio = "%.1f×" % (o["skew_ms"]["p99"] / c["skew_ms"]["p99"]) if c and c["skew_ms"]["p99"] else "—"
             rows.append([title, "%.2f ms (p50 %.2f, max %.2f; %d broadcasts)" % (
                 o["skew_ms"]["p99"], o["skew_ms"]["p50"], o["skew_ms"]["max"], o["skew_broadcasts"]),
-                base, "—", "≤ %g ms" % SKEW_P99_TARGET_MS,
+                base, ratio, "≤ %g ms" % SKEW_P99_TARGET_MS,
                 (met_str(o["skew_ms"]["p99"] <= SKEW_P99_TARGET_MS)) if o["valid"] else "invalid (%s)" % o["problems"]])
+        elif sc == 10:
+            o = s["ws_runs"].get("ours-storm")
+            c = s["ws_runs"].get("lws-storm")
+
+            def storm_txt(r):
+                st = r["storm"]
+                return "all %d ready in %.0f ms (auth p50 %.1f / p99 %.1f ms)%s" % (
+                    st["conns"], st["all_ready_us"] / 1000.0, r["auth_ms"]["p50"] or 0, r["auth_ms"]["p99"] or 0,
+                    "; queues empty after %.0f ms" % (st["queues_empty_us"] / 1000.0)
+                    if st.get("queues_empty_us", -1) >= 0 else "")
+            rows.append(["10. join storm of %d: time until every member has its snapshot" % s["members"],
+                         storm_txt(o) if o else "—",
+                         "lws broadcast: " + (storm_txt(c) if c else "— (%s)" % unav.get("lws", "not run")),
+                         "%.1f×" % (o["storm"]["all_ready_us"] / c["storm"]["all_ready_us"])
+                         if o and c and c["storm"]["all_ready_us"] > 0 else "—", "≤ 1.5× lws", "see goals"])
+            if o:
+                rows.append(["10. play_control during the storm, p50 / p99 (%g/s)" % s["rate"],
+                             "%.2f / %.2f ms" % (o["latency_ms"]["p50"] or 0, o["latency_ms"]["p99"] or 0),
+                             "lws broadcast: %s" % ("%.2f / %.2f ms" % (c["latency_ms"]["p50"] or 0,
+                                                                    c["latency_ms"]["p99"] or 0) if c else "—"),
+                             "—", "p99 ≤ 100 ms", "see goals"])
     return rows
+
+
+# issue 10's goals: (key, text, target)
+GOALS = [
+    ("sat", "5. deliveries/s at saturation vs Socket.IO", "≥ 1.15×"),
+    ("cpu", "5. server CPU per delivery at saturation vs lws no-logic", "≤ 1.15×"),
+    ("half", "5. p99 at half of saturation vs lws no-logic", "≤ 2×"),
+    ("idle", "5. idle CPU with the room's connections vs lws no-logic", "≤ 1.5×"),
+    ("idle20k", "6. daemon CPU with the idle connections", "< 10% of a core"),
+    ("rss", "6. RSS per idle connection (3.50 KiB before; 3.45–3.59 over runs)", "≤ 3.6 KiB"),
+    ("notify", "7. invite → push p99", "≤ 50 ms"),
+    ("spread", "8. play_control arrival spread p99 vs lws no-logic", "≤ 1.5×"),
+    ("storm", "10. join storm: all members ready vs lws no-logic", "≤ 1.5×"),
+    ("stormpc", "10. play_control p99 during the storm", "≤ 100 ms"),
+]
+
+
+def goal_rows(results):
+    """One row per goal of issue 10 that this run could judge: figures,
+    ratio, met / not met.  A goal whose scenario did not run is left out;
+    one whose side is missing or invalid says so."""
+    sc = results["scenarios"]
+
+    def run(k, name):
+        return ((sc.get(k) or {}).get("ws_runs") or {}).get(name)
+
+    def ratio_row(key, a, b, fa, fb, unit, target, le):
+        if not a or not b:
+            return None
+        va, vb = fa(a), fb(b)
+        if va is None or vb is None:
+            return [key, "—", "—", "—", "not measured"]
+        r = va / vb if vb else float("inf")
+        bad = [x["problems"] for x in (a, b) if not x["valid"]]
+        ok = (r <= target) if le else (r >= target)
+        return [key, unit % va, unit % vb, "%.2f×" % r, ("invalid (%s)" % "; ".join(bad)) if bad else met_str(ok)]
+
+    rows = []
+    texts = {g[0]: (g[1], g[2]) for g in GOALS}
+    cpu = lambda r: r.get("server_cpu_us_per_delivery")  # noqa: E731
+    rows.append(("sat", ratio_row("sat", run("5", "ours-sat"), run("5", "socketio-sat"),
+                                  lambda r: r["deliveries_per_s"], lambda r: r["deliveries_per_s"], "%.0f/s", 1.15, False)))
+    rows.append(("cpu", ratio_row("cpu", run("5", "ours-sat"), run("5", "lws-sat"), cpu, cpu, "%.2f µs", 1.15, True)))
+    rows.append(("half", ratio_row("half", run("5", "ours-half"), run("5", "lws-half"),
+                                   lambda r: r["latency_ms"]["p99"], lambda r: r["latency_ms"]["p99"], "%.2f ms", 2.0, True)))
+    def idle_cpu(r, floor=0.0):
+        c = r.get("server_cpu_pct")
+        return None if c is None or c < 0 else max(c, floor)  # 0.1%: one clock tick in 10 s
+    rows.append(("idle", ratio_row("idle", run("5", "ours-idle"), run("5", "lws-idle"),
+                                   idle_cpu, lambda r: idle_cpu(r, 0.1), "%.1f%%", 1.5, True)))
+    s6 = sc.get("6")
+    if s6 and s6.get("status") == "ok":
+        c = s6.get("server_cpu_pct")
+        rows.append(("idle20k", ["idle20k", "%s (%s connections)" % (
+            "%.1f%%" % c if c is not None and c >= 0 else "?", "{:,}".format(s6["conns_ok"])), "—", "—",
+            met_str(c is not None and 0 <= c < 10.0 and s6.get("valid", False))]))
+        pc = s6.get("rss_per_conn_bytes")
+        rows.append(("rss", ["rss", "%.2f KiB" % (pc / 1024.0) if pc is not None else "?", "—", "—",
+                             met_str(pc is not None and pc <= 3.6 * 1024)]))
+    s7 = sc.get("7")
+    if s7 and s7.get("status") == "ok":
+        p = s7["latency_ms"]["p99"]
+        rows.append(("notify", ["notify", "%.2f ms" % p, "—", "—",
+                                met_str(p <= NOTIFY_P99_TARGET_MS) if s7["valid"] else "invalid"]))
+    sk = lambda r: r["skew_ms"]["p99"] if r.get("skew_ms") else None  # noqa: E731
+    rows.append(("spread", ratio_row("spread", run("8", "ours"), run("8", "lws"), sk, sk, "%.2f ms", 1.5, True)))
+    ready = lambda r: r["storm"]["all_ready_us"] / 1000.0 if r["storm"]["all_ready_us"] >= 0 else None  # noqa: E731
+    rows.append(("storm", ratio_row("storm", run("10", "ours-storm"), run("10", "lws-storm"), ready, ready,
+                                    "%.0f ms", 1.5, True)))
+    o = run("10", "ours-storm")
+    if o:
+        p = o["latency_ms"]["p99"]
+        rows.append(("stormpc", ["stormpc", "%.2f ms" % p if p is not None else "—", "—", "—",
+                                 met_str(p is not None and p <= 100.0) if o["valid"] else "invalid (%s)" % o["problems"]]))
+    out = []
+    for key, row in rows:
+        if row:
+            t, target = texts[key]
+            out.append([t] + row[1:4] + [target, row[4]])
+    results["goals"] = [{"goal": r[0], "ours": r[1], "baseline": r[2], "ratio": r[3], "target": r[4], "met": r[5]}
+                        for r in out]
+    if not out:
+        return []
+    return ["", "Goals of issue 10 (one run; ratios within it):", "",
+            "| goal | ours | baseline | ratio | target | met? |", "|---|---|---|---|---|---|"] + [
+        "| " + " | ".join(r) + " |" for r in out]
 
 
 def ws_run_table(results):
@@ -1120,24 +1478,36 @@ def ws_run_table(results):
         for name, r in s.get("ws_runs", {}).items():
             side, _, kind = name.partition("-")
             what = {"sat": "saturation (window %s)" % r.get("window"), "half": "%s msg/s" % fmt_num(r.get("rate") or 0),
-                    "": "%s msg/s" % fmt_num(r.get("rate") or 0)}[kind]
+                    "": "%s msg/s" % fmt_num(r.get("rate") or 0), "idle": "idle (heart_beats only)",
+                    "storm": "storm, play_control %s/s" % fmt_num(r.get("rate") or 0)}[kind]
             extra = ""
             if "skew_ms" in r:
                 extra = "; skew p50 %.2f / p99 %.2f ms" % (r["skew_ms"]["p50"] or 0, r["skew_ms"]["p99"] or 0)
-            out.append("| %s | %s | %s | %d / %d / %d | %s | %s | %.2f | %.2f | %s | %s | %s |" % (
+            mt = r.get("metrics") or {}
+            if mt.get("available"):
+                qs = "empty" if mt.get("queues_emptied") else "**not empty** (%s)" % mt.get("queue_at_start")
+                qs += " after %s ms" % mt.get("wait_ms")
+            elif mt or side == "ours":
+                qs = "not read (no metrics)"
+            else:
+                qs = "— (no metrics)"
+            cpd = r.get("server_cpu_us_per_delivery")
+            out.append("| %s | %s | %s | %d / %d / %d | %s | %s | %.2f | %.2f | %s | %s | %s | %s | %s |" % (
                 k, WS_LABELS[side], what + extra, r["conns_ok"], r["conns_failed"], r["conns_dropped"],
                 "{:,}".format(int(r.get("sent") or 0)), fmt_num(r.get("deliveries_per_s") or 0), r["latency_ms"]["p50"] or 0,
                 r["latency_ms"]["p99"] or 0, "%.0f%%%s" % (r["client_cpu_pct"], " (client-bound)"
                                                            if r["client_cpu_pct"] >= CLIENT_BOUND_PCT else ""),
                 "%.0f%%" % r["server_cpu_pct"] if r.get("server_cpu_pct") not in (None, -1) else "?",
+                "%.2f" % cpd if cpd is not None else "—", qs,
                 "yes" if r["valid"] else "**no** (%s)" % r["problems"]))
     if not out:
         return []
     return ["", "WebSocket runs (connections ok / failed / dropped; latency is send → receive at every receiver; "
             "CPU over the measured window, 100%% = one core; a generator at ≥ %g%% is marked client-bound: "
             "its own queueing is then part of the figures):" % CLIENT_BOUND_PCT, "",
-            "| scenario | side | run | conns | sent | deliveries/s | p50 ms | p99 ms | client CPU | server CPU | valid |",
-            "|---|---|---|---|---|---|---|---|---|---|---|"] + out
+            "| scenario | side | run | conns | sent | deliveries/s | p50 ms | p99 ms | client CPU | server CPU "
+            "| server CPU µs/delivery | send queues at window start | valid |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|"] + out
 
 
 def build_tables(results):
@@ -1192,6 +1562,7 @@ def build_tables(results):
         s = sc_res[str(sc)]
         if sc not in WS_SCENARIOS and s["status"] != "ok" and not any(t[0] == sc for t in TARGETS):
             rows.append(["%d. %s" % (sc, s["name"]), "—", "—", "—", "—", s.get("reason", s["status"])])
+    rows += browser_rows(results)
     rows += ws_rows(results)
     lines.append("| scenario | ours | baseline | ratio | target | met? |")
     lines.append("|---|---|---|---|---|---|")
@@ -1232,6 +1603,22 @@ def markdown(results):
                        v.get("socket.io-client", "?"), v.get("libwebsockets", "?"),
                        "{:,}".format(st.get("idle_conns", 0)), st.get("idle_seconds", 0), st.get("samples", 0),
                        st.get("skew_rate", 0)))
+        out.append("")
+        if st.get("ws_metrics"):
+            out.append("Every window on our daemon opens only once its send queues are empty "
+                       "(`yiqikan_ws_send_queue_messages` = 0 on its metrics listener, polled every 20 ms, "
+                       "at most %d s); the table says what each run found. Scenario 10: %d members connect at "
+                       "once while the owner sends play_control at %g/s; server CPU µs per delivery = the "
+                       "server's utime + stime over the window ÷ broadcasts received in it." % (
+                           st.get("queue_wait_ms", 30000) // 1000 if st.get("queue_wait_ms") else 30,
+                           st.get("members", 0), st.get("storm_rate", 0)))
+        else:
+            out.append("**No metrics from our daemon** (%s): windows open after the quiet time alone, as before "
+                       "the metrics listener, so a window may open on queued join traffic. Scenario 10: %d members "
+                       "connect at once while the owner sends play_control at %g/s; server CPU µs per delivery = "
+                       "the server's utime + stime over the window ÷ broadcasts received in it." % (
+                           st.get("ws_metrics_unavailable") or "no listener configured", st.get("members", 0),
+                           st.get("storm_rate", 0)))
     out.append("")
     out.extend(build_tables(results))
     rest_runs = [k for k in results["scenarios"] if results["scenarios"][k].get("runs")]
@@ -1251,7 +1638,13 @@ def markdown(results):
                 r["latency_ms"]["p90"], r["latency_ms"]["p99"], r["non2xx"], se,
                 "yes" if r["valid"] else "**no** (%.1f%% failed%s)" % (
                     r["failed_pct"], ", probe: " + r["probe"] if r.get("probe") else "")))
+    out.extend(goal_rows(results))
     out.extend(ws_run_table(results))
+    la = ["%s: %s → %s" % (k, s.get("loadavg_start", "?"), s.get("loadavg_end", "?"))
+          for k, s in sorted(results["scenarios"].items(), key=lambda x: int(x[0]))]
+    if la:
+        out.append("")
+        out.append("Load average (1/5/15 min) at the start → end of each scenario: " + "; ".join(la) + ".")
     s6 = results["scenarios"].get("6")
     if s6 and s6.get("status") == "ok":
         out.append("")
@@ -1373,6 +1766,17 @@ def main():
     p.add_argument("--idle-ramp", type=float, default=500)
     p.add_argument("--samples", type=int, default=1000, help="scenario 7's invitations")
     p.add_argument("--skew-rate", type=float, default=10, help="scenario 8's play_control a second")
+    p.add_argument("--storm-rate", type=float, default=10, help="scenario 10's play_control a second")
+    p.add_argument("--ws-metrics", default="", help="HOST:PORT of the daemon's metrics listener, if it has one")
+    p.add_argument("--ws-metrics-unavailable", default="", help="why there are no metrics")
+    p.add_argument("--queue-wait-ms", type=int, default=30000,
+                   help="how long a window waits for the daemon's send queues to empty")
+    p.add_argument("--presence-grace-ms", type=int, default=5000, help="the daemon's ws.presence_grace_ms")
+    p.add_argument("--media-dir", default="", help="where nginx serves /media/ from (the stack's www/media)")
+    p.add_argument("--browser-unavailable", default="", help="why scenario 9 cannot run")
+    p.add_argument("--browser-self-check", action="store_true")
+    p.add_argument("--browser-pages", type=int, default=5)
+    p.add_argument("--browser-seconds", type=int, default=60)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--connections", type=int, default=64)
     p.add_argument("--duration", type=int, default=10)
@@ -1389,7 +1793,7 @@ def main():
         sys.exit("bench: --room-users must stay below the room's max_members (1000)")
     if not 2 <= a.members <= 1000:
         sys.exit("bench: --members must be 2 to 1000 (a room's max_members)")
-    wanted = a.scenarios or list(range(1, 9))
+    wanted = a.scenarios or [1, 2, 3, 4, 5, 6, 7, 8, 10]
     # scenario 6 measures the daemon's memory per connection: it goes first
     # of the WebSocket ones, before other runs leave freed memory in the
     # daemon's allocator for it to reuse
@@ -1418,7 +1822,10 @@ def main():
                          duration=a.duration, warmup=a.warmup, tiny=a.tiny, notifications=a.notifications,
                          room_users=a.room_users, members=a.members, ws_ramp=a.ws_ramp,
                          idle_conns=a.idle_conns, idle_seconds=a.idle_seconds, idle_heartbeat=a.idle_heartbeat,
-                         samples=a.samples, skew_rate=a.skew_rate),
+                         samples=a.samples, skew_rate=a.skew_rate, storm_rate=a.storm_rate,
+                         queue_wait_ms=a.queue_wait_ms,
+                         ws_metrics=a.ws_metrics or None,
+                         ws_metrics_unavailable=a.ws_metrics_unavailable or None),
         "hash_params": a.hash_params,
         "sides_unavailable": {k: v for k, v in sides.items() if v},
         "scenarios": {},
@@ -1430,8 +1837,8 @@ def main():
             results["scenarios"][str(sc)] = {"name": "?", "status": "failed", "reason": "no such scenario"}
             continue
         name, fn = SCENARIOS[sc]
-        log("scenario %d: %s" % (sc, name))
-        entry = {"name": name, "status": "ok"}
+        log("scenario %d: %s (loadavg %s)" % (sc, name, loadavg()))
+        entry = {"name": name, "status": "ok", "loadavg_start": loadavg()}
         if "ours" not in h.available:
             entry.update(status="failed", reason="ours: " + sides["ours"])
         elif sc in WS_SCENARIOS and not (a.ws_daemon and a.ws_url and a.wsload):
@@ -1443,6 +1850,9 @@ def main():
                 entry.update(status="failed", reason=str(e))
             except subprocess.TimeoutExpired as e:
                 entry.update(status="failed", reason="timed out: %s" % e)
+            if sc in WS_SCENARIOS:
+                h.ws_ran = True
+        entry["loadavg_end"] = loadavg()
         # which baseline this scenario needs but could not have
         need = {t[1] for t in TARGETS if t[0] == sc} | set(WS_NEEDS.get(sc, ()))
         miss = {n: sides[n] for n in need if sides.get(n)}

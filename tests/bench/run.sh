@@ -19,7 +19,9 @@
 #
 # Scenarios: 1 GET /users/me, 2 GET /notifications/?limit=20, 3 room
 # join+leave, 4 login, 5 WebSocket fan-out, 6 idle connections, 7 invite
-# notification latency, 8 play_control sync skew.  Default: all.
+# notification latency, 8 play_control sync skew, 9 browser sync (five
+# Chromium pages; needs the web client), 10 join storm.  Default: all (9
+# only when the stack serves the web client).
 #
 # Options:
 #   --tiny            1 s runs, 4 connections, no warm-up, smallest data (rooms
@@ -37,6 +39,9 @@
 #   --results DIR     where to write the results (bench/results in the
 #                     checkout; with --tiny, $YQ_STATE/bench/results)
 #   --keep            leave the baselines running afterwards
+#   --browser-self-check  scenario 9 on a static page the harness drives
+#                     itself (no web client): checks the harness and the
+#                     browser; its figures say nothing of yiqikan
 #
 # Exit status: 0 every scenario ran and every run is valid (missed targets are
 # reported, not errors); 1 something could not run (the reason is printed);
@@ -53,13 +58,14 @@ log() { printf 'bench: %s\n' "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 
 # ---- arguments ----
-TINY=0 KEEP=0 THREADS='' CONNECTIONS='' DURATION='' WARMUP='' RESULTS=${BENCH_RESULTS:-}
+SELF_CHECK=0 TINY=0 KEEP=0 THREADS='' CONNECTIONS='' DURATION='' WARMUP='' RESULTS=${BENCH_RESULTS:-}
 MEMBERS='' IDLE_CONNS='' IDLE_SECONDS='' SAMPLES=
 SCENARIOS=()
 while (($#)); do
     case $1 in
         --tiny) TINY=1 ;;
         --keep) KEEP=1 ;;
+        --browser-self-check) SELF_CHECK=1 ;;
         --threads) THREADS=${2:?}; shift ;;
         --connections) CONNECTIONS=${2:?}; shift ;;
         --duration) DURATION=${2:?}; shift ;;
@@ -69,9 +75,9 @@ while (($#)); do
         --idle-conns) IDLE_CONNS=${2:?}; shift ;;
         --idle-seconds) IDLE_SECONDS=${2:?}; shift ;;
         --samples) SAMPLES=${2:?}; shift ;;
-        -h | --help) sed -n '2,45p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        [1-8]) SCENARIOS+=("$1") ;;
-        *) die "unknown argument $1 (scenarios are 1-8; try --help)" ;;
+        -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+        [1-9] | 10) SCENARIOS+=("$1") ;;
+        *) die "unknown argument $1 (scenarios are 1-10; try --help)" ;;
     esac
     shift
 done
@@ -92,7 +98,8 @@ fi
 ((THREADS >= 1 && CONNECTIONS >= THREADS && DURATION >= 1)) || die "need 1 <= threads <= connections and duration >= 1"
 ((MEMBERS >= 2 && MEMBERS <= 1000)) || die "--members must be 2 to 1000 (a room's max_members)"
 ((IDLE_CONNS >= 1 && IDLE_SECONDS >= 1 && SAMPLES >= 1)) || die "--idle-conns, --idle-seconds and --samples must be at least 1"
-((${#SCENARIOS[@]})) || SCENARIOS=(1 2 3 4 5 6 7 8)
+DEFAULT_SCENARIOS=0
+((${#SCENARIOS[@]})) || { SCENARIOS=(1 2 3 4 5 6 7 8 10); DEFAULT_SCENARIOS=1; }
 
 for v in YQ_STATE YQ_HTTP_PORT YQ_DB_SOCKET YQ_CONF YQ_BUILD; do
     [[ -n ${!v:-} ]] || die "$v is not set (run.sh benchmarks a stack that is already up; see --help)"
@@ -106,7 +113,7 @@ if [[ -z $RESULTS ]]; then
 fi
 
 # Which baselines the chosen scenarios compare with.
-NEED_FASTAPI=0 NEED_PHP=0 NEED_NGINX=0 NEED_WS=0 NEED_SOCKETIO=0 NEED_LWS=0 NEED_PYWS=0
+NEED_FASTAPI=0 NEED_PHP=0 NEED_NGINX=0 NEED_WS=0 NEED_SOCKETIO=0 NEED_LWS=0 NEED_PYWS=0 NEED_BROWSER=0
 for s in "${SCENARIOS[@]}"; do
     case $s in
         1) NEED_FASTAPI=1 NEED_PHP=1 NEED_NGINX=1 ;;
@@ -114,13 +121,14 @@ for s in "${SCENARIOS[@]}"; do
         5) NEED_WS=1 NEED_SOCKETIO=1 NEED_LWS=1 ;;
         6) NEED_WS=1 ;;
         7) NEED_WS=1 NEED_PYWS=1 ;;
-        8) NEED_WS=1 NEED_LWS=1 ;;
+        8 | 10) NEED_WS=1 NEED_LWS=1 ;;
+        9) NEED_BROWSER=1 ;;
     esac
 done
 
 # ---- Debian packages ----
 # side -> reason it cannot run ("" = fine)
-declare -A UNAVAILABLE=([ours]="" [fastapi]="" [php]="" [nginx]="" [socketio]="" [lws]="" [pyws]="")
+declare -A UNAVAILABLE=([ours]="" [fastapi]="" [php]="" [nginx]="" [socketio]="" [lws]="" [pyws]="" [browser]="")
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
@@ -143,6 +151,7 @@ ensure_packages() {
             socketio) ((NEED_SOCKETIO)) || continue ;;
             lws) ((NEED_LWS)) || continue ;;
             pyws) ((NEED_PYWS)) || continue ;;
+            browser) ((NEED_BROWSER)) || continue ;;
         esac
         missing+=("$pkg")
         if [[ -n $side ]]; then side_missing[$side]+=" $pkg"; else core_missing+=("$pkg"); fi
@@ -242,6 +251,28 @@ ensure_packages
 # the stack under test must answer
 code=$(http_code "http://127.0.0.1:$YQ_HTTP_PORT/api/token/check")
 [[ $code == 401 ]] || die "our API does not answer on http://127.0.0.1:$YQ_HTTP_PORT/api/ (GET /api/token/check gave ${code:-nothing}, want 401): is the stack up?"
+
+# the statistics of scenario 9 (node:test on synthetic pages) are checked
+# with every --tiny run, whether or not the web client is there to measure
+if ((TINY)) && command -v node >/dev/null; then
+    node --test "$HERE/browser/" >"$BENCH/logs/browser-unit.log" 2>&1 \
+        || die "the browser benchmark's unit checks failed: $(grep -m 3 '^not ok' "$BENCH/logs/browser-unit.log" | tr '\n' ' ')"
+    log "browser benchmark statistics: $(grep -m 1 '^# pass' "$BENCH/logs/browser-unit.log")"
+fi
+
+# scenario 9 needs the web client at /; by default it runs only when the
+# stack serves it (asked for by number, its absence is a could-not-run)
+web_client() {
+    curl -s -o /dev/null -m 5 -w '%{http_code} %{content_type}' "http://127.0.0.1:$YQ_HTTP_PORT/login" 2>/dev/null \
+        | grep -q '^200 text/html'
+}
+if ((DEFAULT_SCENARIOS)); then
+    if web_client; then
+        SCENARIOS=(1 2 3 4 5 6 7 8 9 10) NEED_BROWSER=1
+    else
+        log "scenario 9 (browser sync) left out: the stack does not serve the web client at /login"
+    fi
+fi
 mariadb --socket="$YQ_DB_SOCKET" -uroot -e 'SELECT 1' >/dev/null 2>&1 \
     || die "MariaDB does not answer as root on $YQ_DB_SOCKET"
 
@@ -450,6 +481,33 @@ if ((NEED_WS)); then
         fi
     fi
 fi
+# the daemon's metrics listener ([ws] metrics_listen; ./devstack bench sets
+# YIQIKAN_WS_METRICS_LISTEN and passes YQ_WS_METRICS): windows open on empty
+# send queues.  A daemon without it is measured as before, and the results
+# say so.
+WS_METRICS='' WS_METRICS_WHY=''
+if ((NEED_WS)) && [[ -z $WS_UNAVAILABLE ]]; then
+    if [[ -z ${YQ_WS_METRICS:-} ]]; then
+        WS_METRICS_WHY="YQ_WS_METRICS is not set (the daemon's [ws] metrics_listen)"
+    elif curl -sf -m 2 "http://$YQ_WS_METRICS/metrics" | grep -q '^yiqikan_ws_send_queue_messages'; then
+        WS_METRICS=$YQ_WS_METRICS
+    else
+        WS_METRICS_WHY="nothing answers GET http://$YQ_WS_METRICS/metrics with yiqikan_ws_send_queue_messages (a daemon without the metrics listener)"
+    fi
+    [[ -n $WS_METRICS ]] || log "no ws metrics: $WS_METRICS_WHY; windows open after the quiet time alone"
+fi
+# scenario 9: Debian's Chromium and ffmpeg, playwright-core from tests/e2e's
+# package (installed there with npm ci when missing)
+if ((NEED_BROWSER)); then
+    if [[ -n ${UNAVAILABLE[browser]} ]]; then
+        :
+    elif ! command -v node >/dev/null || ! command -v ffmpeg >/dev/null || [[ ! -x ${YQ_CHROMIUM:-/usr/bin/chromium} ]]; then
+        UNAVAILABLE[browser]="node, ffmpeg or ${YQ_CHROMIUM:-/usr/bin/chromium} is missing (Debian: nodejs chromium ffmpeg)"
+    elif [[ ! -d $ROOT/tests/e2e/node_modules/playwright-core ]] \
+        && ! (cd "$ROOT/tests/e2e" && npm ci --no-audit --no-fund --prefer-offline --loglevel=error) >"$BENCH/logs/npm-e2e.log" 2>&1; then
+        UNAVAILABLE[browser]="npm ci in tests/e2e failed: $(tail -n 1 "$BENCH/logs/npm-e2e.log")"
+    fi
+fi
 ((NEED_SOCKETIO)) || UNAVAILABLE[socketio]="not needed by the chosen scenarios"
 ((NEED_LWS)) || UNAVAILABLE[lws]="not needed by the chosen scenarios"
 [[ -z $WS_UNAVAILABLE ]] || for s in socketio lws; do
@@ -488,5 +546,9 @@ $PY "$HERE/harness.py" --root "$ROOT" --state "$BENCH" \
     --socketio-url "http://127.0.0.1:$SIO_PORT" --socketio-pid-file "$BENCH/run/socketio.pid" \
     --socketio-dir "$BENCH/socketio" --members "$MEMBERS" --idle-conns "$IDLE_CONNS" \
     --idle-seconds "$IDLE_SECONDS" --samples "$SAMPLES" "${WS_TIMING[@]}" \
+    --ws-metrics "$WS_METRICS" --ws-metrics-unavailable "$WS_METRICS_WHY" \
+    --presence-grace-ms "${CONF[ws.presence_grace_ms]:-5000}" \
+    --media-dir "$YQ_STATE/www/media" --browser-unavailable "${UNAVAILABLE[browser]}" \
+    $( ((SELF_CHECK)) && echo --browser-self-check) \
     "${SCENARIOS[@]}" || rc=$?
 exit "$rc"

@@ -61,7 +61,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -77,6 +80,7 @@
 #define SKEW_RING    8192 /* play_control broadcasts tracked at once */
 #define CODES_MAX    32   /* distinct close codes / connect errors kept */
 #define TICK_US      (10 * 1000)
+#define STORM_MIN_US (1000 * 1000) /* the shortest window of --storm */
 
 /* ---- histograms: log-linear buckets in microseconds (HDR-like) ----
  * Values below 128 have a bucket each; above, each power of two is cut
@@ -171,6 +175,12 @@ static struct {
 	int evlib; /* index in evlibs[] */
 	long server_pid;
 	unsigned quiet_ms, drain_ms, settle_s;
+	/* --metrics: the daemon's Prometheus listener (yiqikan-ws [ws] metrics_listen) */
+	char metrics_host[INET_ADDRSTRLEN];
+	int metrics_port;
+	unsigned queue_wait_ms;
+	bool storm;          /* --storm: senders first, then every other connection at once */
+	bool ready_snapshot; /* --ready-on snapshot: authenticated = the room snapshot arrived */
 } opt = {
 	.port = 0,
 	.conns = 100,
@@ -186,6 +196,7 @@ static struct {
 	.drain_ms = 2000,
 	.settle_s = 60,
 	.evlib = 0,
+	.queue_wait_ms = 30000,
 };
 
 /* lws' event loop: an event library plugin (epoll underneath) or lws' own
@@ -280,6 +291,10 @@ static struct {
 	struct tally connect_errors[CODES_MAX];
 	struct hist latency, ack, auth, skew;
 	uint64_t skew_receivers, skew_broadcasts;
+	uint64_t skew_by_version, skew_by_seq; /* how arrivals were keyed */
+	/* --storm: when the storm began, when the last connection was ready */
+	int64_t storm_start_us, storm_ready_us, storm_empty_us, last_ready_us;
+	bool storm_done;
 	long rss_before_kb, rss_end_kb;
 	double srv_cpu_start, srv_cpu_end, cli_cpu_start, cli_cpu_end;
 	unsigned senders_active;
@@ -405,6 +420,237 @@ scan_u64(const char *p, const char *end, const char *key, uint64_t *out, const c
 	return true;
 }
 
+/* ---- the daemon's metrics (--metrics) ----
+ *
+ * GET /metrics every METRICS_EVERY_US from the 10 ms tick, on a
+ * non-blocking socket advanced a step per tick, so a slow or absent
+ * listener never stalls the lws loop (which must keep reading, or the
+ * daemon's queues cannot drain).  Written by hand because it is ~100 lines
+ * against loopback and the alternative, a second lws client connection
+ * type, would mix the measuring connections with the measurement. */
+#define METRICS_EVERY_US   (20 * 1000)
+#define METRICS_TIMEOUT_US (1000 * 1000)
+#define METRICS_BUF        (256 * 1024)
+
+static struct {
+	int fd; /* -1: no request under way */
+	int step; /* 1 connecting, 2 reading */
+	int64_t started_us, next_us;
+	size_t len;
+	char *buf;
+	/* the last good answer */
+	bool have;          /* a value of yiqikan_ws_send_queue_messages was read */
+	int64_t at_us;      /* when the answer completed (monotonic) */
+	int64_t queue;      /* total queued messages across connections */
+	int64_t ready;      /* yiqikan_ws_connections{state="ready"} */
+	int64_t deliveries; /* yiqikan_ws_deliveries_total */
+	uint64_t ok, failed;
+	int64_t queue_peak;
+	char last_error[96];
+} mx = { .fd = -1, .queue = -1, .ready = -1, .deliveries = -1 };
+
+/* what the window saw of the metrics */
+static struct {
+	bool waited, emptied;
+	int64_t wait_us, queue_at_start, queue_at_end, deliveries_start, deliveries_end;
+} mw = { .queue_at_start = -1, .queue_at_end = -1, .deliveries_start = -1, .deliveries_end = -1 };
+
+static void
+metrics_fail(const char *why)
+{
+	if (mx.fd >= 0)
+		close(mx.fd);
+	mx.fd = -1;
+	mx.failed++;
+	snprintf(mx.last_error, sizeof(mx.last_error), "%s", why);
+}
+
+/* the value of the sample on line [p, e) if its name is name (labels are
+ * matched by `labels` when not NULL) */
+static bool
+metric_line(const char *p, const char *e, const char *name, const char *labels, double *v)
+{
+	size_t nl = strlen(name);
+
+	if ((size_t)(e - p) <= nl || memcmp(p, name, nl) != 0)
+		return false;
+	p += nl;
+	if (*p == '{') {
+		const char *c = memchr(p, '}', (size_t)(e - p));
+		if (!c)
+			return false;
+		if (labels && !memmem(p, (size_t)(c - p), labels, strlen(labels)))
+			return false;
+		p = c + 1;
+	} else if (labels || (*p != ' ' && *p != '\t')) {
+		return false;
+	}
+	char tmp[64];
+	size_t n = (size_t)(e - p) < sizeof(tmp) - 1 ? (size_t)(e - p) : sizeof(tmp) - 1;
+	memcpy(tmp, p, n);
+	tmp[n] = '\0';
+	char *end;
+	*v = strtod(tmp, &end);
+	return end != tmp;
+}
+
+static void
+metrics_parse(int64_t now)
+{
+	char *body = memmem(mx.buf, mx.len, "\r\n\r\n", 4);
+
+	if (mx.len < 12 || memcmp(mx.buf, "HTTP/1.", 7) != 0 || memcmp(mx.buf + 9, "200", 3) != 0) {
+		metrics_fail("not a 200 answer");
+		return;
+	}
+	if (!body) {
+		metrics_fail("no header end");
+		return;
+	}
+	*body = '\0';
+	bool chunked = strcasestr(mx.buf, "transfer-encoding: chunked") != NULL;
+	body += 4;
+	char *end = mx.buf + mx.len;
+	if (chunked) {
+		/* de-chunk in place */
+		char *r = body, *w = body;
+		while (r < end) {
+			char *x;
+			unsigned long n = strtoul(r, &x, 16);
+			char *nl = memmem(r, (size_t)(end - r), "\r\n", 2);
+			if (!nl || !n)
+				break;
+			r = nl + 2;
+			if ((size_t)(end - r) < n)
+				n = (unsigned long)(end - r);
+			memmove(w, r, n);
+			w += n;
+			r += n + 2;
+		}
+		end = w;
+	}
+	double q = 0, v;
+	bool seen = false;
+	int64_t ready = -1, deliv = -1;
+	for (char *p = body; p < end;) {
+		char *e = memchr(p, '\n', (size_t)(end - p));
+		if (!e)
+			e = end;
+		if (*p != '#') {
+			if (metric_line(p, e, "yiqikan_ws_send_queue_messages", NULL, &v)) {
+				q += v; /* every label set, if there are any */
+				seen = true;
+			} else if (metric_line(p, e, "yiqikan_ws_connections", "state=\"ready\"", &v)) {
+				ready = (int64_t)v;
+			} else if (metric_line(p, e, "yiqikan_ws_deliveries_total", NULL, &v)) {
+				deliv = (int64_t)v;
+			}
+		}
+		p = e + 1;
+	}
+	close(mx.fd);
+	mx.fd = -1;
+	if (!seen) {
+		metrics_fail("no yiqikan_ws_send_queue_messages in /metrics");
+		return;
+	}
+	mx.ok++;
+	mx.have = true;
+	mx.at_us = now;
+	mx.queue = (int64_t)q;
+	mx.ready = ready;
+	mx.deliveries = deliv;
+	if (mx.queue > mx.queue_peak)
+		mx.queue_peak = mx.queue;
+	if (opt.storm && st.storm_ready_us && !st.storm_empty_us && mx.queue == 0 &&
+	    mx.at_us > st.storm_ready_us)
+		st.storm_empty_us = mx.at_us;
+}
+
+static void
+metrics_tick(int64_t now)
+{
+	if (!opt.metrics_port)
+		return;
+	if (mx.fd < 0) {
+		if (now < mx.next_us)
+			return;
+		mx.next_us = now + METRICS_EVERY_US;
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)opt.metrics_port) };
+		inet_pton(AF_INET, opt.metrics_host, &a.sin_addr);
+		mx.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (mx.fd < 0) {
+			metrics_fail(strerror(errno));
+			return;
+		}
+		if (connect(mx.fd, (struct sockaddr *)&a, sizeof(a)) < 0 && errno != EINPROGRESS) {
+			metrics_fail(strerror(errno));
+			return;
+		}
+		mx.step = 1;
+		mx.len = 0;
+		mx.started_us = now;
+	}
+	if (now - mx.started_us > METRICS_TIMEOUT_US) {
+		metrics_fail("timed out");
+		return;
+	}
+	if (mx.step == 1) {
+		struct pollfd pf = { .fd = mx.fd, .events = POLLOUT };
+		if (poll(&pf, 1, 0) <= 0)
+			return; /* still connecting */
+		int err = 0;
+		socklen_t el = sizeof(err);
+		getsockopt(mx.fd, SOL_SOCKET, SO_ERROR, &err, &el);
+		if (err) {
+			metrics_fail(strerror(err));
+			return;
+		}
+		char req[160];
+		int n = snprintf(req, sizeof(req),
+		                 "GET /metrics HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n\r\n",
+		                 opt.metrics_host, opt.metrics_port);
+		if (send(mx.fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
+			metrics_fail("send failed");
+			return;
+		}
+		mx.step = 2;
+	}
+	for (;;) {
+		if (mx.len >= METRICS_BUF - 1) {
+			metrics_fail("answer too long");
+			return;
+		}
+		ssize_t n = recv(mx.fd, mx.buf + mx.len, METRICS_BUF - 1 - mx.len, 0);
+		if (n > 0) {
+			mx.len += (size_t)n;
+			mx.buf[mx.len] = '\0';
+			/* complete by Content-Length, without waiting for the close */
+			char *h = memmem(mx.buf, mx.len, "\r\n\r\n", 4);
+			const char *cl = h ? strcasestr(mx.buf, "\ncontent-length:") : NULL;
+			if (cl && cl < h && mx.len - (size_t)(h + 4 - mx.buf) >= strtoul(cl + 16, NULL, 10)) {
+				metrics_parse(now);
+				return;
+			}
+			continue;
+		}
+		if (n == 0) {
+			metrics_parse(now);
+			return;
+		}
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			metrics_fail(strerror(errno));
+		return;
+	}
+}
+
+/* the metrics are there (an answer came) and were not given up on */
+static bool
+metrics_live(void)
+{
+	return opt.metrics_port && mx.have;
+}
+
 /* ---- what the senders write ---- */
 
 static unsigned char txbuf[LWS_PRE + TX_MAX];
@@ -473,16 +719,16 @@ build_message(const struct client *c, uint64_t seq, int64_t t)
 /* The timestamp, sequence number and sender written by build_message(),
  * as they come back in the broadcast. */
 static bool
-parse_stamp(enum msg_type type, const char *p, const char *end, uint64_t *t, uint64_t *sender)
+parse_stamp(enum msg_type type, const char *p, const char *end, uint64_t *t, uint64_t *seq,
+            uint64_t *sender)
 {
 	static const char *const anchor[] = { "\"text\":\"", "\"data\":{", "\"media_url\":\"" };
 	static const char *const kt[] = { "t=", "\"t\":", "?t=" };
 	static const char *const kseq[] = { ";seq=", "\"seq\":", "&seq=" };
 	static const char *const ks[] = { ";s=", "\"s\":", "&s=" };
-	uint64_t seq;
 	const char *a = memmem(p, (size_t)(end - p), anchor[type], strlen(anchor[type]));
 
-	return a && scan_u64(a, end, kt[type], t, &a) && scan_u64(a, end, kseq[type], &seq, &a) &&
+	return a && scan_u64(a, end, kt[type], t, &a) && scan_u64(a, end, kseq[type], seq, &a) &&
 	       scan_u64(a, end, ks[type], sender, NULL);
 }
 
@@ -579,9 +825,19 @@ on_message(struct client *c)
 			on_error(c);
 			return; /* the close follows */
 		}
+		static const char snap[] = "\"event\":\"snapshot\"";
+		if (opt.ready_snapshot && !memmem(p, c->head_len, snap, sizeof(snap) - 1)) {
+			/* before the snapshot: a notification, a heart_beat reply */
+			if (tl > 11 && memcmp(tv, "heart_beat\"", 11) == 0)
+				st.hb_replies++;
+			else
+				st.other_msgs++;
+			return;
+		}
 		c->state = C_READY;
 		c->was_ready = true;
 		st.ready++;
+		st.last_ready_us = mono_us();
 		hist_add(&st.auth, mono_us() - c->opened_us);
 		if (c->sender)
 			st.senders_active++;
@@ -597,8 +853,8 @@ on_message(struct client *c)
 			st.other_msgs++;
 		return;
 	}
-	uint64_t t, sender;
-	if ((enum msg_type)type != opt.type || !parse_stamp(opt.type, p, end, &t, &sender)) {
+	uint64_t t, seq, sender;
+	if ((enum msg_type)type != opt.type || !parse_stamp(opt.type, p, end, &t, &seq, &sender)) {
 		st.other_msgs++; /* e.g. someone else's chat */
 		return;
 	}
@@ -619,9 +875,17 @@ on_message(struct client *c)
 			st.per_second[sec]++;
 	}
 	if (opt.type == T_PLAY) {
+		/* one broadcast = one "version" (yiqikan-ws numbers the playback
+		 * state); a server that relays verbatim (the lws ceiling) adds
+		 * none, and then the sender's own sequence number is the key */
 		uint64_t version;
-		if (scan_u64(p, end, "\"version\":", &version, NULL))
+		if (scan_u64(p, end, "\"version\":", &version, NULL)) {
+			st.skew_by_version++;
 			skew_arrival(version, now);
+		} else {
+			st.skew_by_seq++;
+			skew_arrival(seq * (opt.senders ? opt.senders : 1) + sender, now);
+		}
 	}
 }
 
@@ -864,10 +1128,44 @@ enter(enum phase p, int64_t now)
 		lwsl_user("phase %s\n", phase_names[p]);
 }
 
+/* QUIET ends when the daemon's send queues are empty (--metrics): a
+ * window that opens on a backlog measures the backlog.  A bounded wait
+ * (--queue-wait-ms); without an answer from the metrics, --quiet-ms alone. */
+static bool
+queues_empty(int64_t now)
+{
+	static int64_t wait_start;
+
+	if (!opt.metrics_port)
+		return true;
+	if (!wait_start)
+		wait_start = now;
+	mw.waited = true;
+	mw.wait_us = now - wait_start;
+	if (mx.have && mx.at_us > wait_start && mx.queue == 0) {
+		mw.emptied = true;
+		return true;
+	}
+	if (!mx.have && mx.failed >= 3 && now - wait_start > 2000 * 1000) {
+		fprintf(stderr, "yq-wsload: no metrics from %s:%d (%s): the window opens after "
+		                "--quiet-ms alone\n", opt.metrics_host, opt.metrics_port, mx.last_error);
+		return true;
+	}
+	if (now - wait_start > (int64_t)opt.queue_wait_ms * 1000) {
+		fprintf(stderr, "yq-wsload: the daemon's send queues did not empty within %u ms "
+		                "(%" PRId64 " messages queued): measuring anyway\n",
+		        opt.queue_wait_ms, mx.queue);
+		return true;
+	}
+	return false;
+}
+
 static void
 start_run(int64_t now)
 {
 	run_start_us = now;
+	mw.queue_at_start = mx.have ? mx.queue : -1;
+	mw.deliveries_start = mx.have ? mx.deliveries : -1;
 	st.cli_cpu_start = self_cpu_s();
 	if (opt.server_pid)
 		st.srv_cpu_start = proc_cpu_s(opt.server_pid);
@@ -893,6 +1191,8 @@ end_run(int64_t now)
 {
 	run_end_us = now;
 	run_len_s = (double)(run_end_us - run_start_us) / 1e6;
+	mw.queue_at_end = mx.have ? mx.queue : -1;
+	mw.deliveries_end = mx.have ? mx.deliveries : -1;
 	st.cli_cpu_end = self_cpu_s();
 	if (opt.server_pid) {
 		/* while the connections are still open */
@@ -968,11 +1268,13 @@ tick(lws_sorted_usec_list_t *sul)
 	}
 	switch (phase) {
 	case P_RAMP: {
+		/* a storm ramps its senders only; the rest come at once later */
+		unsigned upto = opt.storm ? opt.senders : opt.conns;
 		double want = opt.ramp * (double)(now - ramp_start_us) / 1e6 + 1;
-		while (st.opened < opt.conns && (double)st.opened < want)
+		while (st.opened < upto && (double)st.opened < want)
 			open_client(&clients[st.opened]);
-		bool settled = st.opened == opt.conns && st.ready + st.failed >= opt.conns;
-		int64_t limit = (int64_t)((double)opt.conns / opt.ramp * 1e6) +
+		bool settled = st.opened == upto && st.ready + st.failed >= upto;
+		int64_t limit = (int64_t)((double)upto / opt.ramp * 1e6) +
 		                (int64_t)opt.settle_s * 1000000;
 		if (settled || now - ramp_start_us > limit) {
 			ramp_len_s = (double)(now - ramp_start_us) / 1e6;
@@ -986,12 +1288,28 @@ tick(lws_sorted_usec_list_t *sul)
 		break;
 	}
 	case P_QUIET:
-		if (now - phase_start_us >= (int64_t)opt.quiet_ms * 1000)
-			start_run(now);
+		if (now - phase_start_us >= (int64_t)opt.quiet_ms * 1000 && queues_empty(now)) {
+			if (opt.storm) {
+				/* every other connection, as fast as lws takes them */
+				st.storm_start_us = now;
+				while (st.opened < opt.conns)
+					open_client(&clients[st.opened]);
+			}
+			start_run(mono_us());
+		}
 		break;
 	case P_RUN:
-		if (now - run_start_us >= (int64_t)opt.duration * 1000000)
+		if (opt.storm && !st.storm_ready_us && st.ready + st.failed >= opt.conns)
+			st.storm_ready_us = st.last_ready_us ? st.last_ready_us : now;
+		/* the window: the storm until it has settled, at least STORM_MIN_US
+		 * so a server that settles at once still gets play_controls */
+		if (opt.storm && st.storm_ready_us && (!metrics_live() || st.storm_empty_us) &&
+		    now - run_start_us >= STORM_MIN_US) {
+			st.storm_done = true;
 			end_run(now);
+		} else if (now - run_start_us >= (int64_t)opt.duration * 1000000) {
+			end_run(now);
+		}
 		break;
 	case P_DRAIN:
 		if (now - phase_start_us >= (int64_t)opt.drain_ms * 1000)
@@ -1004,6 +1322,8 @@ tick(lws_sorted_usec_list_t *sul)
 	case P_DONE: break;
 	}
 	heartbeats(now);
+	if (phase < P_CLOSE)
+		metrics_tick(now);
 	progress(now);
 	if (phase != P_DONE)
 		lws_sul_schedule(ctx, 0, &tick_sul, tick, TICK_US);
@@ -1106,7 +1426,45 @@ result_json(void)
 		                                       ? (double)st.skew_receivers /
 		                                                 (double)st.skew_broadcasts
 		                                       : 0));
+		json_object_object_add(s, "keyed_by_version",
+		                       json_object_new_int64((int64_t)st.skew_by_version));
+		json_object_object_add(s, "keyed_by_seq", json_object_new_int64((int64_t)st.skew_by_seq));
 		json_object_object_add(o, "skew_us", s);
+	}
+	if (opt.storm) {
+		json_object *s = json_object_new_object();
+		json_object_object_add(s, "done", json_object_new_boolean(st.storm_done));
+		json_object_object_add(s, "conns", json_object_new_int64(opt.conns - opt.senders));
+		json_object_object_add(s, "all_ready_us",
+		                       json_object_new_int64(st.storm_ready_us && st.storm_start_us
+		                                                     ? st.storm_ready_us - st.storm_start_us
+		                                                     : -1));
+		json_object_object_add(s, "queues_empty_us",
+		                       json_object_new_int64(st.storm_empty_us && st.storm_start_us
+		                                                     ? st.storm_empty_us - st.storm_start_us
+		                                                     : -1));
+		json_object_object_add(s, "ready_on",
+		                       json_object_new_string(opt.ready_snapshot ? "snapshot" : "any"));
+		json_object_object_add(o, "storm", s);
+	}
+	if (opt.metrics_port) {
+		json_object *m = json_object_new_object();
+		json_object_object_add(m, "available", json_object_new_boolean(mx.have));
+		json_object_object_add(m, "polls_ok", json_object_new_int64((int64_t)mx.ok));
+		json_object_object_add(m, "polls_failed", json_object_new_int64((int64_t)mx.failed));
+		if (mx.last_error[0])
+			json_object_object_add(m, "last_error", json_object_new_string(mx.last_error));
+		json_object_object_add(m, "waited_for_empty_queues", json_object_new_boolean(mw.waited));
+		json_object_object_add(m, "queues_emptied", json_object_new_boolean(mw.emptied));
+		json_object_object_add(m, "wait_ms", json_object_new_int64(mw.wait_us / 1000));
+		json_object_object_add(m, "queue_at_start", json_object_new_int64(mw.queue_at_start));
+		json_object_object_add(m, "queue_at_end", json_object_new_int64(mw.queue_at_end));
+		json_object_object_add(m, "queue_peak", json_object_new_int64(mx.queue_peak));
+		json_object_object_add(m, "server_deliveries_in_window",
+		                       json_object_new_int64(mw.deliveries_start >= 0 && mw.deliveries_end >= 0
+		                                                     ? mw.deliveries_end - mw.deliveries_start
+		                                                     : -1));
+		json_object_object_add(o, "metrics", m);
 	}
 	json_object_object_add(o, "auth_us", hist_json(&st.auth, false));
 	json_object *e = json_object_new_object();
@@ -1142,6 +1500,15 @@ result_json(void)
 		json_object_object_add(
 		        s, "cpu_pct",
 		        json_object_new_double(pct(st.srv_cpu_start, st.srv_cpu_end)));
+		/* utime + stime over the window, per broadcast received in it */
+		double cpu = st.srv_cpu_start >= 0 && st.srv_cpu_end >= st.srv_cpu_start
+		                     ? st.srv_cpu_end - st.srv_cpu_start
+		                     : -1;
+		json_object_object_add(s, "cpu_s", json_object_new_double(cpu));
+		json_object_object_add(s, "cpu_us_per_delivery",
+		                       json_object_new_double(cpu >= 0 && st.received_window
+		                                                      ? cpu * 1e6 / (double)st.received_window
+		                                                      : -1));
 		json_object_object_add(o, "server", s);
 	}
 	return o;
@@ -1193,6 +1560,17 @@ print_human(FILE *f, json_object *r)
 		fprintf(f, "  idle for %.1f s: %" PRIu64 " heart_beats, %" PRIu64 " replies\n",
 		        run_len_s, st.heartbeats, st.hb_replies);
 	}
+	if (opt.storm)
+		fprintf(f, "  storm        %u connections: all ready after %.1f ms, queues empty after %.1f ms%s\n",
+		        opt.conns - opt.senders,
+		        st.storm_ready_us ? (double)(st.storm_ready_us - st.storm_start_us) / 1e3 : -1.0,
+		        st.storm_empty_us ? (double)(st.storm_empty_us - st.storm_start_us) / 1e3 : -1.0,
+		        st.storm_done ? "" : " (not done within --duration)");
+	if (opt.metrics_port)
+		fprintf(f, "  metrics      %s: queues %s before the window (waited %" PRId64
+		           " ms; %" PRId64 " queued at start, peak %" PRId64 ")\n",
+		        mx.have ? "read" : "unavailable", mw.emptied ? "empty" : "NOT empty",
+		        mw.wait_us / 1000, mw.queue_at_start, mx.queue_peak);
 	json_object_object_get_ex(r, "errors", &v);
 	if (json_object_object_length(v))
 		fprintf(f, "  errors       %s\n", json_object_to_json_string(v));
@@ -1234,6 +1612,13 @@ usage(FILE *f)
 	        "  --heartbeat SEC        heart_beat interval on every connection (20)\n"
 	        "  --idle                 only connect and heart_beat (memory scenario)\n"
 	        "  --server-pid PID       report the server's RSS and CPU\n"
+	        "  --metrics HOST:PORT    the daemon's Prometheus listener: open the window only\n"
+	        "                         once its send queues are empty\n"
+	        "  --queue-wait-ms MS     wait at most this for empty queues (30000)\n"
+	        "  --storm                open the senders, then every other connection at once;\n"
+	        "                         the window lasts until all are ready and the queues\n"
+	        "                         are empty (--duration at most)\n"
+	        "  --ready-on any|snapshot  authenticated at the first message or the snapshot (any)\n"
 	        "  --quiet-ms MS          pause between ramp and window (1000)\n"
 	        "  --drain-ms MS          wait for messages in flight after the window (2000)\n"
 	        "  --settle SEC           give up waiting for the ramp to settle after (60)\n"
@@ -1344,6 +1729,26 @@ parse_range(const char *r)
 	return 0;
 }
 
+/* --metrics 127.0.0.1:PORT (loopback, IPv4) */
+static int
+parse_metrics(const char *hp)
+{
+	const char *colon = strrchr(hp, ':');
+	struct in_addr a;
+	char *e;
+
+	if (!colon || (size_t)(colon - hp) >= sizeof(opt.metrics_host))
+		return -1;
+	memcpy(opt.metrics_host, hp, (size_t)(colon - hp));
+	opt.metrics_host[colon - hp] = '\0';
+	long port = strtol(colon + 1, &e, 10);
+	if (*e || port < 1 || port > 65535 || inet_pton(AF_INET, opt.metrics_host, &a) != 1 ||
+	    !loopback(opt.metrics_host))
+		return -1;
+	opt.metrics_port = (int)port;
+	return 0;
+}
+
 static int
 load_tokens(const char *file)
 {
@@ -1427,6 +1832,10 @@ parse_args(int argc, char **argv)
 		O_SETTLE,
 		O_EVLIB,
 		O_VERBOSE,
+		O_METRICS,
+		O_QWAIT,
+		O_STORM,
+		O_READY_ON,
 		O_HELP
 	};
 	static const struct option longopts[] = {
@@ -1454,6 +1863,10 @@ parse_args(int argc, char **argv)
 		{ "settle", required_argument, NULL, O_SETTLE },
 		{ "evlib", required_argument, NULL, O_EVLIB },
 		{ "verbose", no_argument, NULL, O_VERBOSE },
+		{ "metrics", required_argument, NULL, O_METRICS },
+		{ "queue-wait-ms", required_argument, NULL, O_QWAIT },
+		{ "storm", no_argument, NULL, O_STORM },
+		{ "ready-on", required_argument, NULL, O_READY_ON },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1542,6 +1955,16 @@ parse_args(int argc, char **argv)
 				}
 			break;
 		case O_VERBOSE: opt.verbose = true; break;
+		case O_METRICS: ok = parse_metrics(optarg) == 0; break;
+		case O_QWAIT:
+			if ((ok = num(optarg, 0, 3600000, &v)))
+				opt.queue_wait_ms = (unsigned)v;
+			break;
+		case O_STORM: opt.storm = true; break;
+		case O_READY_ON:
+			ok = strcmp(optarg, "any") == 0 || strcmp(optarg, "snapshot") == 0;
+			opt.ready_snapshot = ok && optarg[0] == 's';
+			break;
 		case O_HELP: usage(stdout); return 1;
 		default: usage(stderr); return -1;
 		}
@@ -1561,6 +1984,10 @@ parse_args(int argc, char **argv)
 	}
 	if (opt.idle)
 		opt.senders = 0;
+	if (opt.storm && (opt.idle || opt.senders == 0 || opt.rate <= 0)) {
+		fprintf(stderr, "yq-wsload: --storm needs senders sending at a --rate\n");
+		return -1;
+	}
 	if (opt.senders > opt.conns)
 		opt.senders = opt.conns;
 	if (opt.type == T_CHAT && opt.size > 2000) {
@@ -1603,7 +2030,9 @@ main(int argc, char **argv)
 	clients = calloc(opt.conns, sizeof(*clients));
 	st.per_second = calloc(opt.duration, sizeof(*st.per_second));
 	skew = opt.type == T_PLAY ? calloc(SKEW_RING, sizeof(*skew)) : NULL;
-	if (!clients || !st.per_second || (opt.type == T_PLAY && !skew)) {
+	mx.buf = opt.metrics_port ? malloc(METRICS_BUF) : NULL;
+	if (!clients || !st.per_second || (opt.type == T_PLAY && !skew) ||
+	    (opt.metrics_port && !mx.buf)) {
 		fprintf(stderr, "yq-wsload: out of memory\n");
 		return 1;
 	}
@@ -1676,6 +2105,9 @@ main(int argc, char **argv)
 	free(clients);
 	free(st.per_second);
 	free(skew);
+	free(mx.buf);
+	if (mx.fd >= 0)
+		close(mx.fd);
 	free(opt.sources);
 	return rc;
 }

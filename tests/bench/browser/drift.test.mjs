@@ -1,0 +1,133 @@
+// The statistics of scenario 9 on synthetic pages whose drift is known.
+// node --test tests/bench/browser/
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  analyse, pairwise, percentile, positionAt, resyncPaused, resyncPlaying, stateAt, summary, grid,
+} from './drift.mjs';
+
+// Frames of a page playing from wall time `from` to `to` at 30 fps, media
+// position `m0` at `from`, `offset` ms ahead of the truth.
+function play(from, to, m0, offset = 0, rate = 1) {
+  const out = [];
+  for (let t = from; t <= to; t += 1000 / 30) out.push({ t, m: m0 + (t - from) * rate + offset });
+  return out;
+}
+
+function states(from, to, ct, paused) {
+  const out = [];
+  for (let t = from; t <= to; t += 50) out.push({ t, ct: typeof ct === 'function' ? ct(t) : ct, paused });
+  return out;
+}
+
+test('positionAt interpolates between frames and refuses gaps and jumps', () => {
+  const f = [{ t: 0, m: 1000 }, { t: 33, m: 1033 }, { t: 66, m: 1066 }];
+  assert.equal(positionAt(f, 16.5), 1016.5);
+  assert.equal(positionAt(f, -1), null);
+  assert.equal(positionAt(f, 67), null);
+  // a 500 ms hole: unknown inside it
+  assert.equal(positionAt([{ t: 0, m: 0 }, { t: 500, m: 500 }], 250), null);
+  // a seek between two frames: media jumps 20 s in 33 ms
+  assert.equal(positionAt([{ t: 0, m: 0 }, { t: 33, m: 20000 }], 10), null);
+  // a frame shown twice (media does not move): not playback either
+  assert.equal(positionAt([{ t: 0, m: 0 }, { t: 33, m: 0 }], 10), null);
+});
+
+test('stateAt takes the latest sample, not a stale one', () => {
+  const s = [{ t: 0, ct: 1 }, { t: 50, ct: 2 }, { t: 100, ct: 3 }];
+  assert.equal(stateAt(s, 75).ct, 2);
+  assert.equal(stateAt(s, 100).ct, 3);
+  assert.equal(stateAt(s, 400), null);
+  assert.equal(stateAt(s, -5), null);
+});
+
+test('percentile is nearest-rank', () => {
+  const v = Array.from({ length: 100 }, (_, i) => i + 1);
+  assert.equal(percentile(v, 0.5), 50);
+  assert.equal(percentile(v, 0.95), 95);
+  assert.equal(percentile(v, 1), 100);
+  assert.equal(percentile([], 0.5), null);
+  assert.deepEqual(summary([3, 1, 2]), { n: 3, p50: 2, p95: 3, p99: 3, max: 3 });
+});
+
+test('pairwise drift of pages with fixed offsets is the offsets\' differences', () => {
+  const pages = [0, 10, 25].map((o) => ({ frames: play(0, 5000, 0, o), states: [] }));
+  const rows = pairwise(pages, grid(100, 4900, 100));
+  for (const r of rows) {
+    assert.equal(r.all, true);
+    const d = r.drifts.map((x) => Math.round(x)).sort((a, b) => a - b);
+    assert.deepEqual(d, [10, 15, 25]);
+  }
+});
+
+test('a page that drifts linearly shows up in the percentiles', () => {
+  // page 1 runs 1% fast: 0 ms ahead at t=0, 100 ms at t=10 s
+  const pages = [{ frames: play(0, 10000, 0), states: [] }, { frames: play(0, 10000, 0, 0, 1.01), states: [] }];
+  const r = analyse(pages, [], 0, 10000, { stepMs: 100 });
+  assert.ok(Math.abs(r.steady.p50 - 50) <= 1.5, `p50 ${r.steady.p50}`);
+  assert.ok(Math.abs(r.steady.max - 100) <= 1.5, `max ${r.steady.max}`);
+  assert.ok(r.steady.p95 > 90 && r.steady.p95 <= 100);
+});
+
+test('resync after a seek: pages that land late count from the command', () => {
+  // a seek to 40 s at t=10 s: page 0 lands at once, page 1 plays the old
+  // position until 10.6 s, then lands 20 ms behind and catches up at 11.2 s
+  const p0 = [...play(0, 10000, 0), ...play(10050, 20000, 40050)];
+  const p1 = [...play(0, 10600, 0), ...play(10650, 11200, 40650 - 20), ...play(11233, 20000, 41233)];
+  const pages = [{ frames: p0, states: [] }, { frames: p1, states: [] }];
+  const rows = pairwise(pages, grid(0, 20000, 50));
+  const ms = resyncPlaying(rows, 10000, { thresholdMs: 15, holdMs: 1000, minPos: 40000 });
+  assert.ok(ms >= 1200 && ms <= 1300, `resync ${ms}`);
+  // with a threshold the 20 ms lag passes, the landing at 10.65 s is it
+  const ms2 = resyncPlaying(rows, 10000, { thresholdMs: 33, holdMs: 1000, minPos: 40000 });
+  assert.ok(ms2 >= 650 && ms2 <= 700, `resync ${ms2}`);
+  // agreeing on the old position is not a re-sync
+  const stuck = [{ frames: play(0, 20000, 0), states: [] }, { frames: play(0, 20000, 0), states: [] }];
+  assert.equal(resyncPlaying(pairwise(stuck, grid(0, 20000, 50)), 10000, { minPos: 40000 }), null);
+});
+
+test('resync after a pause needs every page paused at one position', () => {
+  const pages = [
+    { frames: [], states: [...states(0, 5000, (t) => t, false), ...states(5050, 9000, 5000, true)] },
+    { frames: [], states: [...states(0, 5400, (t) => t, false), ...states(5450, 6000, 5400, true),
+      ...states(6050, 9000, 5010, true)] },
+  ];
+  const ms = resyncPaused(pages, grid(0, 9000, 50), 5000, { thresholdMs: 33, holdMs: 1000 });
+  assert.equal(ms, 1050); // page 1 paused at the wrong place, then sought back at 6.05 s
+  const never = [{ frames: [], states: states(0, 9000, (t) => t, false) }];
+  assert.equal(resyncPaused(never, grid(0, 9000, 50), 5000), null);
+});
+
+test('analyse: steady state leaves out the re-syncs, a reload is measured on the page that reloaded', () => {
+  const off = 5;
+  // three pages; page 2 reloads at 20 s and is back (in sync) at 23 s
+  const a = play(0, 40000, 0);
+  const b = play(0, 40000, 0, off);
+  const c = [...play(0, 20000, 0, 2 * off), ...play(23000, 40000, 23000, 0)];
+  // page 2 before it is in sync again: 300 ms off for a while
+  const cLate = [...play(0, 20000, 0, 2 * off), ...play(22000, 22900, 22000 - 300), ...play(23000, 40000, 23000)];
+  const ev = [{ t: 0, kind: 'start', position_ms: 0 }, { t: 20000, kind: 'reload', page: 2 }];
+  for (const c3 of [c, cLate]) {
+    const pages = [a, b, c3].map((frames) => ({ frames, states: [] }));
+    const r = analyse(pages, ev, 0, 40000, { stepMs: 50 });
+    const reload = r.resync.find((x) => x.kind === 'reload');
+    assert.ok(reload.resync_ms >= 3000 && reload.resync_ms <= 3050, `reload ${reload.resync_ms}`);
+    assert.equal(r.resync[0].resync_ms, 0);
+    assert.ok(r.steady.max <= 2 * off + 0.01, `steady max ${r.steady.max}`);
+    assert.ok(r.playing.max >= (c3 === cLate ? 300 : 2 * off) - 0.01);
+  }
+});
+
+test('analyse: a pause is not counted as drift, the resume is measured', () => {
+  const run = (o) => [...play(0, 10000, 0, o), ...play(15000, 25000, 10000, o)];
+  const st = (o) => [...states(0, 10000, (t) => t + o, false), ...states(10050, 14950, 10000, true),
+    ...states(15000, 25000, (t) => t - 5000 + o, false)];
+  const pages = [0, 12].map((o) => ({ frames: run(o), states: st(o) }));
+  const ev = [{ t: 0, kind: 'start', position_ms: 0 }, { t: 10000, kind: 'pause', position_ms: 10000 },
+    { t: 15000, kind: 'play', position_ms: 10000 }];
+  const r = analyse(pages, ev, 0, 25000);
+  assert.equal(r.resync[1].kind, 'pause');
+  assert.equal(r.resync[1].resync_ms, 50);
+  assert.equal(r.resync[2].resync_ms, 0);
+  assert.ok(Math.abs(r.steady.p50 - 12) < 0.01 && Math.abs(r.steady.max - 12) < 0.01);
+});
