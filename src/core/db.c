@@ -361,6 +361,12 @@ yq_db_connect(struct yq_db *db)
 	return 0;
 }
 
+const struct yq_config *
+yq_db_config(struct yq_db *db)
+{
+	return db->cfg;
+}
+
 bool
 yq_db_is_wsrep(struct yq_db *db)
 {

@@ -103,6 +103,9 @@ unsigned long long yq_db_insert_id(struct yq_db *db);
 const char *yq_db_error(struct yq_db *db);
 unsigned yq_db_errno(struct yq_db *db);
 
+/* The configuration the handle was made with. */
+const struct yq_config *yq_db_config(struct yq_db *db);
+
 /* Is the connected server a Galera node (wsrep_on)?  Connects if needed. */
 bool yq_db_is_wsrep(struct yq_db *db);
 
