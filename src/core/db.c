@@ -312,8 +312,8 @@ connect_list(struct yq_db *db)
 			if (h == H_SYNCED || (pass == 1 && h == H_READY)) {
 				db->wsrep = wsrep;
 				if (setup_wsrep(db, m) == 0) {
-					if (db->host != i)
-						yq_info("database: using %s:%u", hosts[i].name,
+					if (db->host >= 0 && db->host != i)
+						yq_warn("database: moved to %s:%u", hosts[i].name,
 						        hosts[i].port);
 					db->conn = m;
 					db->host = i;
