@@ -712,9 +712,10 @@ yq_db_tx(struct yq_db *db, int (*fn)(struct yq_db *db, void *arg), void *arg)
 			simple_query(db, "ROLLBACK");
 		}
 		db->in_tx = false;
-		if (rc == YQ_EDBDOWN && !lost_once) {
-			/* lost before COMMIT was sent: the server rolled it back, so
-			 * run it once more on a fresh connection (another node) */
+		if (rc == YQ_EDBDOWN && !lost_once && db->last_errno != ER_CONNECTION_KILLED) {
+			/* the node went away before COMMIT was sent: the server rolled
+			 * it back, so run it once more on a fresh connection (another
+			 * node).  Not when an administrator killed the connection. */
 			lost_once = true;
 			yq_warn("connection lost inside a transaction; rerunning it once");
 			continue;

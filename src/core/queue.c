@@ -608,14 +608,10 @@ check_holes(struct yq_db *db, struct yq_queue_reader *r, struct evlist *out)
 	if (now >= r->next_full_check_ms) {
 		from = 0;
 		r->next_full_check_ms = now + YQ_QUEUE_LATE_CHECK_MS;
-		r->next_young_check_ms = now + YQ_QUEUE_HOLE_CHECK_MS;
-	} else if (now >= r->next_young_check_ms) {
+	} else {
 		from = yq_holes_young(&r->holes, now - (int64_t)r->grace_ms);
-		r->next_young_check_ms = now + YQ_QUEUE_HOLE_CHECK_MS;
 		if (from == r->holes.n)
 			return 0;
-	} else {
-		return 0;
 	}
 	return check_span(db, r, r->holes.v[from].lo, r->holes.v[r->holes.n - 1].hi, now, out);
 }
@@ -630,7 +626,8 @@ poll_commit_order(struct yq_db *db, struct yq_queue_reader *r, struct yq_event *
 	int rc;
 
 	/* holes first: a row that fills one committed before the rows that
-	 * the head read below finds for the first time, or with them */
+	 * the head read below finds for the first time, or with them (the
+	 * read views of the two statements are one after the other) */
 	if ((rc = check_holes(db, r, &l)) < 0 && l.n == 0)
 		return rc;
 	long long n = YQ_DB_EXEC(db, sql, &rows, YQ_PINT(r->last_id), YQ_PINT(r->batch));

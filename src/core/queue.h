@@ -24,9 +24,9 @@
  * is always a prefix of that order and rows become visible in it.  The
  * reader delivers each row as soon as it is visible, remembers the ids
  * below its position that it has not seen (holes), and re-checks them
- * with one aggregate statement per span: every YQ_QUEUE_HOLE_CHECK_MS
- * for holes younger than grace_ms, every YQ_QUEUE_LATE_CHECK_MS for all
- * of them, for late_window_ms.  It never waits, and it does not depend on
+ * with one aggregate statement per span: on every poll for holes younger
+ * than grace_ms, every YQ_QUEUE_LATE_CHECK_MS for all of them, for
+ * late_window_ms (a row found in an older hole is flagged late).  It never waits, and it does not depend on
  * the increment, so a cluster that grows or shrinks changes nothing.
  * queue.order picks the mode (auto: commit when the server has wsrep_on).
  *
@@ -45,8 +45,8 @@
 /* Given-up ranges (id order) and all holes (commit order) re-read
  * together, this often (ms). */
 #define YQ_QUEUE_LATE_CHECK_MS 250
-/* Commit order: holes younger than grace_ms re-read this often (ms). */
-#define YQ_QUEUE_HOLE_CHECK_MS 20
+/* Commit order: holes younger than grace_ms are re-read on every poll,
+ * before the head, so that rows come out in commit order. */
 /* Commit order: holes are checked per chunk of this many ids. */
 #define YQ_QUEUE_CHUNK 1024
 
@@ -78,7 +78,7 @@ enum yq_queue_order { YQ_ORDER_AUTO, YQ_ORDER_ID, YQ_ORDER_COMMIT };
 struct yq_queue_reader {
 	enum yq_queue_order order; /* AUTO until the first poll decides */
 	struct yq_holes holes;     /* commit order only */
-	int64_t next_young_check_ms, next_full_check_ms;
+	int64_t next_full_check_ms;
 	unsigned long long last_id; /* every id <= last_id was returned or given up */
 	unsigned grace_ms;
 	unsigned batch;
