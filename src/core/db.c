@@ -684,7 +684,6 @@ int
 yq_db_tx(struct yq_db *db, int (*fn)(struct yq_db *db, void *arg), void *arg)
 {
 	int rc = YQ_EINTERNAL;
-	bool lost_once = false;
 
 	for (int attempt = 0; attempt < YQ_DB_TX_ATTEMPTS; attempt++) {
 		if (attempt > 0)
@@ -712,14 +711,6 @@ yq_db_tx(struct yq_db *db, int (*fn)(struct yq_db *db, void *arg), void *arg)
 			simple_query(db, "ROLLBACK");
 		}
 		db->in_tx = false;
-		if (rc == YQ_EDBDOWN && !lost_once && db->last_errno != ER_CONNECTION_KILLED) {
-			/* the node went away before COMMIT was sent: the server rolled
-			 * it back, so run it once more on a fresh connection (another
-			 * node).  Not when an administrator killed the connection. */
-			lost_once = true;
-			yq_warn("connection lost inside a transaction; rerunning it once");
-			continue;
-		}
 		if (rc != YQ_ECONFLICT)
 			return rc;
 		yq_warn("transaction conflict (%u), retrying (attempt %d)", db->last_errno,

@@ -115,10 +115,10 @@ bool yq_db_is_wsrep(struct yq_db *db);
  * write as 1213 at any statement or at COMMIT) reruns the whole
  * transaction after a random backoff, YQ_DB_TX_ATTEMPTS runs in all, so fn
  * must be idempotent up to its writes (it reads what it needs inside the
- * transaction).  A connection lost before COMMIT (the server rolled the
- * transaction back) reruns it once on a fresh connection, possibly to
- * another node; one lost at COMMIT may have committed and is returned as
- * YQ_EDBDOWN. */
+ * transaction).  A lost connection is not rerun (YQ_EDBDOWN, 503): lost
+ * at COMMIT the transaction may have committed, and a connection an
+ * administrator killed looks the same to the client (2013) as a dead
+ * node; the next request connects to a healthy node. */
 int yq_db_tx(struct yq_db *db, int (*fn)(struct yq_db *db, void *arg), void *arg);
 
 /* Run a trusted multi-statement SQL script (a migration file, never
