@@ -215,7 +215,13 @@ class DatabaseFaultTest(WsTest):
                     if m and m["type"] == "play_control":
                         acks.append(m["payload"]["version"])
                     await asyncio.sleep(0.15)
+            async def watch():
+                while not stop.is_set():
+                    await obs.collect(0.5)
+                    if obs.ws.close_code is not None:
+                        break
             controller = asyncio.ensure_future(control())
+            watcher_task = asyncio.ensure_future(watch())
 
             load.start()
             await asyncio.sleep(2)
@@ -235,6 +241,7 @@ class DatabaseFaultTest(WsTest):
             await asyncio.sleep(2)          # some load on the healed stack
             stop.set()
             await controller
+            await watcher_task
             await asyncio.to_thread(load.stop)
 
             # every notification created reaches the recipient: what the
@@ -274,6 +281,8 @@ class DatabaseFaultTest(WsTest):
                 self.assertFalse(bad, "%s: versions not increasing: %r"
                                  % (name, bad[:5]))
             self.assertTrue(acks, "no play_control was accepted")
+            self.assertTrue(seen, "the watcher on the other node saw no "
+                            "play_control")
             return created, len(seen), len(acks)
 
         created, nseen, nacks = self.run_async(body())
