@@ -36,8 +36,8 @@ struct stmt_slot {
 struct yq_db {
 	const struct yq_config *cfg;
 	MYSQL *conn;
-	int host;    /* index in the db.hosts list of the connected node, -1: db.host */
-	bool wsrep;  /* the server has wsrep_on (a Galera node) */
+	int host;   /* index in the db.hosts list of the connected node, -1: db.host */
+	bool wsrep; /* the server has wsrep_on (a Galera node) */
 	bool in_tx;
 	unsigned long long insert_id;
 	unsigned last_errno;
@@ -322,7 +322,8 @@ connect_list(struct yq_db *db)
 			} else if (h == H_READY && fallback < 0) {
 				fallback = i;
 			} else {
-				yq_warn("database %s:%u is not ready (not in the primary component)",
+				yq_warn("database %s:%u is not ready (not in the primary "
+				        "component)",
 				        hosts[i].name, hosts[i].port);
 			}
 			mysql_close(m);

@@ -410,7 +410,8 @@ yq_holes_take(struct yq_holes *h, unsigned long long id, int64_t *since_ms)
 		g = &h->v[i];
 		memmove(&h->v[i + 2], &h->v[i + 1], (h->n - i - 1) * sizeof(*h->v));
 		h->n++;
-		h->v[i + 1] = (struct yq_hole){ .lo = id + 1, .hi = g->hi, .since_ms = g->since_ms };
+		h->v[i + 1] =
+		        (struct yq_hole){ .lo = id + 1, .hi = g->hi, .since_ms = g->since_ms };
 		g->hi = id - 1;
 	}
 	return true;
@@ -520,8 +521,8 @@ read_chunk(struct yq_db *db, struct yq_queue_reader *r, unsigned long long lo,
 	unsigned long long expect = lo;
 	int rc = 0;
 	for (unsigned i = 0; i <= rows->nrows && rc == 0; i++) {
-		unsigned long long id = i < rows->nrows ? (unsigned long long)yq_rows_int(rows, i, 0)
-		                                        : hi + 1;
+		unsigned long long id =
+		        i < rows->nrows ? (unsigned long long)yq_rows_int(rows, i, 0) : hi + 1;
 		/* expect..id-1 are not visible: holes already, or deleted */
 		for (unsigned long long d = expect; d < id; d++) {
 			unsigned long long c, sum;
@@ -650,7 +651,7 @@ poll_commit_order(struct yq_db *db, struct yq_queue_reader *r, struct yq_event *
 			if (e)
 				l.n--;
 			/* nothing of this read is kept: the next poll reads it again */
-						for (unsigned k = base; k < l.n; k++)
+			for (unsigned k = base; k < l.n; k++)
 				free(l.ev[k].payload);
 			l.n = base;
 			free(ids);
@@ -659,7 +660,8 @@ poll_commit_order(struct yq_db *db, struct yq_queue_reader *r, struct yq_event *
 		}
 		ids[i] = e->id;
 	}
-	unsigned long long last = yq_holes_scan(&r->holes, r->last_id, ids, rows->nrows, yq_mono_ms());
+	unsigned long long last =
+	        yq_holes_scan(&r->holes, r->last_id, ids, rows->nrows, yq_mono_ms());
 	free(ids);
 	if (rows->nrows && last == 0) { /* out of memory for a hole: read again */
 		for (unsigned k = base; k < l.n; k++)

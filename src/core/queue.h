@@ -26,9 +26,10 @@
  * below its position that it has not seen (holes), and re-checks them
  * with one aggregate statement per span: on every poll for holes younger
  * than grace_ms, every YQ_QUEUE_LATE_CHECK_MS for all of them, for
- * late_window_ms (a row found in an older hole is flagged late).  It never waits, and it does not depend on
- * the increment, so a cluster that grows or shrinks changes nothing.
- * queue.order picks the mode (auto: commit when the server has wsrep_on).
+ * late_window_ms (a row found in an older hole is flagged late).  It
+ * never waits, and it does not depend on the increment, so a cluster that
+ * grows or shrinks changes nothing.  queue.order picks the mode (auto:
+ * commit when the server has wsrep_on).
  *
  * Delivery is at-least-once across restarts (the caller keeps last_id);
  * within one reader each row is returned exactly once.  doc/queue.md has

@@ -126,17 +126,17 @@ END_TEST
 
 /* ---- a model of a Galera cluster ---- */
 
-#define NODES   3
-#define TXS     3000
-#define MAXID   (TXS * 8)
-#define CHUNK   64
+#define NODES 3
+#define TXS   3000
+#define MAXID (TXS * 8)
+#define CHUNK 64
 
 struct model {
 	unsigned long long counter[NODES]; /* next candidate id per node */
 	int state[MAXID];                  /* 0 never, 1 open, 2 committed, 3 deleted */
 	int delivered[MAXID];
-	unsigned long long order[TXS];     /* committed ids in commit order */
-	unsigned pos[MAXID];               /* index in order[] of a committed id */
+	unsigned long long order[TXS]; /* committed ids in commit order */
+	unsigned pos[MAXID];           /* index in order[] of a committed id */
 	unsigned ncommitted;
 	unsigned long long maxid;
 	unsigned inc, off[NODES];
