@@ -669,6 +669,27 @@ simple_query(struct yq_db *db, const char *q)
 	return 0;
 }
 
+int
+yq_db_snapshot_begin(struct yq_db *db)
+{
+	int rc = yq_db_connect(db);
+
+	if (rc < 0)
+		return rc;
+	rc = simple_query(db, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY");
+	if (rc == 0)
+		db->in_tx = true;
+	return rc;
+}
+
+void
+yq_db_snapshot_end(struct yq_db *db)
+{
+	if (db->conn && db->in_tx)
+		simple_query(db, "COMMIT");
+	db->in_tx = false;
+}
+
 /* Sleep a random time in [0, 2^attempt * YQ_DB_RETRY_BASE_MS): two
  * writers that collided do not collide again in lock step. */
 static void

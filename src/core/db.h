@@ -121,6 +121,12 @@ bool yq_db_is_wsrep(struct yq_db *db);
  * node; the next request connects to a healthy node. */
 int yq_db_tx(struct yq_db *db, int (*fn)(struct yq_db *db, void *arg), void *arg);
 
+/* A read-only transaction whose statements all see one read view (the
+ * queue reader's hole check and head read).  Returns 0 or an enum yq_err;
+ * end it with yq_db_snapshot_end (also after a failed statement). */
+int yq_db_snapshot_begin(struct yq_db *db);
+void yq_db_snapshot_end(struct yq_db *db);
+
 /* Run a trusted multi-statement SQL script (a migration file, never
  * anything built from input).  Returns 0 or an enum yq_err. */
 int yq_db_run_script(struct yq_db *db, const char *text, size_t len);

@@ -592,10 +592,11 @@ check_span(struct yq_db *db, struct yq_queue_reader *r, unsigned long long lo,
 	return rc;
 }
 
-static int
-check_holes(struct yq_db *db, struct yq_queue_reader *r, struct evlist *out)
+/* Which holes to check now (lo..hi), if any: the young ones on every
+ * poll, all of them every YQ_QUEUE_LATE_CHECK_MS.  Expired ones go. */
+static bool
+holes_due(struct yq_queue_reader *r, int64_t now, unsigned long long *lo, unsigned long long *hi)
 {
-	int64_t now = yq_mono_ms();
 	unsigned long long gone = yq_holes_expire(&r->holes, now - (int64_t)r->late_window_ms);
 
 	if (gone) {
@@ -604,7 +605,7 @@ check_holes(struct yq_db *db, struct yq_queue_reader *r, struct evlist *out)
 		        r->late_window_ms);
 	}
 	if (r->holes.n == 0)
-		return 0;
+		return false;
 	unsigned from;
 	if (now >= r->next_full_check_ms) {
 		from = 0;
@@ -612,9 +613,11 @@ check_holes(struct yq_db *db, struct yq_queue_reader *r, struct evlist *out)
 	} else {
 		from = yq_holes_young(&r->holes, now - (int64_t)r->grace_ms);
 		if (from == r->holes.n)
-			return 0;
+			return false;
 	}
-	return check_span(db, r, r->holes.v[from].lo, r->holes.v[r->holes.n - 1].hi, now, out);
+	*lo = r->holes.v[from].lo;
+	*hi = r->holes.v[r->holes.n - 1].hi;
+	return true;
 }
 
 static int
@@ -624,14 +627,26 @@ poll_commit_order(struct yq_db *db, struct yq_queue_reader *r, struct yq_event *
 	        "SELECT " EVENT_COLUMNS " FROM event_queue WHERE id > ? ORDER BY id LIMIT ?";
 	struct evlist l = { 0 };
 	struct yq_rows *rows = NULL;
+	unsigned long long lo, hi;
+	int64_t now = yq_mono_ms();
 	int rc;
 
-	/* holes first: a row that fills one committed before the rows that
-	 * the head read below finds for the first time, or with them (the
-	 * read views of the two statements are one after the other) */
-	if ((rc = check_holes(db, r, &l)) < 0 && l.n == 0)
-		return rc;
+	/* Holes first, then the head, in one read view: a hole row then
+	 * committed before every head row it comes out before, and a head
+	 * row cannot overtake a hole row that committed between the two
+	 * statements. */
+	bool snap = holes_due(r, now, &lo, &hi);
+	if (snap) {
+		if ((rc = yq_db_snapshot_begin(db)) < 0)
+			return rc;
+		if ((rc = check_span(db, r, lo, hi, now, &l)) < 0 && l.n == 0) {
+			yq_db_snapshot_end(db);
+			return rc;
+		}
+	}
 	long long n = YQ_DB_EXEC(db, sql, &rows, YQ_PINT(r->last_id), YQ_PINT(r->batch));
+	if (snap)
+		yq_db_snapshot_end(db);
 	if (n < 0) {
 		if (l.n) {
 			*out = l.ev;
