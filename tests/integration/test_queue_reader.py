@@ -250,7 +250,7 @@ class QueueReaderTest(ApiTest):
                          "gaps given up without any rollback: %r" % summary)
         self.assertEqual(summary.get("late"), 0, summary)
 
-    def test_commit_order_reader_on_one_server(self):
+    def test_commit_order_reader_forced(self):
         """The Galera reader (queue.order = commit) on whatever server the
         stack has: the same writers with rollbacks; every committed row
         exactly once, each writer's rows in its order, none late."""
