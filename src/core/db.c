@@ -331,8 +331,7 @@ connect_list(struct yq_db *db)
 		if (fallback < 0)
 			break;
 	}
-	if (!db->last_errno)
-		set_error(db, ER_UNKNOWN_COM_ERROR, "no database node is ready");
+	set_error(db, ER_UNKNOWN_COM_ERROR, "no database node is ready");
 	return YQ_EDBDOWN;
 }
 
@@ -351,9 +350,10 @@ yq_db_connect(struct yq_db *db)
 	if (!m)
 		return YQ_EDBDOWN;
 	bool wsrep;
-	if (health(m, &wsrep) == H_DOWN || (db->wsrep = wsrep, setup_wsrep(db, m) < 0)) {
-		if (!db->last_errno)
-			set_error(db, ER_UNKNOWN_COM_ERROR, "the database node is not ready");
+	enum health h = health(m, &wsrep);
+	if (h == H_DOWN)
+		set_error(db, ER_UNKNOWN_COM_ERROR, "the database node is not ready");
+	if (h == H_DOWN || (db->wsrep = wsrep, setup_wsrep(db, m) < 0)) {
 		yq_warn("database is not ready (%u: %s)", db->last_errno, db->last_error);
 		mysql_close(m);
 		return YQ_EDBDOWN;
