@@ -43,6 +43,8 @@ static const struct ckey keys[] = {
 	SECRET("db.password", db_password, ""),
 	U("db.connect_timeout", db_connect_timeout, "2"),
 	U("db.rw_timeout", db_rw_timeout, "10"),
+	S("db.hosts", db_hosts, ""),
+	U("db.sync_wait", db_sync_wait, "0"),
 	S("log.target", log_target, "stderr"),
 	S("log.level", log_level, "info"),
 	S("api.prefix", api_prefix, "/api"),
@@ -67,6 +69,7 @@ static const struct ckey keys[] = {
 	U("queue.grace_ms", queue_grace_ms, "2000"),
 	U("queue.batch", queue_batch, "500"),
 	U("queue.poll_ms", queue_poll_ms, "5"),
+	S("queue.order", queue_order, "auto"),
 	S("ws.bind", ws_bind, "127.0.0.1"),
 	U("ws.port", ws_port, "9001"),
 	S("ws.node_id", ws_node_id, ""),
@@ -265,6 +268,11 @@ yq_config_validate(const struct yq_config *cfg, char *err, size_t errsz)
 	}
 	if (cfg->api_workers == 0 || cfg->api_workers > 256) {
 		snprintf(err, errsz, "api.workers must be 1..256");
+		return -1;
+	}
+	if (strcmp(cfg->queue_order, "auto") != 0 && strcmp(cfg->queue_order, "id") != 0 &&
+	    strcmp(cfg->queue_order, "commit") != 0) {
+		snprintf(err, errsz, "queue.order must be auto, id or commit");
 		return -1;
 	}
 	if (cfg->argon2_opslimit < 1 || cfg->argon2_memlimit_kib < 8) {

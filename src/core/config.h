@@ -30,6 +30,8 @@ struct yq_config {
 	char db_password[256];
 	unsigned db_connect_timeout;
 	unsigned db_rw_timeout;
+	char db_hosts[1024]; /* "host:port, host:port": a cluster, tried in order */
+	unsigned db_sync_wait; /* wsrep_sync_wait for every session (Galera) */
 	/* [log] */
 	char log_target[512];
 	char log_level[16];
@@ -61,6 +63,7 @@ struct yq_config {
 	unsigned queue_grace_ms;
 	unsigned queue_batch;
 	unsigned queue_poll_ms;
+	char queue_order[8]; /* auto, id or commit: see doc/queue.md */
 	/* [ws] */
 	char ws_bind[64];
 	unsigned ws_port;

@@ -14,8 +14,12 @@
 #include "core/util.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <sodium.h>
 
 #include <errmsg.h>
 #include <mysql.h>
@@ -32,6 +36,8 @@ struct stmt_slot {
 struct yq_db {
 	const struct yq_config *cfg;
 	MYSQL *conn;
+	int host;   /* index in the db.hosts list of the connected node, -1: db.host */
+	bool wsrep; /* the server has wsrep_on (a Galera node) */
 	bool in_tx;
 	unsigned long long insert_id;
 	unsigned last_errno;
@@ -50,8 +56,10 @@ yq_db_new(const struct yq_config *cfg)
 {
 	struct yq_db *db = calloc(1, sizeof(*db));
 
-	if (db)
+	if (db) {
 		db->cfg = cfg;
+		db->host = -1;
+	}
 	return db;
 }
 
@@ -79,11 +87,29 @@ yq_db_free(struct yq_db *db)
 	free(db);
 }
 
+/* The server is away or cannot serve right now: the connection is closed
+ * and the caller answers 503.  Besides the client's own codes: 1040 too
+ * many connections, 1047 a Galera node outside the primary component
+ * ("WSREP has not yet prepared node for application use"), 1053 shutdown
+ * in progress, 1180 an error during COMMIT (Galera loses its primary
+ * component at commit), 1927 connection killed, 4031 idle disconnect. */
 static bool
-is_conn_lost(unsigned err)
+is_unavailable(unsigned err)
 {
-	return err == CR_SERVER_GONE_ERROR || err == CR_SERVER_LOST || err == CR_CONNECTION_ERROR ||
-	       err == CR_CONN_HOST_ERROR || err == 4031;
+	switch (err) {
+	case CR_SERVER_GONE_ERROR:
+	case CR_SERVER_LOST:
+	case CR_CONNECTION_ERROR:
+	case CR_CONN_HOST_ERROR:
+	case CR_SERVER_LOST_EXTENDED:
+	case ER_CON_COUNT_ERROR:
+	case ER_UNKNOWN_COM_ERROR:
+	case ER_SERVER_SHUTDOWN:
+	case ER_ERROR_DURING_COMMIT:
+	case ER_CONNECTION_KILLED:
+	case 4031: return true;
+	default: return false;
+	}
 }
 
 static void
@@ -98,8 +124,8 @@ map_error(struct yq_db *db)
 {
 	unsigned e = db->last_errno;
 
-	if (is_conn_lost(e)) {
-		yq_warn("database connection lost (%u: %s)", e, db->last_error);
+	if (is_unavailable(e)) {
+		yq_warn("database unavailable (%u: %s)", e, db->last_error);
 		drop_connection(db);
 		return YQ_EDBDOWN;
 	}
@@ -112,15 +138,115 @@ map_error(struct yq_db *db)
 }
 
 int
-yq_db_connect(struct yq_db *db)
+yq_db_parse_hosts(const char *list, unsigned defport, struct yq_db_host *out, unsigned max)
+{
+	unsigned n = 0;
+	const char *p = list;
+
+	while (*p) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (!*p)
+			break;
+		const char *e = p;
+		while (*e && *e != ',' && *e != ' ' && *e != '\t')
+			e++;
+		if (n == max)
+			return -1;
+		struct yq_db_host *h = &out[n];
+		size_t len = (size_t)(e - p);
+		const char *colon = NULL, *hs = p, *he = e;
+		if (*p == '[') { /* [v6]:port */
+			const char *rb = memchr(p, ']', len);
+			if (!rb)
+				return -1;
+			hs = p + 1;
+			he = rb;
+			if (rb + 1 < e) {
+				if (rb[1] != ':')
+					return -1;
+				colon = rb + 1;
+			}
+		} else {
+			colon = memchr(p, ':', len);
+			if (colon && memchr(colon + 1, ':', (size_t)(e - colon - 1)))
+				return -1; /* a bare IPv6 address needs brackets */
+			if (colon)
+				he = colon;
+		}
+		if (he == hs || (size_t)(he - hs) >= sizeof(h->name))
+			return -1;
+		memcpy(h->name, hs, (size_t)(he - hs));
+		h->name[he - hs] = '\0';
+		h->port = defport;
+		if (colon) {
+			char num[8];
+			size_t nl = (size_t)(e - colon - 1);
+			int64_t v;
+			if (nl == 0 || nl >= sizeof(num))
+				return -1;
+			memcpy(num, colon + 1, nl);
+			num[nl] = '\0';
+			if (yq_parse_i64(num, 1, 65535, &v) < 0)
+				return -1;
+			h->port = (unsigned)v;
+		}
+		n++;
+		p = e;
+	}
+	return (int)n;
+}
+
+enum health { H_DOWN, H_READY, H_SYNCED };
+
+/* One value of SHOW GLOBAL STATUS / VARIABLES; out is "" when absent. */
+static int
+show_value(MYSQL *m, const char *q, char *out, size_t outsz)
+{
+	out[0] = '\0';
+	if (mysql_real_query(m, q, strlen(q)) != 0)
+		return -1;
+	MYSQL_RES *res = mysql_store_result(m);
+	if (!res)
+		return -1;
+	MYSQL_ROW row = mysql_fetch_row(res);
+	if (row && mysql_num_fields(res) >= 2 && row[1])
+		yq_strlcpy(out, row[1], outsz);
+	mysql_free_result(res);
+	return 0;
+}
+
+/* Is this server fit to serve?  A server without wsrep always is; a
+ * Galera node when it is in the primary component (wsrep_ready) and,
+ * best, Synced (wsrep_local_state 4: not joining, not a blocked donor). */
+static enum health
+health(MYSQL *m, bool *wsrep)
+{
+	char on[16], ready[16], state[16];
+
+	*wsrep = false;
+	if (show_value(m, "SHOW GLOBAL VARIABLES LIKE 'wsrep\\_on'", on, sizeof(on)) < 0)
+		return H_DOWN;
+	if (strcasecmp(on, "ON") != 0)
+		return H_SYNCED; /* not a cluster node (or a server without wsrep) */
+	*wsrep = true;
+	if (show_value(m, "SHOW GLOBAL STATUS LIKE 'wsrep\\_ready'", ready, sizeof(ready)) < 0 ||
+	    show_value(m, "SHOW GLOBAL STATUS LIKE 'wsrep\\_local\\_state'", state, sizeof(state)) <
+	            0)
+		return H_DOWN;
+	if (strcasecmp(ready, "ON") != 0)
+		return H_DOWN;
+	return strcmp(state, "4") == 0 ? H_SYNCED : H_READY;
+}
+
+static MYSQL *
+open_one(struct yq_db *db, const char *host, unsigned port, const char *sock)
 {
 	const struct yq_config *c = db->cfg;
-
-	if (db->conn)
-		return 0;
 	MYSQL *m = mysql_init(NULL);
+
 	if (!m)
-		return YQ_ENOMEM;
+		return NULL;
 	unsigned ct = c->db_connect_timeout, rw = c->db_rw_timeout;
 	my_bool off = 0;
 	mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
@@ -132,17 +258,120 @@ yq_db_connect(struct yq_db *db)
 	              "SET time_zone = '+00:00', "
 	              "sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION,"
 	              "ERROR_FOR_DIVISION_BY_ZERO'");
-	const char *sock = c->db_socket[0] ? c->db_socket : NULL;
-	if (!mysql_real_connect(m, sock ? NULL : c->db_host, c->db_user, c->db_password, c->db_name,
-	                        c->db_port, sock, CLIENT_FOUND_ROWS)) {
+	if (!mysql_real_connect(m, sock ? NULL : host, c->db_user, c->db_password, c->db_name, port,
+	                        sock, CLIENT_FOUND_ROWS)) {
 		set_error(db, mysql_errno(m), mysql_error(m));
-		yq_warn("database connect failed (%u: %s)", db->last_errno, db->last_error);
+		yq_warn("database connect to %s:%u failed (%u: %s)", sock ? sock : host, port,
+		        db->last_errno, db->last_error);
+		mysql_close(m);
+		return NULL;
+	}
+	return m;
+}
+
+/* Session settings of a Galera node: causal reads when configured. */
+static int
+setup_wsrep(struct yq_db *db, MYSQL *m)
+{
+	char q[64];
+
+	if (!db->wsrep || db->cfg->db_sync_wait == 0)
+		return 0;
+	snprintf(q, sizeof(q), "SET SESSION wsrep_sync_wait = %u", db->cfg->db_sync_wait & 15);
+	if (mysql_real_query(m, q, strlen(q)) != 0) {
+		set_error(db, mysql_errno(m), mysql_error(m));
+		return -1;
+	}
+	return 0;
+}
+
+/* The db.hosts list: first the Synced nodes in order, then any that is
+ * at least wsrep_ready.  A node that refuses or is unhealthy costs one
+ * connect (refused at once, or connect_timeout when it does not answer). */
+static int
+connect_list(struct yq_db *db)
+{
+	struct yq_db_host hosts[YQ_DB_MAX_HOSTS];
+	int n = yq_db_parse_hosts(db->cfg->db_hosts, db->cfg->db_port, hosts, YQ_DB_MAX_HOSTS);
+	int fallback = -1;
+
+	if (n <= 0) {
+		set_error(db, 0, "db.hosts is not a valid host:port list");
+		yq_error("%s", db->last_error);
+		return YQ_EINTERNAL;
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < n; i++) {
+			if (pass == 1 && i != fallback)
+				continue;
+			MYSQL *m = open_one(db, hosts[i].name, hosts[i].port, NULL);
+			if (!m)
+				continue;
+			bool wsrep;
+			enum health h = health(m, &wsrep);
+			if (h == H_SYNCED || (pass == 1 && h == H_READY)) {
+				db->wsrep = wsrep;
+				if (setup_wsrep(db, m) == 0) {
+					if (db->host >= 0 && db->host != i)
+						yq_warn("database: moved to %s:%u", hosts[i].name,
+						        hosts[i].port);
+					db->conn = m;
+					db->host = i;
+					return 0;
+				}
+			} else if (h == H_READY && fallback < 0) {
+				fallback = i;
+			} else {
+				yq_warn("database %s:%u is not ready (not in the primary "
+				        "component)",
+				        hosts[i].name, hosts[i].port);
+			}
+			mysql_close(m);
+		}
+		if (fallback < 0)
+			break;
+	}
+	set_error(db, ER_UNKNOWN_COM_ERROR, "no database node is ready");
+	return YQ_EDBDOWN;
+}
+
+int
+yq_db_connect(struct yq_db *db)
+{
+	const struct yq_config *c = db->cfg;
+
+	if (db->conn)
+		return 0;
+	db->in_tx = false;
+	if (c->db_hosts[0])
+		return connect_list(db);
+	const char *sock = c->db_socket[0] ? c->db_socket : NULL;
+	MYSQL *m = open_one(db, c->db_host, c->db_port, sock);
+	if (!m)
+		return YQ_EDBDOWN;
+	bool wsrep;
+	enum health h = health(m, &wsrep);
+	if (h == H_DOWN)
+		set_error(db, ER_UNKNOWN_COM_ERROR, "the database node is not ready");
+	if (h == H_DOWN || (db->wsrep = wsrep, setup_wsrep(db, m) < 0)) {
+		yq_warn("database is not ready (%u: %s)", db->last_errno, db->last_error);
 		mysql_close(m);
 		return YQ_EDBDOWN;
 	}
 	db->conn = m;
-	db->in_tx = false;
 	return 0;
+}
+
+const struct yq_config *
+yq_db_config(struct yq_db *db)
+{
+	return db->cfg;
+}
+
+bool
+yq_db_is_wsrep(struct yq_db *db)
+{
+	return yq_db_connect(db) == 0 && db->wsrep;
 }
 
 static size_t
@@ -441,11 +670,46 @@ simple_query(struct yq_db *db, const char *q)
 }
 
 int
+yq_db_snapshot_begin(struct yq_db *db)
+{
+	int rc = yq_db_connect(db);
+
+	if (rc < 0)
+		return rc;
+	rc = simple_query(db, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY");
+	if (rc == 0)
+		db->in_tx = true;
+	return rc;
+}
+
+void
+yq_db_snapshot_end(struct yq_db *db)
+{
+	if (db->conn && db->in_tx)
+		simple_query(db, "COMMIT");
+	db->in_tx = false;
+}
+
+/* Sleep a random time in [0, 2^attempt * YQ_DB_RETRY_BASE_MS): two
+ * writers that collided do not collide again in lock step. */
+static void
+backoff(int attempt)
+{
+	unsigned cap = YQ_DB_RETRY_BASE_MS << attempt;
+	unsigned ms = randombytes_uniform(cap) + 1;
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+int
 yq_db_tx(struct yq_db *db, int (*fn)(struct yq_db *db, void *arg), void *arg)
 {
 	int rc = YQ_EINTERNAL;
 
-	for (int attempt = 0; attempt < 3; attempt++) {
+	for (int attempt = 0; attempt < YQ_DB_TX_ATTEMPTS; attempt++) {
+		if (attempt > 0)
+			backoff(attempt);
 		if ((rc = yq_db_connect(db)) < 0)
 			return rc;
 		if ((rc = simple_query(db, "START TRANSACTION")) < 0) {
@@ -461,6 +725,9 @@ yq_db_tx(struct yq_db *db, int (*fn)(struct yq_db *db, void *arg), void *arg)
 			db->in_tx = false;
 			if (c == 0)
 				return rc;
+			/* a connection lost at COMMIT may have committed: no rerun */
+			if (c != YQ_ECONFLICT)
+				return c;
 			rc = c;
 		} else if (db->conn) {
 			simple_query(db, "ROLLBACK");
@@ -468,7 +735,8 @@ yq_db_tx(struct yq_db *db, int (*fn)(struct yq_db *db, void *arg), void *arg)
 		db->in_tx = false;
 		if (rc != YQ_ECONFLICT)
 			return rc;
-		yq_warn("transaction conflict, retrying (attempt %d)", attempt + 1);
+		yq_warn("transaction conflict (%u), retrying (attempt %d)", db->last_errno,
+		        attempt + 1);
 	}
 	return rc;
 }

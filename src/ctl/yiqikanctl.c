@@ -28,6 +28,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -359,8 +360,18 @@ notify(struct yq_db *db, const struct yq_config *cfg, int argc, char **argv)
 	return rc;
 }
 
+static volatile sig_atomic_t tail_stop;
+
+static void
+on_tail_signal(int sig)
+{
+	(void)sig;
+	tail_stop = 1;
+}
+
 /* queue-tail [--after ID] [--count N] [--timeout SEC]: the reader the ws
- * daemon uses, printing one JSON line per event. */
+ * daemon uses, printing one JSON line per event.  SIGTERM or SIGINT ends
+ * it with the summary line, as the timeout does. */
 static int
 queue_tail(struct yq_db *db, const struct yq_config *cfg, int argc, char **argv)
 {
@@ -394,7 +405,9 @@ queue_tail(struct yq_db *db, const struct yq_config *cfg, int argc, char **argv)
 	int64_t deadline = timeout >= 0 ? yq_mono_ms() + timeout * 1000 : INT64_MAX;
 	long long seen = 0;
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
-	while ((count < 0 || seen < count) && yq_mono_ms() < deadline) {
+	signal(SIGTERM, on_tail_signal);
+	signal(SIGINT, on_tail_signal);
+	while ((count < 0 || seen < count) && yq_mono_ms() < deadline && !tail_stop) {
 		struct yq_event *ev;
 		int n = yq_queue_poll(db, &rd, &ev);
 		if (n < 0) {

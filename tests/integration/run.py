@@ -10,7 +10,8 @@ YQ_BASE_URL, YQ_STATE, YQ_DEVSTACK and YQ_CONF (see yq.py).
 
 Modules run in name order, except that the ones in LAST run at the end:
 test_resilience stops the database and kills workers, and everything else
-should see a stack that has not been through that.
+should see a stack that has not been through that (test_galera_faults
+stops the database and kills Galera nodes under load).
 
 Output: one line per test as it finishes, then every failure with its
 traceback, then one last line exactly of the form
@@ -29,7 +30,7 @@ import traceback
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-LAST = ["test_resilience"]
+LAST = ["test_galera_faults", "test_resilience"]
 
 
 def flatten(suite):

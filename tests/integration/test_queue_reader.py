@@ -10,6 +10,14 @@ that roll back (permanent gaps the reader has to give up after
 queue.grace_ms).  The reader must return every committed row exactly
 once, in id order (except rows it flags late), and nothing else.
 
+On a Galera node (or with queue.order = commit) the reader delivers in
+commit order instead (doc/queue.md): the tests then check each writer's
+own order (its transactions commit one after the other) where they check
+id order on one server, and the commit-order reader is also run here on
+the single server (YIQIKAN_QUEUE_ORDER=commit) with the same writers.
+No test bounds a latency: the numbers are reported, the assertions are
+about order, loss, duplicates and what the reader gave up.
+
 The stress rows go to room ids no real room has (STRESS_ROOM_BASE + n), so a
 ws daemon reading the same queue fans them out to nobody, and each test
 deletes its rows when it is done.  Measured throughput and commit-to-read
@@ -49,6 +57,8 @@ class QueueReaderTest(ApiTest):
         yq.require_ctl()
         yq.require_db()
         self.grace_ms = yq.conf_int("queue", "grace_ms", 2000)
+        self.order = self.reader_order()
+        self.tail_env = None
         self.tag = yq.rand_str(12)
         self.procs = []
         self.addCleanup(self.delete_rows)
@@ -81,6 +91,16 @@ class QueueReaderTest(ApiTest):
                % (STRESS_ROOM_BASE, STRESS_ROOM_BASE + 100,
                   yq.sql_quote('%"run":"' + self.tag + '"%')), timeout=600)
 
+    @staticmethod
+    def reader_order():
+        """The order the stack's reader uses (queue.order, auto: commit on a
+        Galera node)."""
+        o = yq.conf_value("queue", "order", "auto")
+        if o != "auto":
+            return o
+        return "commit" if yq.sql_value("SELECT @@global.wsrep_on;") == "1" \
+            else "id"
+
     def payload(self, **kw):
         kw["run"] = self.tag
         return json.dumps(kw, separators=(",", ":"))
@@ -103,8 +123,9 @@ class QueueReaderTest(ApiTest):
         args = ["queue-tail", "--after", after, "--timeout", timeout]
         if count is not None:
             args += ["--count", count]
+        kw = {"env": self.tail_env} if self.tail_env else {}
         with open(out_path, "w") as out, open(err_path, "w") as err:
-            p = yq.ctl_popen(*args, stdout=out, stderr=err)
+            p = yq.ctl_popen(*args, stdout=out, stderr=err, **kw)
         p.out_path, p.err_path = out_path, err_path
         self.procs.append(p)
         return p
@@ -172,7 +193,7 @@ class QueueReaderTest(ApiTest):
                     break
                 time.sleep(0.05)
         if p.poll() is None:
-            p.terminate()
+            p.terminate()       # queue-tail prints its summary and exits
             p.wait(timeout=10)
         elif done_at is None:
             self.fail("queue-tail exited (status %s) before all events were "
@@ -186,6 +207,26 @@ class QueueReaderTest(ApiTest):
                 e["payload"].get("run") == self.tag]
 
     def assertInOrder(self, events):
+        """Id order: ids strictly increase (late rows aside).  Commit order:
+        ids are unique, and each writer's rows (payload w, n: one writer's
+        transactions commit one after another) come out in its order, late
+        rows aside."""
+        if self.order == "commit":
+            ids = [e["id"] for e in events]
+            self.assertEqual(len(ids), len(set(ids)), "an id delivered twice")
+            last = {}
+            for e in events:
+                p = e["payload"]
+                if e["late"] or not (isinstance(p, dict) and
+                                     p.get("run") == self.tag and
+                                     "w" in p and "n" in p):
+                    continue
+                self.assertGreater(p["n"], last.get(p["w"], -1),
+                                   "writer %r: row %r after %r (commit "
+                                   "order broken)" % (p["w"], p["n"],
+                                                      last.get(p["w"])))
+                last[p["w"]] = p["n"]
+            return
         ids = [e["id"] for e in events if not e["late"]]
         bad = [(a, b) for a, b in zip(ids, ids[1:]) if b <= a]
         self.assertFalse(bad, "ids not strictly increasing (first: %r)"
@@ -194,25 +235,34 @@ class QueueReaderTest(ApiTest):
     # -- the tests
 
     def test_concurrent_writers_lose_nothing(self):
-        """4 writers x 400 short transactions, every 25th rolled back."""
-        lat = self.stress(rollbacks=True)
-        # Every rolled-back id holds delivery back by up to grace_ms, and
-        # with a rollback every few milliseconds nearly every row waits for
-        # one; nothing should wait much longer than that.
-        self.assertLess(percentile(lat, 0.5), self.grace_ms * 2 + 1000,
-                        "median commit->read latency far above grace_ms")
+        """4 writers x 400 short transactions, every 25th rolled back.
+        (Latency is reported, not bounded: a loaded machine stretches it;
+        ./devstack bench measures it.)"""
+        self.stress(rollbacks=True)
 
     def test_concurrent_writers_without_rollbacks(self):
-        """The same without rollbacks: gaps only ever come from transactions
-        still open for a few ms, so no row should wait anywhere near
-        grace_ms."""
-        lat = self.stress(rollbacks=False, per=250)
-        self.assertLess(percentile(lat, 0.99), self.grace_ms / 2,
-                        "rows waited for gaps that were about to fill")
+        """The same without rollbacks: every gap is a transaction that is
+        about to commit, so the reader must never give one up (no id
+        counted as given up, no row late) - the behaviour that a latency
+        bound used to stand for."""
+        summary = self.stress(rollbacks=False, per=250)
+        self.assertEqual(summary.get("given_up"), 0,
+                         "gaps given up without any rollback: %r" % summary)
+        self.assertEqual(summary.get("late"), 0, summary)
+
+    def test_commit_order_reader_forced(self):
+        """The Galera reader (queue.order = commit) on whatever server the
+        stack has: the same writers with rollbacks; every committed row
+        exactly once, each writer's rows in its order, none late."""
+        self.order = "commit"
+        self.tail_env = dict(os.environ, YIQIKAN_QUEUE_ORDER="commit")
+        summary = self.stress(rollbacks=True, per=250)
+        self.assertEqual(summary.get("late"), 0, summary)
 
     def stress(self, rollbacks, writers=4, per=400):
         """Run the writers against a reader; assert nothing is lost,
-        duplicated, invented or out of order; return the latencies (ms)."""
+        duplicated, invented or out of order; report the latencies (ms) and
+        return the reader's summary (given_up, late)."""
         rng = random.Random()
         scripts, committed = [], set()
         for w in range(1, writers + 1):
@@ -282,8 +332,8 @@ class QueueReaderTest(ApiTest):
         late = sum(1 for e in stress if e["late"])
         first_commit = min(commit_ts.values())
         last_recv = max(e["recv_ms"] for e in stress) / 1000
-        if not rollbacks:
-            self.assertEqual(late, 0, "late rows without any rollback")
+        if not rollbacks or self.order == "commit":
+            self.assertEqual(late, 0, "late rows (open longer than grace_ms)")
         report("concurrent writers: %d writers x %d tx, %d committed, %d "
                "rolled back; grace_ms=%d" % (writers, per, n_total,
                                              n_rolled_back, self.grace_ms))
@@ -296,7 +346,11 @@ class QueueReaderTest(ApiTest):
                "max %.1f; late rows %d; %d foreign events in between"
                % (percentile(lat, 0.5), percentile(lat, 0.9),
                   percentile(lat, 0.99), max(lat), late, len(foreign)))
-        return lat
+        summary = self.summary(tail)
+        self.assertTrue(summary, "queue-tail printed no summary: %s"
+                        % self.tail_stderr(tail)[-2000:])
+        report("%s order: %r" % (self.order, summary))
+        return summary
 
     def test_held_transaction_comes_out_in_order(self):
         """An id held open for 0.3 x grace_ms while later ids commit comes
@@ -332,10 +386,16 @@ class QueueReaderTest(ApiTest):
             self.grace_ms / 1000 + 0.5)
         ours = self.ours(events, "stress_hold")
         self.assertEqual(len(ours), k + 1, "events: %r" % (events,))
+        self.assertEqual([e["late"] for e in ours], [False] * (k + 1))
+        if self.order == "commit":
+            # commit order: B's rows as they commit, then the held one
+            self.assertEqual([e["payload"]["k"] for e in ours],
+                             list(range(k)) + ["held"],
+                             "not in commit order")
+            return
         self.assertEqual([e["payload"]["k"] for e in ours],
                          ["held"] + list(range(k)),
                          "the held row did not come out first")
-        self.assertEqual([e["late"] for e in ours], [False] * (k + 1))
         self.assertInOrder(events)
         # the later rows waited for the held one
         for e in ours[1:]:
@@ -429,8 +489,10 @@ class QueueReaderTest(ApiTest):
             "target_kind = 'room' AND target_id = %d AND payload LIKE %s;"
             % (STRESS_ROOM_BASE + 9,
                yq.sql_quote('%"run":"' + self.tag + '"%')))[0]]
-        self.assertEqual(hi - lo + 1, n, "setup: the batch did not get "
-                                         "consecutive ids")
+        # consecutive ids, or every increment-th on a Galera node
+        inc = int(yq.sql_value("SELECT @@global.auto_increment_increment;"))
+        self.assertEqual(hi - lo, (n - 1) * inc, "setup: the batch did not "
+                         "get consecutive ids")
         t0 = time.monotonic()
         tail = self.start_tail(lo - 1, 300, count=n)
         events = self.finish_tail(tail, 400)
