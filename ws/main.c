@@ -59,6 +59,15 @@ ws_config_from(const struct yq_config *cfg, struct ws_config *wc)
 	wc->max_message = cfg->ws_max_message;
 	wc->sendq_bytes = cfg->ws_sendq_bytes;
 	wc->recent_messages = cfg->ws_recent_messages;
+	wc->presence_batch_above = cfg->ws_presence_batch_above;
+	wc->auth_workers = cfg->ws_auth_workers < 1 ? 1 : cfg->ws_auth_workers > 4 ? 4 : cfg->ws_auth_workers;
+	wc->queue_poll_idle_ms = cfg->ws_queue_poll_idle_ms;
+	yq_strlcpy(wc->metrics_listen, cfg->ws_metrics_listen, sizeof(wc->metrics_listen));
+	wc->lead_min_ms = cfg->ws_command_lead_min_ms;
+	wc->lead_max_ms = cfg->ws_command_lead_max_ms < cfg->ws_command_lead_min_ms
+	                          ? cfg->ws_command_lead_min_ms
+	                          : cfg->ws_command_lead_max_ms;
+	wc->health_interval_ms = cfg->ws_health_interval_ms;
 }
 
 static void
@@ -119,6 +128,10 @@ main(int argc, char **argv)
 	hub.ctx = lws_create_context(&info);
 	if (!hub.ctx) {
 		yq_error("cannot listen on %s:%u", cfg.ws_bind, cfg.ws_port);
+		return 1;
+	}
+	if (hub.wc.metrics_listen[0] && metrics_listen(hub.ctx, hub.wc.metrics_listen) < 0) {
+		lws_context_destroy(hub.ctx);
 		return 1;
 	}
 	if (dbworker_start(&hub) < 0) {

@@ -285,32 +285,54 @@ rate_ok(struct conn *c, enum rl_class cls, json_object *ref)
 	return false;
 }
 
+/* Client messages by type (the handlers' order), then unknown, invalid. */
+static uint64_t counts_in[YQ_ARRAY_LEN(handlers) + 2];
+
+void
+protocol_metrics(struct yq_buf *b)
+{
+	for (size_t i = 0; i < YQ_ARRAY_LEN(counts_in); i++)
+		yq_buf_printf(b, "yiqikan_ws_messages_in_total{type=\"%s\"} %llu\n",
+		              i < YQ_ARRAY_LEN(handlers)       ? handlers[i].type
+		              : i == YQ_ARRAY_LEN(handlers) ? "unknown"
+		                                              : "invalid",
+		              (unsigned long long)counts_in[i]);
+}
+
 void
 protocol_handle(struct conn *c, const char *text, size_t len)
 {
 	struct envelope e;
 
 	if (envelope_parse(&e, text, len) < 0) {
+		counts_in[YQ_ARRAY_LEN(handlers) + 1]++;
+		hub.m.drops[DROP_BAD_REQUEST]++;
 		conn_error(c, "bad_request", e.error, e.ref);
 		envelope_free(&e);
 		return;
 	}
 	const struct handler *h = NULL;
-	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
+	for (size_t i = 0; i < YQ_ARRAY_LEN(handlers); i++)
 		if (strcmp(handlers[i].type, e.type) == 0)
 			h = &handlers[i];
-	if (!h)
+	counts_in[h ? (size_t)(h - handlers) : YQ_ARRAY_LEN(handlers)]++;
+	if (!h) {
+		hub.m.drops[DROP_UNKNOWN_TYPE]++;
 		conn_error(c, "unknown_type", "unknown message type", e.ref);
-	else if (h->needs_room && !c->room)
+	} else if (h->needs_room && !c->room) {
+		hub.m.drops[DROP_BAD_REQUEST]++;
 		conn_error(c, "bad_request", "connect to /ws/rooms/{id} for room messages", e.ref);
-	else if (!rate_ok(c, h->rl, e.ref))
-		; /* refused (and perhaps closing) */
-	else if (h->rl != RL_NONE && dbworker_busy())
+	} else if (!rate_ok(c, h->rl, e.ref)) {
+		hub.m.drops[DROP_RATE_LIMITED]++; /* refused (and perhaps closing) */
+	} else if (h->rl != RL_NONE && dbworker_busy(JOBQ_ROOM)) {
+		hub.m.drops[DROP_BUSY]++;
 		conn_error(c, "rate_limited", "the server is busy: try again shortly", e.ref);
-	else if (h->perm != YQ_ACT_COUNT &&
-	         !yq_perm_allowed(c->role, h->perm, c->room ? c->room->guest_control : false))
+	} else if (h->perm != YQ_ACT_COUNT &&
+	           !yq_perm_allowed(c->role, h->perm, c->room ? c->room->guest_control : false)) {
+		hub.m.drops[DROP_FORBIDDEN]++;
 		conn_error(c, "forbidden", "your role in this room does not allow that", e.ref);
-	else
+	} else {
 		h->fn(c, e.payload, e.ref);
+	}
 	envelope_free(&e);
 }

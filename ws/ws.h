@@ -42,37 +42,58 @@ enum {
 	WS_CLOSE_NOT_FOUND = 4404,
 	WS_CLOSE_TIMEOUT = 4408,
 	WS_CLOSE_ABUSE = 4429,
+	WS_CLOSE_SLOW = 1,       /* metrics only: dropped as a slow consumer, no close frame */
 };
 
 /* The send queue grows from a few slots to at most this many messages;
- * past SENDQ_SOFT_COUNT it counts as overfilled like past its byte limit. */
-#define SENDQ_MAX        16384
-#define SENDQ_SOFT_COUNT 1024
+ * past SENDQ_SOFT_COUNT it counts as overfilled like past its byte limit.
+ * Both count the control and room lanes only; the presence lane has its
+ * own cap (a client that has not read for minutes). */
+#define SENDQ_MAX          16384
+#define SENDQ_SOFT_COUNT   1024
+#define SENDQ_PRESENCE_MAX 1024
 
 /* ---- shared, reference-counted outgoing messages ---- */
+/* Lanes: a connection's queue is drained highest lane first, so playback
+ * commands never wait behind chat, and nothing waits behind presence.
+ * Within a lane the order is kept. */
+enum lane {
+	LANE_CONTROL,  /* the snapshot (and notifications replayed before it), playback */
+	LANE_ROOM,     /* chat, custom events, room events, notifications, replies, errors */
+	LANE_PRESENCE, /* user_status, presence batches, sync_health */
+	LANE_COUNT,
+};
+
 struct msg {
 	int refs;
+	unsigned char lane; /* enum lane; LANE_ROOM from msg_new */
 	size_t len;
 	unsigned char buf[]; /* LWS_PRE bytes, then len bytes of JSON */
 };
 
 struct msg *msg_new(const char *json, size_t len);
-struct msg *msg_from_json(json_object *o); /* adds "ts" when absent */
+struct msg *msg_from_json(json_object *o); /* adds "ts" when absent; lane from "type" */
+enum lane msg_lane_of(const char *type);
 void msg_unref(struct msg *m);
 
-/* ---- a connection's send queue: a growable ring of shared messages (flow.c) ---- */
-struct sendq {
+/* ---- a connection's send queue: a growable ring of shared messages per lane (flow.c) ---- */
+struct ring {
 	struct msg **q;
 	unsigned head, count, cap; /* cap is 0 or a power of two */
-	size_t bytes;
+};
+struct sendq {
+	struct ring lane[LANE_COUNT];
+	unsigned count; /* every lane */
+	size_t bytes, presence_bytes;
 	int64_t over_since_ms; /* above the soft limit since, 0 if not */
 };
-/* Queue m (taking a reference).  A burst may pass the soft byte limit for
- * SENDQ_SLOW_GRACE_MS; a queue that stays above it, reaches four times it
- * or SENDQ_MAX messages belongs to a slow consumer: -1, nothing queued. */
+/* Queue m in its lane (taking a reference).  A burst may pass the soft
+ * byte limit for SENDQ_SLOW_GRACE_MS; a queue that stays above it, reaches
+ * four times it or SENDQ_MAX messages belongs to a slow consumer: -1,
+ * nothing queued. */
 #define SENDQ_SLOW_GRACE_MS 2000
 int sendq_push(struct sendq *q, struct msg *m, size_t soft_limit, int64_t now_ms);
-struct msg *sendq_pop(struct sendq *q); /* the caller owns the reference */
+struct msg *sendq_pop(struct sendq *q); /* highest lane first; the caller owns the reference */
 void sendq_clear(struct sendq *q);
 
 /* ---- a client message's envelope (flow.c) ---- */
@@ -149,6 +170,33 @@ const char *playback_action_name(enum pb_action a);
 json_object *playback_event(const struct playback *p, const struct pb_change *c, int64_t by_id,
                             const char *by_name);
 
+/* ---- a room's member list, kept live (members.c) ---- */
+struct member {
+	int64_t user_id;
+	char username[33];
+	char *avatar_url; /* malloc'd, NULL for "" */
+	enum yq_role role;
+	bool online;
+	uint64_t order;  /* join order within the list */
+	char *head;      /* malloc'd: the member's JSON up to its "online" value */
+	size_t head_len;
+};
+struct members {
+	struct member *v;
+	size_t n, cap;
+	uint64_t next_order;
+};
+struct member *members_find(struct members *ms, int64_t user_id);
+/* Add (or refresh) a member; avatar_url NULL keeps a known one. */
+int members_add(struct members *ms, int64_t user_id, const char *username, const char *avatar_url,
+                enum yq_role role, bool online);
+void members_remove(struct members *ms, int64_t user_id);
+void members_set_role(struct members *ms, int64_t user_id, enum yq_role role);
+void members_set_online(struct members *ms, int64_t user_id, bool online);
+/* Append the list as a JSON array; self is always online. */
+int members_render(const struct members *ms, struct yq_buf *b, int64_t self);
+void members_free(struct members *ms);
+
 /* ---- rooms and users this node serves ---- */
 struct room_user {
 	int64_t user_id;
@@ -156,6 +204,16 @@ struct room_user {
 	int conns;             /* connections on this node */
 	int64_t offline_at_ms; /* pending offline after the grace period, 0 none */
 	uint64_t remote;       /* other nodes (bits of hub.nodes) that have them here */
+};
+
+/* A presence change waiting for the room's next batch (large rooms). */
+struct presence_change {
+	int64_t user_id;
+	char username[33];
+	bool online;     /* the latest state */
+	bool was;        /* what the room's members knew before the first change */
+	uint64_t first;  /* room presence sequence of the first and the latest change */
+	uint64_t latest;
 };
 
 struct room {
@@ -166,6 +224,13 @@ struct room {
 	lws_dll2_owner_t conns;
 	struct room_user *users;
 	size_t nusers, capusers;
+	struct members members; /* the live member list (snapshots) */
+	bool members_loaded;
+	unsigned pending_auth; /* authentications under way that rely on members */
+	/* presence batching: changes since the last batch, in order */
+	struct presence_change *pending;
+	size_t npending, cappending;
+	uint64_t presence_seq;
 };
 
 struct user_entry {
@@ -197,8 +262,10 @@ struct conn {
 	struct yq_buf early;
 	unsigned nearly;
 	struct sendq q;
+	uint64_t presence_seq; /* the room's presence sequence its snapshot reflects */
 	int close_code;
 	char close_reason[64];
+	bool killed; /* dropped as a slow consumer */
 	/* flood control */
 	struct bucket rl[RL_COUNT];
 	unsigned limited;      /* rate_limited errors in the current window */
@@ -220,7 +287,35 @@ struct ws_config {
 	size_t max_message;
 	size_t sendq_bytes;
 	unsigned recent_messages;
+	unsigned presence_batch_above; /* members; larger rooms batch presence */
+	unsigned auth_workers;         /* threads (and connections) authenticating */
+	unsigned queue_poll_idle_ms;   /* the queue tail's longest idle wait */
+	char metrics_listen[128];
+	unsigned lead_min_ms, lead_max_ms; /* execute_at_ms of playback commands */
+	unsigned health_interval_ms;       /* sync_health relay, per room */
 };
+
+/* ---- counters for GET /metrics (metrics.c) ---- */
+enum drop_reason {
+	DROP_SLOW_CONSUMER, /* messages queued for a connection dropped as slow */
+	DROP_RATE_LIMITED,
+	DROP_BUSY,
+	DROP_BAD_REQUEST, /* not a valid envelope */
+	DROP_UNKNOWN_TYPE,
+	DROP_FORBIDDEN,
+	DROP_COUNT,
+};
+struct ws_metrics {
+	uint64_t drops[DROP_COUNT];
+	struct {
+		int code; /* 0: closed by the client or the network */
+		uint64_t n;
+	} closes[24];
+	unsigned ncloses;
+};
+void metrics_count_close(int code);
+/* Listen for GET /metrics on host:port: 0, or -1 logged. */
+int metrics_listen(struct lws_context *ctx, const char *listen);
 
 struct hub {
 	struct lws_context *ctx;
@@ -233,7 +328,9 @@ struct hub {
 	lws_sorted_usec_list_t tick;
 	int64_t last_presence_refresh_ms, last_heartbeat_sweep_ms;
 	/* counters for logs and benchmarks */
-	uint64_t sent, dropped_slow;
+	uint64_t sent, dropped_slow, writeables, presence_batches;
+	struct ws_metrics m;
+	unsigned live_conns; /* atomic: connections, read by the queue tail */
 	/* ids of the other nodes seen in presence events */
 	char nodes[64][65];
 	unsigned nnodes;
@@ -266,6 +363,7 @@ void room_publish(struct room *rm, const char *type, json_object *payload, struc
 
 /* protocol.c */
 void protocol_handle(struct conn *c, const char *text, size_t len);
+void protocol_metrics(struct yq_buf *b); /* yiqikan_ws_messages_in_total lines */
 
 /* dbworker.c */
 enum job_kind {
@@ -287,6 +385,7 @@ struct job {
 	int64_t num;     /* token version (auth), connections (presence) */
 	int64_t last_id; /* last_notification_id, -1 when absent */
 	bool flag;       /* auth by ticket (secret) rather than token */
+	bool skip_members; /* auth: the room's member list is loaded here already */
 	char secret[65]; /* ticket hash */
 	char type[33];
 	char *text; /* JSON payload or chat text, malloc'd */
@@ -310,7 +409,10 @@ struct result {
 	bool sync_playback, guest_control, keep_chat_history;
 	struct playback pb;
 	char *room_json; /* summary for the snapshot */
-	char *members_json;
+	struct members members; /* RES_AUTH unless skip_members: the room's list */
+	bool has_members;
+	int64_t held_room; /* RES_AUTH with skip_members: the room kept for it */
+	char *avatar_url;  /* RES_AUTH: the user's */
 	char *recent_json;
 	char **replay;     /* notification messages, ready to send */
 	bool replay_after; /* the client gave last_notification_id */
@@ -327,13 +429,20 @@ struct result {
 	struct result *next;
 };
 
+/* Job queues, each with its own thread(s) and database connection(s), so
+ * a burst of connects never holds up room traffic. */
+enum jobq { JOBQ_AUTH, JOBQ_ROOM, JOBQ_COUNT };
+unsigned dbworker_queued(int q);
+const char *dbworker_queue_name(int q);
+int64_t dbworker_tail_lag_ms(void); /* since the queue tail last reached the head */
 int dbworker_start(struct hub *h);
 void dbworker_stop(void);
 void dbworker_submit(struct job *j); /* takes ownership */
 /* More jobs waiting than the worker should hold (DBWORKER_BUSY): room
  * traffic is refused ("busy") rather than queued without bound. */
 #define DBWORKER_BUSY 20000
-bool dbworker_busy(void);
+bool dbworker_busy(int q);
+void dbworker_tail_kick(void); /* end the queue tail's idle wait now */
 struct result *dbworker_results(void); /* the list of finished results */
 void result_free(struct result *r);
 
