@@ -150,15 +150,18 @@ origin_allowed(struct lws *wsi)
 	return false;
 }
 
-/* A room this node serves already has its member list: the worker skips
- * the member query, and the room stays until the answer is back. */
+/* The room comes to life here as soon as someone asks for it (so the
+ * presence and room events that arrive meanwhile are not lost) and stays
+ * until the answer is back; once it has its member list, the worker skips
+ * the member query. */
 static void
 submit_auth(struct job *j)
 {
-	struct room *rm = j->room_id ? hub_room(j->room_id, false) : NULL;
+	struct room *rm = j->room_id ? hub_room(j->room_id, true) : NULL;
 
-	if (rm && rm->members_loaded) {
-		j->skip_members = true;
+	if (rm) {
+		j->hold_room = true;
+		j->skip_members = rm->members_loaded;
 		rm->pending_auth++;
 	}
 	dbworker_submit(j);
@@ -284,8 +287,9 @@ auth_apply(struct conn *c, struct result *r)
 	yq_strlcpy(c->username, r->username, sizeof(c->username));
 	c->role = r->role;
 	if (r->room_id) {
-		bool fresh = !hub_room(r->room_id, false);
-		c->room = hub_room(r->room_id, true);
+		struct room *known = hub_room(r->room_id, false);
+		bool fresh = !known || !known->members_loaded;
+		c->room = known ? known : hub_room(r->room_id, true);
 		if (!c->room) {
 			refuse(c, 1011, "internal", "out of memory");
 			return;
@@ -299,13 +303,20 @@ auth_apply(struct conn *c, struct result *r)
 			c->room->keep_chat_history = r->keep_chat_history;
 		}
 		if (!c->room->members_loaded && r->has_members) {
-			c->room->members = r->members; /* adopted */
+			struct room *rm = c->room;
+			members_free(&rm->members); /* events seen before it had a list */
+			rm->members = r->members;   /* adopted */
 			memset(&r->members, 0, sizeof(r->members));
-			c->room->members_loaded = true;
+			rm->members_loaded = true;
+			/* presence seen here since the list was read is newer */
+			for (size_t i = 0; i < rm->nusers; i++)
+				if (rm->users[i].conns || rm->users[i].remote)
+					members_set_online(&rm->members, rm->users[i].user_id, true);
 		}
-		/* what the database says of the joiner now is the freshest */
+		/* what the database says of the joiner now is the freshest (its
+		 * presence changes in hub_attach) */
 		members_add(&c->room->members, r->user_id, r->username, r->avatar_url, r->role,
-		            true);
+		            false);
 	}
 	c->state = CONN_READY;
 	c->last_rx_ms = yq_mono_ms(); /* the heartbeat clock starts when ready */

@@ -293,8 +293,7 @@ auth_room(struct yq_db *db, const struct yq_config *cfg, unsigned recent, struct
 		for (unsigned i = 0; i < rows->nrows; i++)
 			if (members_add(&r->members, yq_rows_int(rows, i, 0), yq_rows_str(rows, i, 1),
 			                yq_rows_str(rows, i, 2), yq_role_parse(yq_rows_str(rows, i, 3)),
-			                yq_rows_int(rows, i, 4) ||
-			                        yq_rows_int(rows, i, 0) == r->user_id) < 0) {
+			                yq_rows_int(rows, i, 4)) < 0) {
 				yq_rows_free(rows);
 				return YQ_ENOMEM;
 			}
@@ -370,7 +369,7 @@ do_auth(struct yq_db *db, struct job *j)
 		return;
 	r->kind = RES_AUTH;
 	r->uid = j->uid;
-	r->held_room = j->skip_members ? j->room_id : 0;
+	r->held_room = j->hold_room ? j->room_id : 0;
 	int rc = auth_user(db, j, r);
 	if (rc == 0 && j->room_id)
 		rc = auth_room(db, H->cfg, H->wc.recent_messages, j, r);
@@ -585,18 +584,21 @@ worker_main(void *arg)
  * second while it has none; dbworker_tail_kick() (a first connection)
  * ends a wait at once. */
 static void
-tail_wait(unsigned *idle_ms)
+tail_wait(unsigned *idle_ms, unsigned *last)
 {
 	unsigned lo = H->cfg->queue_poll_ms ? H->cfg->queue_poll_ms : 1;
 	unsigned hi = __atomic_load_n(&H->live_conns, __ATOMIC_RELAXED)
 	                      ? H->wc.queue_poll_idle_ms
 	                      : 1000;
-	unsigned ms = *idle_ms < lo ? lo : *idle_ms;
+	/* a second at the floor before backing off: a conversation's next
+	 * message usually comes soon */
+	unsigned ms = *idle_ms < 1000 ? lo : *last * 2;
 
 	if (hi < lo)
 		hi = lo;
 	if (ms > hi)
 		ms = hi;
+	*last = ms;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_nsec += (long)ms * 1000000L;
@@ -606,9 +608,7 @@ tail_wait(unsigned *idle_ms)
 	if (!stopping)
 		pthread_cond_timedwait(&tail_wake, &tail_lock, &ts);
 	pthread_mutex_unlock(&tail_lock);
-	/* a second at the floor before backing off: a conversation's next
-	 * message usually comes soon */
-	*idle_ms = *idle_ms + ms >= 1000 + lo ? ms * 2 : *idle_ms + ms;
+	*idle_ms += ms;
 }
 
 void
@@ -622,7 +622,7 @@ dbworker_tail_kick(void)
 static void *
 tail_main(void *arg)
 {
-	unsigned idle_ms = 0;
+	unsigned idle_ms = 0, last_wait = 0; /* ms idle so far, the last wait */
 	struct yq_db *db = yq_db_new(H->cfg);
 	struct yq_queue_reader rd;
 	unsigned long long head = 0;
@@ -643,7 +643,7 @@ tail_main(void *arg)
 		if (n < (int)H->cfg->queue_batch)
 			__atomic_store_n(&tail_caught_up_ms, yq_mono_ms(), __ATOMIC_RELAXED);
 		if (n == 0) {
-			tail_wait(&idle_ms);
+			tail_wait(&idle_ms, &last_wait);
 			continue;
 		}
 		idle_ms = 0;

@@ -208,7 +208,11 @@ static void
 presence_changed(struct room *rm, int64_t user_id, const char *username, bool online,
                  struct conn *except)
 {
-	members_set_online(&rm->members, user_id, online);
+	struct member *mb = members_find(&rm->members, user_id);
+	bool known = mb ? mb->online : !online; /* what the room's clients believe */
+
+	if (mb)
+		mb->online = online;
 	rm->presence_seq++;
 	if (!presence_batched(rm) && !rm->npending) {
 		user_status_now(rm, user_id, username, online, except);
@@ -229,7 +233,7 @@ presence_changed(struct room *rm, int64_t user_id, const char *username, bool on
 		}
 		pc = &rm->pending[rm->npending++];
 		pc->user_id = user_id;
-		pc->was = !online;
+		pc->was = known;
 		pc->first = rm->presence_seq;
 	}
 	yq_strlcpy(pc->username, username, sizeof(pc->username));

@@ -166,6 +166,7 @@ main(int argc, char **argv)
 		(void)id;
 		for (size_t i = 0; i < rm->nusers; i++)
 			rm->users[i].offline_at_ms = 0;
+		rm->pending_auth = 0; /* their answers will not come */
 		hub_room_maybe_free(rm);
 	});
 	MAP_EACH(&hub.users, id, v, {

@@ -99,7 +99,6 @@ members_add(struct members *ms, int64_t user_id, const char *username, const cha
 			free(m->avatar_url);
 			m->avatar_url = a;
 		}
-		m->online = online;
 		if (m->role != role) {
 			m->role = role;
 			if (render(m) < 0)

@@ -187,7 +187,9 @@ struct members {
 	uint64_t next_order;
 };
 struct member *members_find(struct members *ms, int64_t user_id);
-/* Add (or refresh) a member; avatar_url NULL keeps a known one. */
+/* Add (or refresh) a member; avatar_url NULL keeps a known one; online is
+ * for a new member (a known one keeps its presence: presence changes set
+ * it). */
 int members_add(struct members *ms, int64_t user_id, const char *username, const char *avatar_url,
                 enum yq_role role, bool online);
 void members_remove(struct members *ms, int64_t user_id);
@@ -386,6 +388,7 @@ struct job {
 	int64_t last_id; /* last_notification_id, -1 when absent */
 	bool flag;       /* auth by ticket (secret) rather than token */
 	bool skip_members; /* auth: the room's member list is loaded here already */
+	bool hold_room;    /* auth: the room is kept for this job (pending_auth) */
 	char secret[65]; /* ticket hash */
 	char type[33];
 	char *text; /* JSON payload or chat text, malloc'd */
@@ -411,7 +414,7 @@ struct result {
 	char *room_json; /* summary for the snapshot */
 	struct members members; /* RES_AUTH unless skip_members: the room's list */
 	bool has_members;
-	int64_t held_room; /* RES_AUTH with skip_members: the room kept for it */
+	int64_t held_room; /* RES_AUTH: the room kept for it (pending_auth), 0 none */
 	char *avatar_url;  /* RES_AUTH: the user's */
 	char *recent_json;
 	char **replay;     /* notification messages, ready to send */
