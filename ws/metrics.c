@@ -154,7 +154,7 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 		return 0;
 	}
 	case LWS_CALLBACK_HTTP_WRITEABLE: {
-		if (!pss->body)
+		if (!pss || !pss->body)
 			return 0;
 		int n = lws_write(wsi, pss->body + LWS_PRE, pss->len, LWS_WRITE_HTTP_FINAL);
 		free(pss->body);
@@ -164,8 +164,10 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 		return lws_http_transaction_completed(wsi) ? -1 : 0;
 	}
 	case LWS_CALLBACK_CLOSED_HTTP:
-		free(pss->body);
-		pss->body = NULL;
+		if (pss) { /* NULL for a connection closed before its request */
+			free(pss->body);
+			pss->body = NULL;
+		}
 		return 0;
 	default: return lws_callback_http_dummy(wsi, reason, user, in, len);
 	}
