@@ -387,6 +387,10 @@ playback_done(struct result *r)
 		return;
 	if (r->pb.version > rm->pb.version)
 		rm->pb = r->pb;
+	if (r->submitted_ms) {
+		int64_t ms = yq_mono_ms() - r->submitted_ms;
+		rm->db_ms = rm->db_ms ? (3 * rm->db_ms + ms) / 4 : ms;
+	}
 	json_object *p = json_tokener_parse(r->text);
 	json_object *o = json_object_new_object();
 	yq_json_add_str(o, "type", r->type);
@@ -395,7 +399,7 @@ playback_done(struct result *r)
 	struct conn *sender = map_get(&hub.conns, (int64_t)r->uid);
 	json_object *ref = r->ref[0] ? json_tokener_parse(r->ref) : NULL;
 	if (m) {
-		room_broadcast(rm, m, ref ? sender : NULL);
+		room_broadcast_timed(rm, m, ref ? sender : NULL);
 		msg_unref(m);
 	}
 	if (ref && sender && sender->room == rm) {

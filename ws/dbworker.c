@@ -452,7 +452,8 @@ playback_tx(struct yq_db *db, void *arg)
 	x->pb.updated_at_ms = yq_rows_int(rows, 0, 5);
 	yq_rows_free(rows);
 
-	playback_apply(&x->pb, j->change, yq_now_ms());
+	int64_t now = yq_now_ms();
+	playback_apply(&x->pb, j->change, now, now + j->lead_ms);
 	char rate[32];
 	snprintf(rate, sizeof(rate), "%.6f", x->pb.rate);
 	n = YQ_DB_EXEC(db, store, NULL, YQ_PSTR(x->pb.media_url),
@@ -485,6 +486,7 @@ do_playback(struct yq_db *db, struct job *j)
 	}
 	r->kind = RES_PLAYBACK;
 	r->uid = j->uid;
+	r->submitted_ms = j->submitted_ms;
 	r->room_id = j->room_id;
 	r->pb = x.pb;
 	r->text = x.payload;

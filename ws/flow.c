@@ -24,6 +24,7 @@ msg_new(const char *json, size_t len)
 		return NULL;
 	m->refs = 1;
 	m->lane = LANE_ROOM;
+	m->timed_room = 0;
 	m->len = len;
 	memcpy(m->buf + LWS_PRE, json, len);
 	return m;
@@ -63,11 +64,16 @@ msg_from_json(json_object *o)
 	return m;
 }
 
+void (*msg_done)(const struct msg *m);
+
 void
 msg_unref(struct msg *m)
 {
-	if (m && --m->refs == 0)
+	if (m && --m->refs == 0) {
+		if (m->timed_room && msg_done)
+			msg_done(m);
 		free(m);
+	}
 }
 
 /* ---- the send queue: one ring per lane ---- */

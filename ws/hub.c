@@ -164,6 +164,115 @@ room_publish(struct room *rm, const char *type, json_object *payload, struct con
 	json_object_put(o);
 }
 
+/* ---- playback commands executed at a server time ----
+ *
+ * play, pause, seek and rate carry execute_at_ms: every client applies
+ * them when its estimate of the server clock reaches it, so the members
+ * who get the broadcast first do not run ahead of the ones who get it
+ * last.  The lead covers what this node measures: the change's round trip
+ * through the database (decided there, broadcast here), the time the last
+ * broadcast took to reach the room's last socket here, and half the
+ * largest round trip a member reported in heart_beat, plus a margin;
+ * bounded by ws.command_lead_min_ms and ws.command_lead_max_ms. */
+#define LEAD_MARGIN_MS 10
+
+int64_t
+room_command_lead(struct room *rm)
+{
+	int64_t rtt = 0;
+
+	for (size_t i = 0; i < rm->nusers; i++)
+		if (rm->users[i].health.has_rtt && rm->users[i].health.rtt_ms > rtt)
+			rtt = rm->users[i].health.rtt_ms;
+	int64_t lead = rm->db_ms + rm->spread_ms + rtt / 2 + LEAD_MARGIN_MS;
+	if (lead < hub.wc.lead_min_ms)
+		lead = hub.wc.lead_min_ms;
+	if (lead > hub.wc.lead_max_ms)
+		lead = hub.wc.lead_max_ms;
+	return lead;
+}
+
+static void
+fanout_done(const struct msg *m)
+{
+	struct room *rm = hub_room(m->timed_room, false);
+
+	if (rm) {
+		int64_t ms = yq_mono_ms() - m->timed_at_ms;
+		rm->spread_ms = rm->spread_ms ? (3 * rm->spread_ms + ms) / 4 : ms;
+	}
+}
+
+void
+room_broadcast_timed(struct room *rm, struct msg *m, struct conn *except)
+{
+	msg_done = fanout_done;
+	m->timed_room = rm->id;
+	m->timed_at_ms = yq_mono_ms();
+	room_broadcast(rm, m, except);
+}
+
+/* ---- sync health: each member's latest, relayed at most once per
+ * ws.health_interval_ms per room (this node's members; the other nodes
+ * relay theirs through the queue) ---- */
+
+void
+room_health(struct room *rm, int64_t user_id, const struct health *h)
+{
+	struct room_user *ru = room_user(rm, user_id, false);
+
+	if (!ru)
+		return;
+	struct health *k = &ru->health;
+	bool changed = false;
+#define TAKE(has, field)                                                  \
+	if (h->has && (!k->has || k->field != h->field)) {                \
+		k->has = true;                                            \
+		k->field = h->field;                                      \
+		changed = true;                                           \
+	}
+	TAKE(has_position, position_ms)
+	TAKE(has_drift, drift_ms)
+	TAKE(has_rtt, rtt_ms)
+	TAKE(has_buffering, buffering)
+#undef TAKE
+	if (changed) {
+		k->dirty = true;
+		rm->health_dirty = true;
+	}
+}
+
+static void
+health_flush(struct room *rm, int64_t now)
+{
+	if (!rm->health_dirty || now - rm->health_sent_ms < (int64_t)hub.wc.health_interval_ms)
+		return;
+	json_object *p = json_object_new_object(), *a = json_object_new_array();
+	for (size_t i = 0; i < rm->nusers; i++) {
+		struct room_user *ru = &rm->users[i];
+		struct health *h = &ru->health;
+		if (!h->dirty)
+			continue;
+		h->dirty = false;
+		json_object *e = json_object_new_object();
+		yq_json_add_int(e, "user_id", ru->user_id);
+		json_object_object_add(e, "position_ms",
+		                       h->has_position ? json_object_new_int64(h->position_ms) : NULL);
+		json_object_object_add(e, "drift_ms",
+		                       h->has_drift ? json_object_new_int64(h->drift_ms) : NULL);
+		json_object_object_add(e, "rtt_ms", h->has_rtt ? json_object_new_int64(h->rtt_ms) : NULL);
+		json_object_object_add(e, "buffering",
+		                       h->has_buffering ? json_object_new_boolean(h->buffering) : NULL);
+		json_object_array_add(a, e);
+	}
+	json_object_object_add(p, "members", a);
+	rm->health_dirty = false;
+	rm->health_sent_ms = now;
+	if (json_object_array_length(a))
+		room_publish(rm, "sync_health", p, NULL, NULL);
+	json_object_put(p);
+}
+
 /* ---- presence in a room: O(changes) ----
  *
  * A small room (members <= ws.presence_batch_above) gets one user_status
@@ -478,6 +587,7 @@ sweep_presence(int64_t now)
 			i++;
 		}
 		presence_flush(rm);
+		health_flush(rm, now);
 		hub_room_maybe_free(rm);
 	});
 }

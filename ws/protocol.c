@@ -40,16 +40,79 @@ by(const struct conn *c)
 	return o;
 }
 
-/* heart_beat: answer with the server's clock for offset estimation. */
+/* An optional whole number of milliseconds in [lo, hi] (a JSON number:
+ * a fraction is rounded); 0 absent, 1 taken, -1 bad. */
+static int
+health_ms(json_object *p, const char *key, int64_t lo, int64_t hi, int64_t *out)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(p, key, &v))
+		return 0;
+	if (!v || !(json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)))
+		return -1;
+	double d = json_object_get_double(v);
+	if (!(d >= (double)lo - 0.5 && d <= (double)hi + 0.5))
+		return -1;
+	*out = json_object_is_type(v, json_type_int) ? json_object_get_int64(v)
+	                                              : (int64_t)(d < 0 ? d - 0.5 : d + 0.5);
+	return *out >= lo && *out <= hi ? 1 : -1;
+}
+
+/* The sync health a heart_beat may carry (doc/protocol.md has the ranges). */
+static int
+parse_health(json_object *p, struct health *h, const char **why)
+{
+	json_object *b;
+	int n;
+
+	memset(h, 0, sizeof(*h));
+	if ((n = health_ms(p, "position_ms", 0, (1LL << 53) - 1, &h->position_ms)) < 0) {
+		*why = "position_ms must be a number of milliseconds, 0 to 2^53-1";
+		return -1;
+	}
+	h->has_position = n;
+	if ((n = health_ms(p, "drift_ms", -86400000, 86400000, &h->drift_ms)) < 0) {
+		*why = "drift_ms must be a number of milliseconds, -86400000 to 86400000";
+		return -1;
+	}
+	h->has_drift = n;
+	if ((n = health_ms(p, "rtt_ms", 0, 60000, &h->rtt_ms)) < 0) {
+		*why = "rtt_ms must be a number of milliseconds, 0 to 60000";
+		return -1;
+	}
+	h->has_rtt = n;
+	enum yq_jfield f = yq_json_field(p, "buffering", json_type_boolean, &b);
+	if (f == YQ_JF_TYPE || f == YQ_JF_NULL) {
+		*why = "buffering must be true or false";
+		return -1;
+	}
+	if (f == YQ_JF_OK) {
+		h->has_buffering = true;
+		h->buffering = json_object_get_boolean(b);
+	}
+	return 0;
+}
+
+/* heart_beat: answer with the server's clock for offset estimation; keep
+ * the sync health it carries (room connections). */
 static void
 h_heart_beat(struct conn *c, json_object *p, json_object *ref)
 {
 	json_object *ts;
+	struct health h;
+	const char *why = NULL;
 
 	if (yq_json_field(p, "client_ts", json_type_int, &ts) == YQ_JF_TYPE) {
 		conn_error(c, "bad_request", "client_ts must be an integer (epoch ms)", ref);
 		return;
 	}
+	if (parse_health(p, &h, &why) < 0) {
+		conn_error(c, "bad_request", why, ref);
+		return;
+	}
+	if (c->room && (h.has_position || h.has_drift || h.has_rtt || h.has_buffering))
+		room_health(c->room, c->user_id, &h);
 	json_object *o = json_object_new_object(), *r = json_object_new_object();
 	yq_json_add_str(o, "type", "heart_beat");
 	json_object_object_add(r, "client_ts", ts ? json_object_get(ts) : NULL);
@@ -152,6 +215,8 @@ submit_change(struct conn *c, const struct pb_change *chg, json_object *ref)
 	}
 	j->kind = JOB_PLAYBACK;
 	j->uid = c->uid;
+	j->lead_ms = playback_scheduled(chg->action) ? room_command_lead(c->room) : 0;
+	j->submitted_ms = yq_mono_ms();
 	j->room_id = c->room->id;
 	j->user_id = c->user_id;
 	yq_strlcpy(j->username, c->username, sizeof(j->username));

@@ -67,6 +67,8 @@ enum lane {
 struct msg {
 	int refs;
 	unsigned char lane; /* enum lane; LANE_ROOM from msg_new */
+	int64_t timed_room; /* fan-out measured for this room (msg_done), 0 none */
+	int64_t timed_at_ms;
 	size_t len;
 	unsigned char buf[]; /* LWS_PRE bytes, then len bytes of JSON */
 };
@@ -75,6 +77,8 @@ struct msg *msg_new(const char *json, size_t len);
 struct msg *msg_from_json(json_object *o); /* adds "ts" when absent; lane from "type" */
 enum lane msg_lane_of(const char *type);
 void msg_unref(struct msg *m);
+/* Called when the last reference to a timed message goes (hub.c). */
+extern void (*msg_done)(const struct msg *m);
 
 /* ---- a connection's send queue: a growable ring of shared messages per lane (flow.c) ---- */
 struct ring {
@@ -163,8 +167,12 @@ struct pb_change {
 /* playback.c: pure functions, unit-tested */
 int64_t playback_position(const struct playback *p, int64_t now_ms);
 json_object *playback_json(const struct playback *p);
-/* Apply a change at now_ms: the new state with version + 1. */
-void playback_apply(struct playback *p, const struct pb_change *c, int64_t now_ms);
+/* Apply a change decided at now_ms: the new state with version + 1.  Play,
+ * pause, seek and rate take effect at at_ms (>= now_ms, and not before the
+ * state's own updated_at_ms), which becomes updated_at_ms; load and
+ * progress_sync at now_ms. */
+void playback_apply(struct playback *p, const struct pb_change *c, int64_t now_ms, int64_t at_ms);
+bool playback_scheduled(enum pb_action a); /* broadcast with execute_at_ms */
 const char *playback_action_name(enum pb_action a);
 /* The broadcast payload of a change (play_control or progress_sync). */
 json_object *playback_event(const struct playback *p, const struct pb_change *c, int64_t by_id,
@@ -200,9 +208,18 @@ int members_render(const struct members *ms, struct yq_buf *b, int64_t self);
 void members_free(struct members *ms);
 
 /* ---- rooms and users this node serves ---- */
+/* A member's latest sync health (heart_beat), see doc/protocol.md. */
+struct health {
+	bool has_position, has_drift, has_rtt, has_buffering;
+	int64_t position_ms, drift_ms, rtt_ms;
+	bool buffering;
+	bool dirty; /* not relayed yet */
+};
+
 struct room_user {
 	int64_t user_id;
 	char username[33];
+	struct health health;
 	int conns;             /* connections on this node */
 	int64_t offline_at_ms; /* pending offline after the grace period, 0 none */
 	uint64_t remote;       /* other nodes (bits of hub.nodes) that have them here */
@@ -233,6 +250,12 @@ struct room {
 	struct presence_change *pending;
 	size_t npending, cappending;
 	uint64_t presence_seq;
+	/* the lead of playback commands: measured, smoothed */
+	int64_t db_ms;     /* a playback change's round trip through the database */
+	int64_t spread_ms; /* from queueing a broadcast to its last write here */
+	/* sync health: changed since the last relay */
+	bool health_dirty;
+	int64_t health_sent_ms;
 };
 
 struct user_entry {
@@ -362,6 +385,12 @@ void hub_live_nodes(const char *ids);
  * the sender's copy carries it. */
 void room_publish(struct room *rm, const char *type, json_object *payload, struct conn *sender,
                   json_object *ref);
+/* How far ahead the room's next play/pause/seek/rate executes (ms). */
+int64_t room_command_lead(struct room *rm);
+/* Broadcast a playback message and measure how long its fan-out takes. */
+void room_broadcast_timed(struct room *rm, struct msg *m, struct conn *except);
+/* A member's heart_beat health; relayed by hub_tick. */
+void room_health(struct room *rm, int64_t user_id, const struct health *h);
 
 /* protocol.c */
 void protocol_handle(struct conn *c, const char *text, size_t len);
@@ -396,6 +425,8 @@ struct job {
 	char username[33];
 	char ref[96];             /* the client's "id" as JSON text, for the reply */
 	struct pb_change *change; /* JOB_PLAYBACK only (malloc'd) */
+	int64_t lead_ms;          /* JOB_PLAYBACK: execute this far ahead */
+	int64_t submitted_ms;     /* JOB_PLAYBACK: mono ms, to measure the round trip */
 	struct job *next;
 };
 
@@ -426,6 +457,7 @@ struct result {
 	char ref[96];
 	int64_t msg_id;
 	int64_t created_at_ms;
+	int64_t submitted_ms; /* RES_PLAYBACK: the job's */
 	/* RES_EVENTS */
 	struct yq_event *events;
 	unsigned nevents;
