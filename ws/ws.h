@@ -2,23 +2,29 @@
  * ws.h - yiqikan-ws, the WebSocket daemon: shared types.
  *
  * Threads:
- *   - the lws service thread (main.c, conn.c, hub.c, protocol.c) owns every
- *     connection, every room's live state and all of lws.  It never calls
- *     MariaDB.
- *   - the database worker (dbworker.c) runs jobs the service thread hands
- *     it (authenticate a connection, store a chat message, persist
- *     playback, presence rows, relay room traffic to the queue) on its own
- *     connection, in order.
+ *   - the lws service thread (main.c, conn.c, hub.c, protocol.c,
+ *     metrics.c) owns every connection, every room's live state and all
+ *     of lws.  It never calls MariaDB.
+ *   - database job queues (dbworker.c), each with its own thread(s) and
+ *     connection(s): authentication (ws.auth_workers threads; connects are
+ *     independent) and room traffic (one thread, in order: store a chat
+ *     message, persist playback, presence rows, relay room traffic to the
+ *     queue), so a burst of connects never delays a play command.
  *   - the queue tail (dbworker.c) polls the event queue with the reader of
- *     src/core/queue.c on a second connection.
- *   Results come back through a locked list and lws_cancel_service(); the
- *   service thread picks them up in LWS_CALLBACK_EVENT_WAIT_CANCELLED.
- *   Connections are named by a 64-bit id in results, never by pointer, so
- *   a result for a connection that has gone meanwhile is dropped.
+ *     src/core/queue.c on its own connection, backing off when idle.
+ *   Results come back through a locked list and lws_cancel_service() (one
+ *   wake-up per batch); the service thread picks them up in
+ *   LWS_CALLBACK_EVENT_WAIT_CANCELLED.  Connections are named by a 64-bit
+ *   id in results, never by pointer, so a result for a connection that has
+ *   gone meanwhile is dropped.
  *
  * Writes to a client go through a bounded per-connection queue of shared,
- * reference-counted messages, one lws_write() per WRITEABLE callback; a
- * client whose queue overflows is dropped (slow consumer).
+ * reference-counted messages in three lanes (control, room, presence:
+ * highest first), as many lws_write()s per WRITEABLE callback as the
+ * socket takes; a client whose queue overflows is dropped (slow
+ * consumer).  Each room keeps its member list live (members.c) so a
+ * connect needs no member query; a large room's presence goes out in
+ * batches (hub.c).
  */
 #ifndef YQ_WS_H
 #define YQ_WS_H
