@@ -240,7 +240,7 @@ send_snapshot(struct conn *c, const struct result *r)
 {
 	struct room *rm = c->room;
 	struct yq_buf b = { 0 };
-	json_object *pb = playback_json(&rm->pb);
+	json_object *pb = yq_playback_json(&rm->pb);
 	int64_t now = yq_now_ms();
 	size_t pblen;
 
@@ -361,14 +361,8 @@ static void
 chat_saved(struct result *r)
 {
 	struct room *rm = hub_room(r->room_id, false);
-	json_object *p = json_object_new_object();
-
-	yq_json_add_int(p, "id", r->msg_id);
-	yq_json_add_int(p, "room_id", r->room_id);
-	yq_json_add_int(p, "user_id", r->user_id);
-	yq_json_add_str(p, "username", r->username);
-	yq_json_add_str(p, "text", r->text);
-	yq_json_add_int(p, "created_at_ms", r->created_at_ms);
+	json_object *p = yq_chat_json(r->msg_id, r->room_id, r->user_id, r->username, r->text,
+	                              r->created_at_ms);
 	json_object *ref = r->ref[0] ? json_tokener_parse(r->ref) : NULL;
 	struct conn *sender = map_get(&hub.conns, (int64_t)r->uid);
 	if (rm)

@@ -201,26 +201,9 @@ static int
 auth_room(struct yq_db *db, const struct yq_config *cfg, unsigned recent, struct job *j,
           struct result *r)
 {
-	static const char room[] =
-	        "SELECT r.id, r.name, r.description, r.owner_id, o.username, r.is_public, "
-	        "r.require_approval, r.keep_chat_history, r.sync_playback, r.guest_control, "
-	        "r.max_members, r.member_count, DATE_FORMAT(r.created_at, '%Y-%m-%dT%H:%i:%sZ'), "
-	        "r.dissolved_at IS NOT NULL, m.role, "
-	        "EXISTS (SELECT 1 FROM room_invitations i WHERE i.room_id = r.id "
-	        "AND i.invitee_id = ? AND i.status = 'pending') OR "
-	        "EXISTS (SELECT 1 FROM room_applications a WHERE a.room_id = r.id "
-	        "AND a.user_id = ? AND a.status = 'pending') "
-	        "FROM rooms r JOIN users o ON o.id = r.owner_id "
-	        "LEFT JOIN room_members m ON m.room_id = r.id AND m.user_id = ? WHERE r.id = ?";
-	static const char playback[] =
-	        "SELECT media_url, state, position_ms, rate, version, updated_at_ms "
-	        "FROM room_playback WHERE room_id = ?";
-	static const char members[] =
-	        "SELECT u.id, u.username, u.avatar_url, m.role, "
-	        "EXISTS (SELECT 1 FROM presence p WHERE p.user_id = u.id "
-	        "AND p.seen_at > NOW() - INTERVAL ? SECOND) "
-	        "FROM room_members m JOIN users u ON u.id = m.user_id WHERE m.room_id = ? "
-	        "ORDER BY FIELD(m.role, 'owner', 'moderator', 'member'), m.joined_at, u.id";
+	static const char room[] = YQ_ROOM_SELECT("") "WHERE r.id = ?";
+	static const char playback[] = YQ_PLAYBACK_SELECT;
+	static const char members[] = YQ_ROOM_MEMBERS_SELECT;
 	/* the newest messages by ix_chat_room first, then their authors */
 	static const char history[] =
 	        "SELECT t.id, t.room_id, t.user_id, u.username, t.text, t.created_at_ms FROM ("
@@ -229,60 +212,36 @@ auth_room(struct yq_db *db, const struct yq_config *cfg, unsigned recent, struct
 	        "FROM chat_messages c WHERE c.room_id = ? ORDER BY c.id DESC LIMIT ?) t "
 	        "STRAIGHT_JOIN users u ON u.id = t.user_id ORDER BY t.id";
 	struct yq_rows *rows;
+	struct yq_room rm;
 	long long n = YQ_DB_EXEC(db, room, &rows, YQ_PINT(r->user_id), YQ_PINT(r->user_id),
 	                         YQ_PINT(r->user_id), YQ_PINT(j->room_id));
 
 	if (n < 0)
 		return (int)n;
-	if (n == 0 || yq_rows_int(rows, 0, 13)) {
+	if (n == 0) {
 		yq_rows_free(rows);
 		return WS_CLOSE_NOT_FOUND;
 	}
-	r->role = yq_role_parse(yq_rows_str(rows, 0, 14));
-	if (r->role == YQ_ROLE_NONE) {
-		/* visible (public, or invited/applied to): "not a member";
-		 * otherwise the room does not exist for this user */
-		bool visible = yq_rows_int(rows, 0, 5) || yq_rows_int(rows, 0, 15);
-		yq_rows_free(rows);
-		return visible ? WS_CLOSE_FORBIDDEN : WS_CLOSE_NOT_FOUND;
-	}
-	r->room_id = j->room_id;
-	r->keep_chat_history = yq_rows_int(rows, 0, 7);
-	r->sync_playback = yq_rows_int(rows, 0, 8);
-	r->guest_control = yq_rows_int(rows, 0, 9);
-	json_object *o = json_object_new_object();
-	yq_json_add_int(o, "id", yq_rows_int(rows, 0, 0));
-	yq_json_add_str(o, "name", yq_rows_str(rows, 0, 1));
-	yq_json_add_str(o, "description", yq_rows_str(rows, 0, 2));
-	json_object *owner = json_object_new_object();
-	yq_json_add_int(owner, "id", yq_rows_int(rows, 0, 3));
-	yq_json_add_str(owner, "username", yq_rows_str(rows, 0, 4));
-	json_object_object_add(o, "owner", owner);
-	yq_json_add_int(o, "member_count", yq_rows_int(rows, 0, 11));
-	json_object *c = json_object_new_object();
-	yq_json_add_bool(c, "is_public", yq_rows_int(rows, 0, 5));
-	yq_json_add_bool(c, "require_approval", yq_rows_int(rows, 0, 6));
-	yq_json_add_bool(c, "keep_chat_history", r->keep_chat_history);
-	yq_json_add_bool(c, "sync_playback", r->sync_playback);
-	yq_json_add_bool(c, "guest_control", r->guest_control);
-	yq_json_add_int(c, "max_members", yq_rows_int(rows, 0, 10));
-	json_object_object_add(o, "config", c);
-	yq_json_add_str(o, "created_at", yq_rows_str(rows, 0, 12));
+	yq_room_from_row(rows, 0, &rm);
 	yq_rows_free(rows);
+	/* not visible: the room does not exist for this user; visible
+	 * (public, or invited/applied to) but not a member: 4403 */
+	if (!yq_room_visible(&rm))
+		return WS_CLOSE_NOT_FOUND;
+	if (rm.role == YQ_ROLE_NONE)
+		return WS_CLOSE_FORBIDDEN;
+	r->role = rm.role;
+	r->room_id = j->room_id;
+	r->keep_chat_history = rm.keep_chat_history;
+	r->sync_playback = rm.sync_playback;
+	r->guest_control = rm.guest_control;
+	json_object *o = yq_room_summary_json(&rm);
 	r->room_json = dup_json(o);
 	json_object_put(o);
 
 	if ((n = YQ_DB_EXEC(db, playback, &rows, YQ_PINT(j->room_id))) < 0)
 		return (int)n;
-	r->pb.rate = 1.0;
-	if (n) {
-		yq_strlcpy(r->pb.media_url, yq_rows_str(rows, 0, 0), sizeof(r->pb.media_url));
-		r->pb.playing = strcmp(yq_rows_str(rows, 0, 1), "playing") == 0;
-		r->pb.position_ms = yq_rows_int(rows, 0, 2);
-		r->pb.rate = strtod(yq_rows_str(rows, 0, 3), NULL);
-		r->pb.version = (uint64_t)yq_rows_int(rows, 0, 4);
-		r->pb.updated_at_ms = yq_rows_int(rows, 0, 5);
-	}
+	yq_playback_from_row(rows, 0, &r->pb);
 	yq_rows_free(rows);
 
 	/* the member list only when this node does not keep it already */
@@ -293,7 +252,7 @@ auth_room(struct yq_db *db, const struct yq_config *cfg, unsigned recent, struct
 		for (unsigned i = 0; i < rows->nrows; i++)
 			if (members_add(&r->members, yq_rows_int(rows, i, 0), yq_rows_str(rows, i, 1),
 			                yq_rows_str(rows, i, 2), yq_role_parse(yq_rows_str(rows, i, 3)),
-			                yq_rows_int(rows, i, 4)) < 0) {
+			                yq_rows_int(rows, i, 5)) < 0) {
 				yq_rows_free(rows);
 				return YQ_ENOMEM;
 			}
@@ -308,16 +267,8 @@ auth_room(struct yq_db *db, const struct yq_config *cfg, unsigned recent, struct
 			json_object_put(a);
 			return (int)n;
 		}
-		for (unsigned i = 0; i < rows->nrows; i++) {
-			json_object *m = json_object_new_object();
-			yq_json_add_int(m, "id", yq_rows_int(rows, i, 0));
-			yq_json_add_int(m, "room_id", yq_rows_int(rows, i, 1));
-			yq_json_add_int(m, "user_id", yq_rows_int(rows, i, 2));
-			yq_json_add_str(m, "username", yq_rows_str(rows, i, 3));
-			yq_json_add_str(m, "text", yq_rows_str(rows, i, 4));
-			yq_json_add_int(m, "created_at_ms", yq_rows_int(rows, i, 5));
-			json_object_array_add(a, m);
-		}
+		for (unsigned i = 0; i < rows->nrows; i++)
+			json_object_array_add(a, yq_chat_json_row(rows, i, 0));
 		yq_rows_free(rows);
 	}
 	r->recent_json = dup_json(a);
@@ -417,7 +368,7 @@ do_chat(struct yq_db *db, struct job *j)
 
 struct pb_tx {
 	struct job *j;
-	struct playback pb;
+	struct yq_playback pb;
 	char *payload;
 	const char *type;
 };
@@ -426,9 +377,7 @@ static int
 playback_tx(struct yq_db *db, void *arg)
 {
 	static const char ensure[] = "INSERT IGNORE INTO room_playback (room_id) VALUES (?)";
-	static const char current[] =
-	        "SELECT media_url, state, position_ms, rate, version, updated_at_ms "
-	        "FROM room_playback WHERE room_id = ? FOR UPDATE";
+	static const char current[] = YQ_PLAYBACK_SELECT " FOR UPDATE";
 	static const char store[] =
 	        "UPDATE room_playback SET media_url = ?, state = ?, position_ms = ?, rate = ?, "
 	        "version = ?, updated_at_ms = ? WHERE room_id = ?";
@@ -443,13 +392,7 @@ playback_tx(struct yq_db *db, void *arg)
 		yq_rows_free(rows);
 		return YQ_ENOTFOUND;
 	}
-	memset(&x->pb, 0, sizeof(x->pb));
-	yq_strlcpy(x->pb.media_url, yq_rows_str(rows, 0, 0), sizeof(x->pb.media_url));
-	x->pb.playing = strcmp(yq_rows_str(rows, 0, 1), "playing") == 0;
-	x->pb.position_ms = yq_rows_int(rows, 0, 2);
-	x->pb.rate = strtod(yq_rows_str(rows, 0, 3), NULL);
-	x->pb.version = (uint64_t)yq_rows_int(rows, 0, 4);
-	x->pb.updated_at_ms = yq_rows_int(rows, 0, 5);
+	yq_playback_from_row(rows, 0, &x->pb);
 	yq_rows_free(rows);
 
 	int64_t now = yq_now_ms();

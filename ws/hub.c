@@ -771,7 +771,7 @@ static void
 adopt_playback(struct room *rm, json_object *p)
 {
 	json_object *v;
-	struct playback pb = rm->pb;
+	struct yq_playback pb = rm->pb;
 
 	if (yq_json_field(p, "version", json_type_int, &v) != YQ_JF_OK)
 		return;

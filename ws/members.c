@@ -39,13 +39,8 @@ before(const struct member *a, const struct member *b)
 static int
 render(struct member *m)
 {
-	json_object *o = json_object_new_object();
+	json_object *o = yq_member_json(m->user_id, m->username, m->avatar_url, m->role);
 	size_t len;
-
-	yq_json_add_int(o, "id", m->user_id);
-	yq_json_add_str(o, "username", m->username);
-	yq_json_add_str(o, "avatar_url", m->avatar_url ? m->avatar_url : "");
-	yq_json_add_str(o, "role", yq_role_name(m->role));
 	const char *s = yq_json_str(o, &len);
 	/* s ends with '}': keep everything before it, then ,"online": */
 	char *h = malloc(len + 16);

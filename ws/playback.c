@@ -18,7 +18,7 @@
 #include "ws/ws.h"
 
 int64_t
-playback_position(const struct playback *p, int64_t now)
+playback_position(const struct yq_playback *p, int64_t now)
 {
 	/* before updated_at_ms (a command scheduled ahead, or a clock that
 	 * went back) the state has not started to move */
@@ -26,20 +26,6 @@ playback_position(const struct playback *p, int64_t now)
 		return p->position_ms;
 	int64_t pos = p->position_ms + (int64_t)((double)(now - p->updated_at_ms) * p->rate);
 	return pos < 0 ? 0 : pos;
-}
-
-json_object *
-playback_json(const struct playback *p)
-{
-	json_object *o = json_object_new_object();
-
-	yq_json_add_str(o, "media_url", p->media_url);
-	yq_json_add_str(o, "state", p->playing ? "playing" : "paused");
-	yq_json_add_int(o, "position_ms", p->position_ms);
-	json_object_object_add(o, "rate", json_object_new_double(p->rate));
-	yq_json_add_int(o, "version", (long long)p->version);
-	yq_json_add_int(o, "updated_at_ms", p->updated_at_ms);
-	return o;
 }
 
 static const char *const actions[] = { "play", "pause", "seek", "load", "rate", "sync" };
@@ -57,7 +43,7 @@ playback_scheduled(enum pb_action a)
 }
 
 void
-playback_apply(struct playback *p, const struct pb_change *c, int64_t now, int64_t at)
+playback_apply(struct yq_playback *p, const struct pb_change *c, int64_t now, int64_t at)
 {
 	/* play, pause, seek and rate take effect at `at` (execute_at_ms), and
 	 * never before a change already scheduled; the others at once */
@@ -87,7 +73,7 @@ playback_apply(struct playback *p, const struct pb_change *c, int64_t now, int64
 }
 
 json_object *
-playback_event(const struct playback *p, const struct pb_change *c, int64_t by_id,
+playback_event(const struct yq_playback *p, const struct pb_change *c, int64_t by_id,
                const char *by_name)
 {
 	json_object *o = json_object_new_object();

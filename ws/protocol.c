@@ -158,14 +158,9 @@ h_chat(struct conn *c, json_object *p, json_object *ref)
 		dbworker_submit(j);
 		return;
 	}
-	json_object *o = json_object_new_object();
 	/* not stored: ids from a per-room sequence above any stored id */
-	yq_json_add_int(o, "id", (long long)((1ULL << 52) + ++c->room->seq));
-	yq_json_add_int(o, "room_id", c->room->id);
-	yq_json_add_int(o, "user_id", c->user_id);
-	yq_json_add_str(o, "username", c->username);
-	yq_json_add_str(o, "text", text);
-	yq_json_add_int(o, "created_at_ms", yq_now_ms());
+	json_object *o = yq_chat_json((long long)((1ULL << 52) + ++c->room->seq), c->room->id,
+	                              c->user_id, c->username, text, yq_now_ms());
 	room_publish(c->room, "chat_message", o, c, ref);
 	json_object_put(o);
 }

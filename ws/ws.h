@@ -39,6 +39,7 @@
 #include "core/config.h"
 #include "core/perm.h"
 #include "core/queue.h"
+#include "core/roomview.h"
 #include "core/util.h"
 
 /* ---- close codes (SPEC section 5) ---- */
@@ -150,15 +151,7 @@ struct bucket {
 /* true when an event may pass now */
 bool bucket_take(struct bucket *b, double rate_per_s, double burst, int64_t now_ms);
 
-/* ---- playback ---- */
-struct playback {
-	char media_url[2049];
-	bool playing;
-	int64_t position_ms;
-	double rate;
-	uint64_t version;
-	int64_t updated_at_ms;
-};
+/* ---- playback: the state is struct yq_playback (src/core/roomview.h) ---- */
 /* A requested change (play_control or progress_sync), validated. */
 enum pb_action { PB_PLAY, PB_PAUSE, PB_SEEK, PB_LOAD, PB_RATE, PB_SYNC };
 struct pb_change {
@@ -171,17 +164,16 @@ struct pb_change {
 };
 
 /* playback.c: pure functions, unit-tested */
-int64_t playback_position(const struct playback *p, int64_t now_ms);
-json_object *playback_json(const struct playback *p);
+int64_t playback_position(const struct yq_playback *p, int64_t now_ms);
 /* Apply a change decided at now_ms: the new state with version + 1.  Play,
  * pause, seek and rate take effect at at_ms (>= now_ms, and not before the
  * state's own updated_at_ms), which becomes updated_at_ms; load and
  * progress_sync at now_ms. */
-void playback_apply(struct playback *p, const struct pb_change *c, int64_t now_ms, int64_t at_ms);
+void playback_apply(struct yq_playback *p, const struct pb_change *c, int64_t now_ms, int64_t at_ms);
 bool playback_scheduled(enum pb_action a); /* broadcast with execute_at_ms */
 const char *playback_action_name(enum pb_action a);
 /* The broadcast payload of a change (play_control or progress_sync). */
-json_object *playback_event(const struct playback *p, const struct pb_change *c, int64_t by_id,
+json_object *playback_event(const struct yq_playback *p, const struct pb_change *c, int64_t by_id,
                             const char *by_name);
 
 /* ---- a room's member list, kept live (members.c) ---- */
@@ -244,7 +236,7 @@ struct presence_change {
 struct room {
 	int64_t id;
 	bool sync_playback, guest_control, keep_chat_history;
-	struct playback pb;
+	struct yq_playback pb;
 	uint64_t seq; /* ids for messages that are not stored */
 	lws_dll2_owner_t conns;
 	struct room_user *users;
@@ -447,7 +439,7 @@ struct result {
 	enum yq_role role;
 	int64_t room_id;
 	bool sync_playback, guest_control, keep_chat_history;
-	struct playback pb;
+	struct yq_playback pb;
 	char *room_json; /* summary for the snapshot */
 	struct members members; /* RES_AUTH unless skip_members: the room's list */
 	bool has_members;

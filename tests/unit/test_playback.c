@@ -15,10 +15,10 @@
 #include <check.h>
 #include <string.h>
 
-static struct playback
+static struct yq_playback
 playing_at(int64_t pos, int64_t at, double rate)
 {
-	struct playback p = {
+	struct yq_playback p = {
 		.playing = true, .position_ms = pos, .rate = rate, .version = 7, .updated_at_ms = at
 	};
 	return p;
@@ -26,7 +26,7 @@ playing_at(int64_t pos, int64_t at, double rate)
 
 START_TEST(test_position_extrapolates_while_playing)
 {
-	struct playback p = playing_at(1000, 50000, 1.0);
+	struct yq_playback p = playing_at(1000, 50000, 1.0);
 
 	ck_assert_int_eq(playback_position(&p, 50000), 1000);
 	ck_assert_int_eq(playback_position(&p, 52500), 3500);
@@ -39,11 +39,11 @@ END_TEST
 
 START_TEST(test_position_stands_still_when_paused)
 {
-	struct playback p = playing_at(1000, 50000, 1.0);
+	struct yq_playback p = playing_at(1000, 50000, 1.0);
 
 	p.playing = false;
 	ck_assert_int_eq(playback_position(&p, 90000), 1000);
-	struct playback never = { .playing = true, .position_ms = 5, .rate = 1.0 };
+	struct yq_playback never = { .playing = true, .position_ms = 5, .rate = 1.0 };
 	ck_assert_int_eq(playback_position(&never, 90000), 5);
 }
 END_TEST
@@ -52,7 +52,7 @@ START_TEST(test_position_never_negative)
 {
 	/* a clock that went backwards (or a state scheduled ahead) stands at
 	 * its position until updated_at_ms */
-	struct playback p = playing_at(100, 50000, 1.0);
+	struct yq_playback p = playing_at(100, 50000, 1.0);
 
 	ck_assert_int_eq(playback_position(&p, 40000), 100);
 	ck_assert_int_eq(playback_position(&p, 50000), 100);
@@ -62,7 +62,7 @@ END_TEST
 
 START_TEST(test_actions)
 {
-	struct playback p = { .rate = 1.0 };
+	struct yq_playback p = { .rate = 1.0 };
 	struct pb_change c = { .action = PB_PLAY, .has_position = true, .position_ms = 2000 };
 
 	playback_apply(&p, &c, 10000, 10000);
@@ -103,7 +103,7 @@ END_TEST
 
 START_TEST(test_change_without_position_continues)
 {
-	struct playback p = playing_at(1000, 50000, 2.0);
+	struct yq_playback p = playing_at(1000, 50000, 2.0);
 	struct pb_change c = { .action = PB_RATE, .rate = 0.5 };
 
 	/* 1 s at rate 2 before the change */
@@ -124,7 +124,7 @@ END_TEST
 
 START_TEST(test_event_payloads)
 {
-	struct playback p = playing_at(1234, 99, 1.0);
+	struct yq_playback p = playing_at(1234, 99, 1.0);
 	struct pb_change c = { .action = PB_SEEK };
 	json_object *o = playback_event(&p, &c, 5, "alice"), *v, *by;
 
@@ -153,7 +153,7 @@ END_TEST
 
 START_TEST(test_scheduled_ahead)
 {
-	struct playback p = { .rate = 1.0 };
+	struct yq_playback p = { .rate = 1.0 };
 	struct pb_change c = { .action = PB_PLAY, .has_position = true, .position_ms = 5000 };
 	json_object *o, *v;
 
