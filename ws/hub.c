@@ -614,6 +614,10 @@ hub_tick(lws_sorted_usec_list_t *sul)
 {
 	int64_t now = yq_mono_ms();
 
+	if (hub.stop && hub.evloop) {
+		lws_context_destroy(hub.ctx); /* ends the event library's loop */
+		return;
+	}
 	sweep_presence(now);
 	if (now - hub.last_heartbeat_sweep_ms >= 1000) {
 		hub.last_heartbeat_sweep_ms = now;

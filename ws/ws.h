@@ -34,6 +34,7 @@
 #include <stdint.h>
 
 #include <json-c/json.h>
+#include <signal.h>
 #include <libwebsockets.h>
 
 #include "core/config.h"
@@ -354,6 +355,8 @@ struct hub {
 	uint64_t sent, dropped_slow, writeables, presence_batches;
 	struct ws_metrics m;
 	unsigned live_conns; /* atomic: connections, read by the queue tail */
+	volatile sig_atomic_t stop; /* SIGTERM/SIGINT */
+	bool evloop;                /* lws runs on libev (else its poll loop) */
 	/* ids of the other nodes seen in presence events */
 	char nodes[64][65];
 	unsigned nnodes;
