@@ -135,12 +135,16 @@ main(int argc, char **argv)
 	 * every descriptor on each wake-up, which at 20,000 idle connections
 	 * took half a core doing nothing but heart_beats.  Without the plugin
 	 * (Debian: libwebsockets-evlib-ev) we fall back to poll(2). */
-	info.options |= LWS_SERVER_OPTION_LIBEV;
-	info.signal_cb = on_evlib_signal;
-	hub.ctx = lws_create_context(&info);
-	hub.evloop = hub.ctx != NULL;
+	bool want_ev = strcmp(cfg.ws_event_loop, "poll") != 0;
+	if (want_ev) {
+		info.options |= LWS_SERVER_OPTION_LIBEV;
+		info.signal_cb = on_evlib_signal;
+		hub.ctx = lws_create_context(&info);
+		hub.evloop = hub.ctx != NULL;
+	}
 	if (!hub.ctx) {
-		yq_warn("no lws libev plugin (libwebsockets-evlib-ev): using poll(2)");
+		if (want_ev)
+			yq_warn("no lws libev plugin (libwebsockets-evlib-ev): using poll(2)");
 		info.options &= ~(uint64_t)LWS_SERVER_OPTION_LIBEV;
 		hub.ctx = lws_create_context(&info);
 	}

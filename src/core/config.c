@@ -86,6 +86,7 @@ static const struct ckey keys[] = {
 	U("ws.command_lead_min_ms", ws_command_lead_min_ms, "40"),
 	U("ws.command_lead_max_ms", ws_command_lead_max_ms, "250"),
 	U("ws.health_interval_ms", ws_health_interval_ms, "1000"),
+	S("ws.event_loop", ws_event_loop, "libev"),
 };
 
 static const struct ckey *

@@ -81,6 +81,7 @@ struct yq_config {
 	unsigned ws_command_lead_min_ms;
 	unsigned ws_command_lead_max_ms;
 	unsigned ws_health_interval_ms;
+	char ws_event_loop[16];
 };
 
 /* Fill cfg with defaults, then the file at path (NULL: none), then the
