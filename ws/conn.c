@@ -45,9 +45,12 @@ conn_send(struct conn *c, struct msg *m)
 	if (sendq_push(&c->q, m, hub.wc.sendq_bytes, yq_mono_ms()) < 0) {
 		/* a slow consumer: drop it rather than grow without bound */
 		hub.dropped_slow++;
+		hub.m.drops[DROP_SLOW_CONSUMER] += c->q.count + 1;
+		metrics_count_close(WS_CLOSE_SLOW);
 		yq_warn("dropping slow consumer (user %lld, %u messages queued)",
 		        (long long)c->user_id, c->q.count);
 		c->state = CONN_CLOSING;
+		c->killed = true;
 		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 		return;
 	}
@@ -88,6 +91,7 @@ conn_close(struct conn *c, int code, const char *reason)
 	if (c->close_code)
 		return;
 	c->close_code = code;
+	metrics_count_close(code);
 	yq_strlcpy(c->close_reason, reason, sizeof(c->close_reason));
 	lws_callback_on_writable(c->wsi);
 }
@@ -146,6 +150,23 @@ origin_allowed(struct lws *wsi)
 	return false;
 }
 
+/* The room comes to life here as soon as someone asks for it (so the
+ * presence and room events that arrive meanwhile are not lost) and stays
+ * until the answer is back; once it has its member list, the worker skips
+ * the member query. */
+static void
+submit_auth(struct job *j)
+{
+	struct room *rm = j->room_id ? hub_room(j->room_id, true) : NULL;
+
+	if (rm) {
+		j->hold_room = true;
+		j->skip_members = rm->members_loaded;
+		rm->pending_auth++;
+	}
+	dbworker_submit(j);
+}
+
 static void
 start_auth(struct conn *c, struct lws *wsi, int64_t room_id)
 {
@@ -157,7 +178,7 @@ start_auth(struct conn *c, struct lws *wsi, int64_t room_id)
 		refuse(c, 1011, "internal", "out of memory");
 		return;
 	}
-	if (dbworker_busy()) {
+	if (dbworker_busy(JOBQ_AUTH)) {
 		free(j);
 		refuse(c, 1013, "internal", "the server is busy: try again shortly");
 		return;
@@ -178,7 +199,7 @@ start_auth(struct conn *c, struct lws *wsi, int64_t room_id)
 			return;
 		}
 		j->flag = true;
-		dbworker_submit(j);
+		submit_auth(j);
 		return;
 	}
 	if ((v = lws_get_urlarg_by_name(wsi, "token=", token, sizeof(token))))
@@ -195,45 +216,59 @@ start_auth(struct conn *c, struct lws *wsi, int64_t room_id)
 	}
 	j->user_id = cl.sub;
 	j->num = cl.ver; /* checked against the user's token version */
-	dbworker_submit(j);
+	submit_auth(j);
 }
 
 static void
-send_replay(struct conn *c, const struct result *r)
+send_replay(struct conn *c, const struct result *r, enum lane lane)
 {
 	for (size_t i = 0; i < r->nreplay; i++) {
 		struct msg *m = msg_new(r->replay[i], strlen(r->replay[i]));
 		if (m) {
+			m->lane = (unsigned char)lane;
 			conn_send(c, m);
 			msg_unref(m);
 		}
 	}
 }
 
+/* The snapshot, assembled as text: the room summary and recent messages
+ * as the worker rendered them, the member list from the room's live list,
+ * the playback state of this node. */
 static void
 send_snapshot(struct conn *c, const struct result *r)
 {
-	json_object *o = json_object_new_object(), *p = json_object_new_object();
+	struct room *rm = c->room;
+	struct yq_buf b = { 0 };
+	json_object *pb = yq_playback_json(&rm->pb);
+	int64_t now = yq_now_ms();
+	size_t pblen;
 
-	yq_json_add_str(o, "type", "room_event");
-	yq_json_add_str(p, "event", "snapshot");
-	json_object_object_add(p, "room", json_tokener_parse(r->room_json));
-	yq_json_add_str(p, "my_role", yq_role_name(c->role));
-	json_object_object_add(p, "members", json_tokener_parse(r->members_json));
-	json_object *pb = playback_json(&c->room->pb);
-	yq_json_add_int(pb, "position_now_ms", playback_position(&c->room->pb, yq_now_ms()));
-	json_object_object_add(p, "playback", pb);
-	json_object_object_add(p, "recent_messages", json_tokener_parse(r->recent_json));
-	json_object_object_add(o, "payload", p);
-	conn_send_json(c, o);
+	yq_json_add_int(pb, "position_now_ms", playback_position(&rm->pb, now));
+	const char *pbs = yq_json_str(pb, &pblen);
+	yq_buf_puts(&b, "{\"type\":\"room_event\",\"payload\":{\"event\":\"snapshot\",\"room\":");
+	yq_buf_puts(&b, r->room_json ? r->room_json : "null");
+	yq_buf_printf(&b, ",\"my_role\":\"%s\",\"members\":", yq_role_name(c->role));
+	members_render(&rm->members, &b, c->user_id);
+	yq_buf_puts(&b, ",\"playback\":");
+	yq_buf_append(&b, pbs, pblen);
+	yq_buf_puts(&b, ",\"recent_messages\":");
+	yq_buf_puts(&b, r->recent_json ? r->recent_json : "[]");
+	if (yq_buf_printf(&b, "},\"ts\":%lld}", (long long)now) == 0) {
+		struct msg *m = msg_new(b.data, b.len);
+		if (m) {
+			m->lane = LANE_CONTROL;
+			conn_send(c, m);
+			msg_unref(m);
+		}
+	}
+	json_object_put(pb);
+	yq_buf_free(&b);
 }
 
-/* The worker's verdict on a connection. */
 static void
-auth_done(struct result *r)
+auth_apply(struct conn *c, struct result *r)
 {
-	struct conn *c = map_get(&hub.conns, (int64_t)r->uid);
-
 	if (!c || c->state != CONN_AUTH)
 		return;
 	if (r->status) {
@@ -252,8 +287,9 @@ auth_done(struct result *r)
 	yq_strlcpy(c->username, r->username, sizeof(c->username));
 	c->role = r->role;
 	if (r->room_id) {
-		bool fresh = !hub_room(r->room_id, false);
-		c->room = hub_room(r->room_id, true);
+		struct room *known = hub_room(r->room_id, false);
+		bool fresh = !known || !known->members_loaded;
+		c->room = known ? known : hub_room(r->room_id, true);
 		if (!c->room) {
 			refuse(c, 1011, "internal", "out of memory");
 			return;
@@ -266,6 +302,21 @@ auth_done(struct result *r)
 			c->room->guest_control = r->guest_control;
 			c->room->keep_chat_history = r->keep_chat_history;
 		}
+		if (!c->room->members_loaded && r->has_members) {
+			struct room *rm = c->room;
+			members_free(&rm->members); /* events seen before it had a list */
+			rm->members = r->members;   /* adopted */
+			memset(&r->members, 0, sizeof(r->members));
+			rm->members_loaded = true;
+			/* presence seen here since the list was read is newer */
+			for (size_t i = 0; i < rm->nusers; i++)
+				if (rm->users[i].conns || rm->users[i].remote)
+					members_set_online(&rm->members, rm->users[i].user_id, true);
+		}
+		/* what the database says of the joiner now is the freshest (its
+		 * presence changes in hub_attach) */
+		members_add(&c->room->members, r->user_id, r->username, r->avatar_url, r->role,
+		            false);
 	}
 	c->state = CONN_READY;
 	c->last_rx_ms = yq_mono_ms(); /* the heartbeat clock starts when ready */
@@ -274,12 +325,14 @@ auth_done(struct result *r)
 	 * the unread notifications follow. */
 	bool replay_first = r->replay_after;
 	if (replay_first)
-		send_replay(c, r);
+		send_replay(c, r, LANE_CONTROL);
 	if (c->room)
 		send_snapshot(c, r);
 	if (!replay_first)
-		send_replay(c, r);
+		send_replay(c, r, LANE_ROOM);
 	hub_attach(c); /* presence: user_status goes out after the snapshot */
+	if (c->room)
+		c->presence_seq = c->room->presence_seq;
 	/* then what the client sent while we were checking its credentials */
 	for (size_t off = 0; off < c->early.len && c->state == CONN_READY;) {
 		size_t n = strlen(c->early.data + off);
@@ -290,18 +343,26 @@ auth_done(struct result *r)
 	c->nearly = 0;
 }
 
+/* The worker's verdict on a connection (which may have gone meanwhile). */
+static void
+auth_done(struct result *r)
+{
+	struct conn *c = map_get(&hub.conns, (int64_t)r->uid);
+	struct room *held = r->held_room ? hub_room(r->held_room, false) : NULL;
+
+	if (held)
+		held->pending_auth--;
+	auth_apply(c, r);
+	if (held)
+		hub_room_maybe_free(held);
+}
+
 static void
 chat_saved(struct result *r)
 {
 	struct room *rm = hub_room(r->room_id, false);
-	json_object *p = json_object_new_object();
-
-	yq_json_add_int(p, "id", r->msg_id);
-	yq_json_add_int(p, "room_id", r->room_id);
-	yq_json_add_int(p, "user_id", r->user_id);
-	yq_json_add_str(p, "username", r->username);
-	yq_json_add_str(p, "text", r->text);
-	yq_json_add_int(p, "created_at_ms", r->created_at_ms);
+	json_object *p = yq_chat_json(r->msg_id, r->room_id, r->user_id, r->username, r->text,
+	                              r->created_at_ms);
 	json_object *ref = r->ref[0] ? json_tokener_parse(r->ref) : NULL;
 	struct conn *sender = map_get(&hub.conns, (int64_t)r->uid);
 	if (rm)
@@ -320,6 +381,10 @@ playback_done(struct result *r)
 		return;
 	if (r->pb.version > rm->pb.version)
 		rm->pb = r->pb;
+	if (r->submitted_ms) {
+		int64_t ms = yq_mono_ms() - r->submitted_ms;
+		rm->db_ms = rm->db_ms ? (3 * rm->db_ms + ms) / 4 : ms;
+	}
 	json_object *p = json_tokener_parse(r->text);
 	json_object *o = json_object_new_object();
 	yq_json_add_str(o, "type", r->type);
@@ -328,7 +393,7 @@ playback_done(struct result *r)
 	struct conn *sender = map_get(&hub.conns, (int64_t)r->uid);
 	json_object *ref = r->ref[0] ? json_tokener_parse(r->ref) : NULL;
 	if (m) {
-		room_broadcast(rm, m, ref ? sender : NULL);
+		room_broadcast_timed(rm, m, ref ? sender : NULL);
 		msg_unref(m);
 	}
 	if (ref && sender && sender->room == rm) {
@@ -373,6 +438,7 @@ receive(struct conn *c, struct lws *wsi, const void *in, size_t len)
 	}
 	if (c->rx_overflow || c->rx_len + len > hub.wc.max_message) {
 		c->rx_overflow = true;
+		metrics_count_close(LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE);
 		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
 		                 (unsigned char *)"message too large", 17);
 		return -1;
@@ -416,18 +482,30 @@ receive(struct conn *c, struct lws *wsi, const void *in, size_t len)
 	return 0;
 }
 
+/* Drain at socket speed: as many queued messages as the socket takes
+ * without lws having to buffer, up to WRITE_BUDGET bytes per callback (so
+ * one connection's backlog does not hold up the others). */
+#define WRITE_BUDGET (256 * 1024)
+
 static int
 writeable(struct conn *c, struct lws *wsi)
 {
-	struct msg *m = sendq_pop(&c->q);
-	if (m) {
+	size_t budget = 0;
+	struct msg *m;
+
+	hub.writeables++;
+	while (budget < WRITE_BUDGET && (m = sendq_pop(&c->q))) {
 		int n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
+		budget += m->len;
 		msg_unref(m);
 		hub.sent++;
 		if (n < 0)
 			return -1;
-		if (c->q.count || c->close_code)
-			lws_callback_on_writable(wsi);
+		if (lws_partial_buffered(wsi))
+			break;
+	}
+	if (c->q.count || (c->close_code && budget)) {
+		lws_callback_on_writable(wsi);
 		return 0;
 	}
 	if (c->close_code) {
@@ -443,6 +521,9 @@ conn_destroy(struct conn *c)
 {
 	if (c->state != CONN_AUTH)
 		hub_detach(c);
+	if (!c->close_code && !c->rx_overflow && !c->killed)
+		metrics_count_close(0); /* the client or the network closed it */
+	__atomic_sub_fetch(&hub.live_conns, 1, __ATOMIC_RELAXED);
 	struct room *rm = c->room;
 	map_del(&hub.conns, (int64_t)c->uid);
 	sendq_clear(&c->q);
@@ -481,6 +562,8 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 			pss->c = NULL;
 			return -1;
 		}
+		if (__atomic_add_fetch(&hub.live_conns, 1, __ATOMIC_RELAXED) == 1)
+			dbworker_tail_kick(); /* the tail may be in its long idle wait */
 		path[0] = '\0';
 		lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI);
 		int64_t room_id = room_of_path(path, &ok);

@@ -22,59 +22,109 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t more = PTHREAD_COND_INITIALIZER;
-static struct job *jobs_head, *jobs_tail;
+/* A FIFO of jobs with its own thread(s), each with its own connection. */
+#define JOBQ_THREADS_MAX 4
+struct jobq_state {
+	pthread_mutex_t lock;
+	pthread_cond_t more;
+	struct job *head, *tail;
+	unsigned pending; /* read without the lock by dbworker_busy/queued */
+	unsigned nthreads;
+	pthread_t threads[JOBQ_THREADS_MAX];
+};
+static struct jobq_state queues[JOBQ_COUNT] = {
+	[JOBQ_AUTH] = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0, { 0 } },
+	[JOBQ_ROOM] = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0, { 0 } },
+};
+static pthread_mutex_t rlock = PTHREAD_MUTEX_INITIALIZER;
 static struct result *results_head, *results_tail;
-static bool stopping;
-static unsigned pending; /* jobs queued, read without the lock by dbworker_busy */
-static pthread_t worker_thread, tail_thread;
+static bool stopping; /* under each queue's lock and tail_lock */
+static pthread_t tail_thread;
+static pthread_mutex_t tail_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t tail_wake = PTHREAD_COND_INITIALIZER;
+static int64_t tail_caught_up_ms; /* atomic: mono ms of the last poll that reached the head */
 static struct hub *H;
 
-bool
-dbworker_busy(void)
+/* Authentication runs apart from room traffic: its jobs are independent
+ * (any order, several at once), room jobs keep the order they were sent
+ * in (one thread). */
+static enum jobq
+queue_of(const struct job *j)
 {
-	return __atomic_load_n(&pending, __ATOMIC_RELAXED) > DBWORKER_BUSY;
+	return j->kind == JOB_AUTH ? JOBQ_AUTH : JOBQ_ROOM;
+}
+
+const char *
+dbworker_queue_name(int q)
+{
+	return q == JOBQ_AUTH ? "auth" : "room";
+}
+
+unsigned
+dbworker_queued(int q)
+{
+	return __atomic_load_n(&queues[q].pending, __ATOMIC_RELAXED);
+}
+
+bool
+dbworker_busy(int q)
+{
+	return dbworker_queued(q) > DBWORKER_BUSY;
+}
+
+int64_t
+dbworker_tail_lag_ms(void)
+{
+	int64_t at = __atomic_load_n(&tail_caught_up_ms, __ATOMIC_RELAXED);
+
+	return at ? yq_mono_ms() - at : -1;
 }
 
 void
 dbworker_submit(struct job *j)
 {
+	struct jobq_state *q = &queues[queue_of(j)];
+
 	j->next = NULL;
-	pthread_mutex_lock(&lock);
-	if (jobs_tail)
-		jobs_tail->next = j;
+	pthread_mutex_lock(&q->lock);
+	if (q->tail)
+		q->tail->next = j;
 	else
-		jobs_head = j;
-	jobs_tail = j;
-	__atomic_add_fetch(&pending, 1, __ATOMIC_RELAXED);
-	pthread_cond_signal(&more);
-	pthread_mutex_unlock(&lock);
+		q->head = j;
+	q->tail = j;
+	__atomic_add_fetch(&q->pending, 1, __ATOMIC_RELAXED);
+	pthread_cond_signal(&q->more);
+	pthread_mutex_unlock(&q->lock);
 }
 
+/* Hand a result to the service thread; wake it only when the list was
+ * empty (it takes the whole list at once), one wake-up per batch. */
 static void
 post(struct result *r)
 {
 	r->next = NULL;
-	pthread_mutex_lock(&lock);
+	pthread_mutex_lock(&rlock);
+	bool wake = !results_head;
 	if (results_tail)
 		results_tail->next = r;
 	else
 		results_head = r;
 	results_tail = r;
-	pthread_mutex_unlock(&lock);
-	lws_cancel_service(H->ctx);
+	pthread_mutex_unlock(&rlock);
+	if (wake)
+		lws_cancel_service(H->ctx);
 }
 
 struct result *
 dbworker_results(void)
 {
-	pthread_mutex_lock(&lock);
+	pthread_mutex_lock(&rlock);
 	struct result *r = results_head;
 	results_head = results_tail = NULL;
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&rlock);
 	return r;
 }
 
@@ -82,7 +132,8 @@ void
 result_free(struct result *r)
 {
 	free(r->room_json);
-	free(r->members_json);
+	members_free(&r->members);
+	free(r->avatar_url);
 	free(r->recent_json);
 	for (size_t i = 0; i < r->nreplay; i++)
 		free(r->replay[i]);
@@ -118,7 +169,8 @@ auth_user(struct yq_db *db, struct job *j, struct result *r)
 	        "UPDATE ws_tickets SET used_at = NOW() "
 	        "WHERE ticket_hash = ? AND used_at IS NULL AND expires_at > NOW()";
 	static const char ticket_user[] = "SELECT user_id FROM ws_tickets WHERE ticket_hash = ?";
-	static const char user[] = "SELECT id, username, token_version FROM users WHERE id = ?";
+	static const char user[] =
+	        "SELECT id, username, token_version, avatar_url FROM users WHERE id = ?";
 	struct yq_rows *rows;
 	long long n;
 	int64_t uid = j->user_id;
@@ -139,6 +191,7 @@ auth_user(struct yq_db *db, struct job *j, struct result *r)
 	if (ok) {
 		r->user_id = yq_rows_int(rows, 0, 0);
 		yq_strlcpy(r->username, yq_rows_str(rows, 0, 1), sizeof(r->username));
+		r->avatar_url = strdup(yq_rows_str(rows, 0, 3));
 	}
 	yq_rows_free(rows);
 	return ok ? 0 : WS_CLOSE_BAD_TOKEN;
@@ -148,26 +201,9 @@ static int
 auth_room(struct yq_db *db, const struct yq_config *cfg, unsigned recent, struct job *j,
           struct result *r)
 {
-	static const char room[] =
-	        "SELECT r.id, r.name, r.description, r.owner_id, o.username, r.is_public, "
-	        "r.require_approval, r.keep_chat_history, r.sync_playback, r.guest_control, "
-	        "r.max_members, r.member_count, DATE_FORMAT(r.created_at, '%Y-%m-%dT%H:%i:%sZ'), "
-	        "r.dissolved_at IS NOT NULL, m.role, "
-	        "EXISTS (SELECT 1 FROM room_invitations i WHERE i.room_id = r.id "
-	        "AND i.invitee_id = ? AND i.status = 'pending') OR "
-	        "EXISTS (SELECT 1 FROM room_applications a WHERE a.room_id = r.id "
-	        "AND a.user_id = ? AND a.status = 'pending') "
-	        "FROM rooms r JOIN users o ON o.id = r.owner_id "
-	        "LEFT JOIN room_members m ON m.room_id = r.id AND m.user_id = ? WHERE r.id = ?";
-	static const char playback[] =
-	        "SELECT media_url, state, position_ms, rate, version, updated_at_ms "
-	        "FROM room_playback WHERE room_id = ?";
-	static const char members[] =
-	        "SELECT u.id, u.username, u.avatar_url, m.role, "
-	        "EXISTS (SELECT 1 FROM presence p WHERE p.user_id = u.id "
-	        "AND p.seen_at > NOW() - INTERVAL ? SECOND) "
-	        "FROM room_members m JOIN users u ON u.id = m.user_id WHERE m.room_id = ? "
-	        "ORDER BY FIELD(m.role, 'owner', 'moderator', 'member'), m.joined_at, u.id";
+	static const char room[] = YQ_ROOM_SELECT("") "WHERE r.id = ?";
+	static const char playback[] = YQ_PLAYBACK_SELECT;
+	static const char members[] = YQ_ROOM_MEMBERS_SELECT;
 	/* the newest messages by ix_chat_room first, then their authors */
 	static const char history[] =
 	        "SELECT t.id, t.room_id, t.user_id, u.username, t.text, t.created_at_ms FROM ("
@@ -176,97 +212,63 @@ auth_room(struct yq_db *db, const struct yq_config *cfg, unsigned recent, struct
 	        "FROM chat_messages c WHERE c.room_id = ? ORDER BY c.id DESC LIMIT ?) t "
 	        "STRAIGHT_JOIN users u ON u.id = t.user_id ORDER BY t.id";
 	struct yq_rows *rows;
+	struct yq_room rm;
 	long long n = YQ_DB_EXEC(db, room, &rows, YQ_PINT(r->user_id), YQ_PINT(r->user_id),
 	                         YQ_PINT(r->user_id), YQ_PINT(j->room_id));
 
 	if (n < 0)
 		return (int)n;
-	if (n == 0 || yq_rows_int(rows, 0, 13)) {
+	if (n == 0) {
 		yq_rows_free(rows);
 		return WS_CLOSE_NOT_FOUND;
 	}
-	r->role = yq_role_parse(yq_rows_str(rows, 0, 14));
-	if (r->role == YQ_ROLE_NONE) {
-		/* visible (public, or invited/applied to): "not a member";
-		 * otherwise the room does not exist for this user */
-		bool visible = yq_rows_int(rows, 0, 5) || yq_rows_int(rows, 0, 15);
-		yq_rows_free(rows);
-		return visible ? WS_CLOSE_FORBIDDEN : WS_CLOSE_NOT_FOUND;
-	}
-	r->room_id = j->room_id;
-	r->keep_chat_history = yq_rows_int(rows, 0, 7);
-	r->sync_playback = yq_rows_int(rows, 0, 8);
-	r->guest_control = yq_rows_int(rows, 0, 9);
-	json_object *o = json_object_new_object();
-	yq_json_add_int(o, "id", yq_rows_int(rows, 0, 0));
-	yq_json_add_str(o, "name", yq_rows_str(rows, 0, 1));
-	yq_json_add_str(o, "description", yq_rows_str(rows, 0, 2));
-	json_object *owner = json_object_new_object();
-	yq_json_add_int(owner, "id", yq_rows_int(rows, 0, 3));
-	yq_json_add_str(owner, "username", yq_rows_str(rows, 0, 4));
-	json_object_object_add(o, "owner", owner);
-	yq_json_add_int(o, "member_count", yq_rows_int(rows, 0, 11));
-	json_object *c = json_object_new_object();
-	yq_json_add_bool(c, "is_public", yq_rows_int(rows, 0, 5));
-	yq_json_add_bool(c, "require_approval", yq_rows_int(rows, 0, 6));
-	yq_json_add_bool(c, "keep_chat_history", r->keep_chat_history);
-	yq_json_add_bool(c, "sync_playback", r->sync_playback);
-	yq_json_add_bool(c, "guest_control", r->guest_control);
-	yq_json_add_int(c, "max_members", yq_rows_int(rows, 0, 10));
-	json_object_object_add(o, "config", c);
-	yq_json_add_str(o, "created_at", yq_rows_str(rows, 0, 12));
+	yq_room_from_row(rows, 0, &rm);
 	yq_rows_free(rows);
+	/* not visible: the room does not exist for this user; visible
+	 * (public, or invited/applied to) but not a member: 4403 */
+	if (!yq_room_visible(&rm))
+		return WS_CLOSE_NOT_FOUND;
+	if (rm.role == YQ_ROLE_NONE)
+		return WS_CLOSE_FORBIDDEN;
+	r->role = rm.role;
+	r->room_id = j->room_id;
+	r->keep_chat_history = rm.keep_chat_history;
+	r->sync_playback = rm.sync_playback;
+	r->guest_control = rm.guest_control;
+	json_object *o = yq_room_summary_json(&rm);
 	r->room_json = dup_json(o);
 	json_object_put(o);
 
 	if ((n = YQ_DB_EXEC(db, playback, &rows, YQ_PINT(j->room_id))) < 0)
 		return (int)n;
-	r->pb.rate = 1.0;
-	if (n) {
-		yq_strlcpy(r->pb.media_url, yq_rows_str(rows, 0, 0), sizeof(r->pb.media_url));
-		r->pb.playing = strcmp(yq_rows_str(rows, 0, 1), "playing") == 0;
-		r->pb.position_ms = yq_rows_int(rows, 0, 2);
-		r->pb.rate = strtod(yq_rows_str(rows, 0, 3), NULL);
-		r->pb.version = (uint64_t)yq_rows_int(rows, 0, 4);
-		r->pb.updated_at_ms = yq_rows_int(rows, 0, 5);
-	}
+	yq_playback_from_row(rows, 0, &r->pb);
 	yq_rows_free(rows);
 
-	if ((n = YQ_DB_EXEC(db, members, &rows, YQ_PINT(cfg->presence_ttl), YQ_PINT(j->room_id))) <
-	    0)
-		return (int)n;
+	/* the member list only when this node does not keep it already */
+	if (!j->skip_members) {
+		if ((n = YQ_DB_EXEC(db, members, &rows, YQ_PINT(cfg->presence_ttl),
+		                    YQ_PINT(j->room_id))) < 0)
+			return (int)n;
+		for (unsigned i = 0; i < rows->nrows; i++)
+			if (members_add(&r->members, yq_rows_int(rows, i, 0), yq_rows_str(rows, i, 1),
+			                yq_rows_str(rows, i, 2), yq_role_parse(yq_rows_str(rows, i, 3)),
+			                yq_rows_int(rows, i, 5)) < 0) {
+				yq_rows_free(rows);
+				return YQ_ENOMEM;
+			}
+		yq_rows_free(rows);
+		r->has_members = true;
+	}
+
 	json_object *a = json_object_new_array();
-	for (unsigned i = 0; i < rows->nrows; i++) {
-		json_object *m = json_object_new_object();
-		yq_json_add_int(m, "id", yq_rows_int(rows, i, 0));
-		yq_json_add_str(m, "username", yq_rows_str(rows, i, 1));
-		yq_json_add_str(m, "avatar_url", yq_rows_str(rows, i, 2));
-		yq_json_add_str(m, "role", yq_rows_str(rows, i, 3));
-		yq_json_add_bool(m, "online",
-		                 yq_rows_int(rows, i, 4) || yq_rows_int(rows, i, 0) == r->user_id);
-		json_object_array_add(a, m);
-	}
-	yq_rows_free(rows);
-	r->members_json = dup_json(a);
-	json_object_put(a);
-
-	a = json_object_new_array();
 	if (r->keep_chat_history && recent) {
 		if ((n = YQ_DB_EXEC(db, history, &rows, YQ_PINT(j->room_id), YQ_PINT(recent))) <
 		    0) {
 			json_object_put(a);
 			return (int)n;
 		}
-		for (unsigned i = 0; i < rows->nrows; i++) {
-			json_object *m = json_object_new_object();
-			yq_json_add_int(m, "id", yq_rows_int(rows, i, 0));
-			yq_json_add_int(m, "room_id", yq_rows_int(rows, i, 1));
-			yq_json_add_int(m, "user_id", yq_rows_int(rows, i, 2));
-			yq_json_add_str(m, "username", yq_rows_str(rows, i, 3));
-			yq_json_add_str(m, "text", yq_rows_str(rows, i, 4));
-			yq_json_add_int(m, "created_at_ms", yq_rows_int(rows, i, 5));
-			json_object_array_add(a, m);
-		}
+		for (unsigned i = 0; i < rows->nrows; i++)
+			json_object_array_add(a, yq_chat_json_row(rows, i, 0));
 		yq_rows_free(rows);
 	}
 	r->recent_json = dup_json(a);
@@ -318,6 +320,7 @@ do_auth(struct yq_db *db, struct job *j)
 		return;
 	r->kind = RES_AUTH;
 	r->uid = j->uid;
+	r->held_room = j->hold_room ? j->room_id : 0;
 	int rc = auth_user(db, j, r);
 	if (rc == 0 && j->room_id)
 		rc = auth_room(db, H->cfg, H->wc.recent_messages, j, r);
@@ -365,7 +368,7 @@ do_chat(struct yq_db *db, struct job *j)
 
 struct pb_tx {
 	struct job *j;
-	struct playback pb;
+	struct yq_playback pb;
 	char *payload;
 	const char *type;
 };
@@ -374,9 +377,7 @@ static int
 playback_tx(struct yq_db *db, void *arg)
 {
 	static const char ensure[] = "INSERT IGNORE INTO room_playback (room_id) VALUES (?)";
-	static const char current[] =
-	        "SELECT media_url, state, position_ms, rate, version, updated_at_ms "
-	        "FROM room_playback WHERE room_id = ? FOR UPDATE";
+	static const char current[] = YQ_PLAYBACK_SELECT " FOR UPDATE";
 	static const char store[] =
 	        "UPDATE room_playback SET media_url = ?, state = ?, position_ms = ?, rate = ?, "
 	        "version = ?, updated_at_ms = ? WHERE room_id = ?";
@@ -391,16 +392,11 @@ playback_tx(struct yq_db *db, void *arg)
 		yq_rows_free(rows);
 		return YQ_ENOTFOUND;
 	}
-	memset(&x->pb, 0, sizeof(x->pb));
-	yq_strlcpy(x->pb.media_url, yq_rows_str(rows, 0, 0), sizeof(x->pb.media_url));
-	x->pb.playing = strcmp(yq_rows_str(rows, 0, 1), "playing") == 0;
-	x->pb.position_ms = yq_rows_int(rows, 0, 2);
-	x->pb.rate = strtod(yq_rows_str(rows, 0, 3), NULL);
-	x->pb.version = (uint64_t)yq_rows_int(rows, 0, 4);
-	x->pb.updated_at_ms = yq_rows_int(rows, 0, 5);
+	yq_playback_from_row(rows, 0, &x->pb);
 	yq_rows_free(rows);
 
-	playback_apply(&x->pb, j->change, yq_now_ms());
+	int64_t now = yq_now_ms();
+	playback_apply(&x->pb, j->change, now, now + j->lead_ms);
 	char rate[32];
 	snprintf(rate, sizeof(rate), "%.6f", x->pb.rate);
 	n = YQ_DB_EXEC(db, store, NULL, YQ_PSTR(x->pb.media_url),
@@ -433,6 +429,7 @@ do_playback(struct yq_db *db, struct job *j)
 	}
 	r->kind = RES_PLAYBACK;
 	r->uid = j->uid;
+	r->submitted_ms = j->submitted_ms;
 	r->room_id = j->room_id;
 	r->pb = x.pb;
 	r->text = x.payload;
@@ -498,28 +495,27 @@ run_job(struct yq_db *db, struct job *j)
 static void *
 worker_main(void *arg)
 {
+	struct jobq_state *q = arg;
 	struct yq_db *db = yq_db_new(H->cfg);
-	(void)arg;
 
-	yq_log_set_reqid("dbworker");
+	yq_log_set_reqid(q == &queues[JOBQ_AUTH] ? "dbauth" : "dbworker");
 	for (;;) {
-		pthread_mutex_lock(&lock);
-		while (!jobs_head && !stopping)
-			pthread_cond_wait(&more, &lock);
-		struct job *j = jobs_head;
+		pthread_mutex_lock(&q->lock);
+		while (!q->head && !stopping)
+			pthread_cond_wait(&q->more, &q->lock);
+		struct job *j = q->head;
 		if (j) {
-			jobs_head = j->next;
-			if (!jobs_head)
-				jobs_tail = NULL;
+			q->head = j->next;
+			if (!q->head)
+				q->tail = NULL;
 		}
 		bool stop = stopping && !j;
-		pthread_mutex_unlock(&lock);
-		if (j)
-			__atomic_sub_fetch(&pending, 1, __ATOMIC_RELAXED);
+		pthread_mutex_unlock(&q->lock);
 		if (stop)
 			break;
 		run_job(db, j);
 		job_free(j);
+		__atomic_sub_fetch(&q->pending, 1, __ATOMIC_RELAXED);
 	}
 	yq_db_free(db);
 	return NULL;
@@ -527,9 +523,51 @@ worker_main(void *arg)
 
 /* ---- the queue tail ---- */
 
+/* Quiet when idle: the first empty polls wait queue.poll_ms, then the
+ * wait doubles up to ws.queue_poll_idle_ms while this node has
+ * connections (an event then waits at most that long), and up to a
+ * second while it has none; dbworker_tail_kick() (a first connection)
+ * ends a wait at once. */
+static void
+tail_wait(unsigned *idle_ms, unsigned *last)
+{
+	unsigned lo = H->cfg->queue_poll_ms ? H->cfg->queue_poll_ms : 1;
+	unsigned hi = __atomic_load_n(&H->live_conns, __ATOMIC_RELAXED)
+	                      ? H->wc.queue_poll_idle_ms
+	                      : 1000;
+	/* a second at the floor before backing off: a conversation's next
+	 * message usually comes soon */
+	unsigned ms = *idle_ms < 1000 ? lo : *last * 2;
+
+	if (hi < lo)
+		hi = lo;
+	if (ms > hi)
+		ms = hi;
+	*last = ms;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += (long)ms * 1000000L;
+	ts.tv_sec += ts.tv_nsec / 1000000000L;
+	ts.tv_nsec %= 1000000000L;
+	pthread_mutex_lock(&tail_lock);
+	if (!stopping)
+		pthread_cond_timedwait(&tail_wake, &tail_lock, &ts);
+	pthread_mutex_unlock(&tail_lock);
+	*idle_ms += ms;
+}
+
+void
+dbworker_tail_kick(void)
+{
+	pthread_mutex_lock(&tail_lock);
+	pthread_cond_signal(&tail_wake);
+	pthread_mutex_unlock(&tail_lock);
+}
+
 static void *
 tail_main(void *arg)
 {
+	unsigned idle_ms = 0, last_wait = 0; /* ms idle so far, the last wait */
 	struct yq_db *db = yq_db_new(H->cfg);
 	struct yq_queue_reader rd;
 	unsigned long long head = 0;
@@ -547,10 +585,13 @@ tail_main(void *arg)
 			usleep(200000);
 			continue;
 		}
+		if (n < (int)H->cfg->queue_batch)
+			__atomic_store_n(&tail_caught_up_ms, yq_mono_ms(), __ATOMIC_RELAXED);
 		if (n == 0) {
-			usleep(H->cfg->queue_poll_ms * 1000);
+			tail_wait(&idle_ms, &last_wait);
 			continue;
 		}
+		idle_ms = 0;
 		struct result *r = calloc(1, sizeof(*r));
 		if (!r) {
 			yq_events_free(ev, (unsigned)n);
@@ -582,8 +623,14 @@ dbworker_start(struct hub *h)
 {
 	H = h;
 	cleanup_presence();
-	if (pthread_create(&worker_thread, NULL, worker_main, NULL) != 0)
-		return -1;
+	queues[JOBQ_AUTH].nthreads = h->wc.auth_workers;
+	queues[JOBQ_ROOM].nthreads = 1; /* room jobs keep their order */
+	for (int q = 0; q < JOBQ_COUNT; q++)
+		for (unsigned i = 0; i < queues[q].nthreads; i++)
+			if (pthread_create(&queues[q].threads[i], NULL, worker_main, &queues[q]) != 0) {
+				queues[q].nthreads = i;
+				return -1;
+			}
 	if (pthread_create(&tail_thread, NULL, tail_main, NULL) != 0)
 		return -1;
 	return 0;
@@ -592,11 +639,16 @@ dbworker_start(struct hub *h)
 void
 dbworker_stop(void)
 {
-	pthread_mutex_lock(&lock);
-	stopping = true;
-	pthread_cond_broadcast(&more);
-	pthread_mutex_unlock(&lock);
-	pthread_join(worker_thread, NULL);
+	for (int q = 0; q < JOBQ_COUNT; q++) {
+		pthread_mutex_lock(&queues[q].lock);
+		stopping = true;
+		pthread_cond_broadcast(&queues[q].more);
+		pthread_mutex_unlock(&queues[q].lock);
+	}
+	dbworker_tail_kick();
+	for (int q = 0; q < JOBQ_COUNT; q++)
+		for (unsigned i = 0; i < queues[q].nthreads; i++)
+			pthread_join(queues[q].threads[i], NULL);
 	pthread_join(tail_thread, NULL);
 	cleanup_presence();
 	struct result *r = dbworker_results();

@@ -23,78 +23,133 @@ msg_new(const char *json, size_t len)
 	if (!m)
 		return NULL;
 	m->refs = 1;
+	m->lane = LANE_ROOM;
+	m->timed_room = 0;
 	m->len = len;
 	memcpy(m->buf + LWS_PRE, json, len);
 	return m;
+}
+
+/* Which lane a server message type travels in (see ws.h). */
+enum lane
+msg_lane_of(const char *type)
+{
+	static const struct {
+		const char *type;
+		enum lane lane;
+	} lanes[] = {
+		{ "play_control", LANE_CONTROL }, { "progress_sync", LANE_CONTROL },
+		{ "user_status", LANE_PRESENCE }, { "presence", LANE_PRESENCE },
+		{ "sync_health", LANE_PRESENCE },
+	};
+
+	for (size_t i = 0; type && i < YQ_ARRAY_LEN(lanes); i++)
+		if (strcmp(lanes[i].type, type) == 0)
+			return lanes[i].lane;
+	return LANE_ROOM;
 }
 
 struct msg *
 msg_from_json(json_object *o)
 {
 	size_t len;
+	json_object *t;
 
 	if (!json_object_object_get_ex(o, "ts", NULL))
 		yq_json_add_int(o, "ts", yq_now_ms());
 	const char *s = yq_json_str(o, &len);
-	return msg_new(s, len);
+	struct msg *m = msg_new(s, len);
+	if (m && json_object_object_get_ex(o, "type", &t))
+		m->lane = (unsigned char)msg_lane_of(json_object_get_string(t));
+	return m;
 }
+
+void (*msg_done)(const struct msg *m);
 
 void
 msg_unref(struct msg *m)
 {
-	if (m && --m->refs == 0)
+	if (m && --m->refs == 0) {
+		if (m->timed_room && msg_done)
+			msg_done(m);
 		free(m);
+	}
 }
 
-/* ---- the send queue ---- */
+/* ---- the send queue: one ring per lane ---- */
 
 static int
-sendq_grow(struct sendq *q)
+ring_grow(struct ring *r)
 {
-	unsigned cap = q->cap ? q->cap * 2 : 4;
+	unsigned cap = r->cap ? r->cap * 2 : 4;
 	struct msg **n = malloc(cap * sizeof(*n));
 
 	if (!n)
 		return -1;
 	/* unroll the ring so the oldest message is first */
-	for (unsigned i = 0; i < q->count; i++)
-		n[i] = q->q[(q->head + i) & (q->cap - 1)];
-	free(q->q);
-	q->q = n;
-	q->cap = cap;
-	q->head = 0;
+	for (unsigned i = 0; i < r->count; i++)
+		n[i] = r->q[(r->head + i) & (r->cap - 1)];
+	free(r->q);
+	r->q = n;
+	r->cap = cap;
+	r->head = 0;
 	return 0;
 }
 
+/* The slow-consumer rule counts what a client must read in order (the
+ * control and room lanes); the presence lane holds only what the server
+ * itself generates at a bounded rate (one user_status per change in a
+ * small room, one batch per interval in a large one), so a join burst
+ * cannot push a member over the limit.  It has its own cap. */
 int
 sendq_push(struct sendq *q, struct msg *m, size_t soft, int64_t now)
 {
-	if (q->bytes + m->len <= soft && q->count < SENDQ_SOFT_COUNT)
-		q->over_since_ms = 0;
-	else if (!q->over_since_ms)
-		q->over_since_ms = now;
-	if (q->count == SENDQ_MAX || q->bytes + m->len > 4 * soft ||
-	    (q->over_since_ms && now - q->over_since_ms > SENDQ_SLOW_GRACE_MS))
-		return -1;
-	if (q->count == q->cap && sendq_grow(q) < 0)
+	enum lane lane = m->lane < LANE_COUNT ? (enum lane)m->lane : LANE_ROOM;
+	struct ring *r = &q->lane[lane];
+
+	if (lane == LANE_PRESENCE) {
+		if (r->count >= SENDQ_PRESENCE_MAX || q->bytes + m->len > 4 * soft)
+			return -1;
+	} else {
+		unsigned ordered = q->count - q->lane[LANE_PRESENCE].count;
+		size_t obytes = q->bytes - q->presence_bytes;
+		if (obytes + m->len <= soft && ordered < SENDQ_SOFT_COUNT)
+			q->over_since_ms = 0;
+		else if (!q->over_since_ms)
+			q->over_since_ms = now;
+		if (ordered >= SENDQ_MAX || q->bytes + m->len > 4 * soft ||
+		    (q->over_since_ms && now - q->over_since_ms > SENDQ_SLOW_GRACE_MS))
+			return -1;
+	}
+	if (r->count == r->cap && ring_grow(r) < 0)
 		return -1;
 	m->refs++;
-	q->q[(q->head + q->count) & (q->cap - 1)] = m;
+	r->q[(r->head + r->count) & (r->cap - 1)] = m;
+	r->count++;
 	q->count++;
 	q->bytes += m->len;
+	if (lane == LANE_PRESENCE)
+		q->presence_bytes += m->len;
 	return 0;
 }
 
 struct msg *
 sendq_pop(struct sendq *q)
 {
-	if (!q->count)
-		return NULL;
-	struct msg *m = q->q[q->head];
-	q->head = (q->head + 1) & (q->cap - 1);
-	q->count--;
-	q->bytes -= m->len;
-	return m;
+	for (int l = 0; l < LANE_COUNT; l++) {
+		struct ring *r = &q->lane[l];
+		if (!r->count)
+			continue;
+		struct msg *m = r->q[r->head];
+		r->head = (r->head + 1) & (r->cap - 1);
+		r->count--;
+		q->count--;
+		q->bytes -= m->len;
+		if (l == LANE_PRESENCE)
+			q->presence_bytes -= m->len;
+		return m;
+	}
+	return NULL;
 }
 
 void
@@ -104,7 +159,8 @@ sendq_clear(struct sendq *q)
 
 	while ((m = sendq_pop(q)))
 		msg_unref(m);
-	free(q->q);
+	for (int l = 0; l < LANE_COUNT; l++)
+		free(q->lane[l].q);
 	memset(q, 0, sizeof(*q));
 }
 

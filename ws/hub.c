@@ -58,13 +58,15 @@ hub_room(int64_t id, bool create)
 void
 hub_room_maybe_free(struct room *rm)
 {
-	if (rm->conns.count)
+	if (rm->conns.count || rm->pending_auth)
 		return;
 	for (size_t i = 0; i < rm->nusers; i++)
 		if (rm->users[i].offline_at_ms)
 			return;
 	map_del(&hub.rooms, rm->id);
 	free(rm->users);
+	free(rm->pending);
+	members_free(&rm->members);
 	free(rm);
 }
 
@@ -162,12 +164,137 @@ room_publish(struct room *rm, const char *type, json_object *payload, struct con
 	json_object_put(o);
 }
 
-/* user_status to this node's connections in the room; every node decides
- * for its own clients from what it knows (its connections and the
- * presence events of the other nodes), so a user with tabs on two nodes
- * is online once and offline once. */
+/* ---- playback commands executed at a server time ----
+ *
+ * play, pause, seek and rate carry execute_at_ms: every client applies
+ * them when its estimate of the server clock reaches it, so the members
+ * who get the broadcast first do not run ahead of the ones who get it
+ * last.  The lead covers what this node measures: the change's round trip
+ * through the database (decided there, broadcast here), the time the last
+ * broadcast took to reach the room's last socket here, and half the
+ * largest round trip a member reported in heart_beat, plus a margin;
+ * bounded by ws.command_lead_min_ms and ws.command_lead_max_ms. */
+#define LEAD_MARGIN_MS 10
+
+int64_t
+room_command_lead(struct room *rm)
+{
+	int64_t rtt = 0;
+
+	for (size_t i = 0; i < rm->nusers; i++)
+		if (rm->users[i].health.has_rtt && rm->users[i].health.rtt_ms > rtt)
+			rtt = rm->users[i].health.rtt_ms;
+	int64_t lead = rm->db_ms + rm->spread_ms + rtt / 2 + LEAD_MARGIN_MS;
+	if (lead < hub.wc.lead_min_ms)
+		lead = hub.wc.lead_min_ms;
+	if (lead > hub.wc.lead_max_ms)
+		lead = hub.wc.lead_max_ms;
+	return lead;
+}
+
 static void
-user_status(struct room *rm, int64_t user_id, const char *username, bool online)
+fanout_done(const struct msg *m)
+{
+	struct room *rm = hub_room(m->timed_room, false);
+
+	if (rm) {
+		int64_t ms = yq_mono_ms() - m->timed_at_ms;
+		rm->spread_ms = rm->spread_ms ? (3 * rm->spread_ms + ms) / 4 : ms;
+	}
+}
+
+void
+room_broadcast_timed(struct room *rm, struct msg *m, struct conn *except)
+{
+	msg_done = fanout_done;
+	m->timed_room = rm->id;
+	m->timed_at_ms = yq_mono_ms();
+	room_broadcast(rm, m, except);
+}
+
+/* ---- sync health: each member's latest, relayed at most once per
+ * ws.health_interval_ms per room (this node's members; the other nodes
+ * relay theirs through the queue) ---- */
+
+void
+room_health(struct room *rm, int64_t user_id, const struct health *h)
+{
+	struct room_user *ru = room_user(rm, user_id, false);
+
+	if (!ru)
+		return;
+	struct health *k = &ru->health;
+	bool changed = false;
+#define TAKE(has, field)                                                  \
+	if (h->has && (!k->has || k->field != h->field)) {                \
+		k->has = true;                                            \
+		k->field = h->field;                                      \
+		changed = true;                                           \
+	}
+	TAKE(has_position, position_ms)
+	TAKE(has_drift, drift_ms)
+	TAKE(has_rtt, rtt_ms)
+	TAKE(has_buffering, buffering)
+#undef TAKE
+	if (changed) {
+		k->dirty = true;
+		rm->health_dirty = true;
+	}
+}
+
+static void
+health_flush(struct room *rm, int64_t now)
+{
+	if (!rm->health_dirty || now - rm->health_sent_ms < (int64_t)hub.wc.health_interval_ms)
+		return;
+	json_object *p = json_object_new_object(), *a = json_object_new_array();
+	for (size_t i = 0; i < rm->nusers; i++) {
+		struct room_user *ru = &rm->users[i];
+		struct health *h = &ru->health;
+		if (!h->dirty)
+			continue;
+		h->dirty = false;
+		json_object *e = json_object_new_object();
+		yq_json_add_int(e, "user_id", ru->user_id);
+		json_object_object_add(e, "position_ms",
+		                       h->has_position ? json_object_new_int64(h->position_ms) : NULL);
+		json_object_object_add(e, "drift_ms",
+		                       h->has_drift ? json_object_new_int64(h->drift_ms) : NULL);
+		json_object_object_add(e, "rtt_ms", h->has_rtt ? json_object_new_int64(h->rtt_ms) : NULL);
+		json_object_object_add(e, "buffering",
+		                       h->has_buffering ? json_object_new_boolean(h->buffering) : NULL);
+		json_object_array_add(a, e);
+	}
+	json_object_object_add(p, "members", a);
+	rm->health_dirty = false;
+	rm->health_sent_ms = now;
+	if (json_object_array_length(a))
+		room_publish(rm, "sync_health", p, NULL, NULL);
+	json_object_put(p);
+}
+
+/* ---- presence in a room: O(changes) ----
+ *
+ * A small room (members <= ws.presence_batch_above) gets one user_status
+ * per change at once, as it always did.  A large room collects the
+ * changes (latest state per user) and sends one "presence" message per
+ * tick (hub_tick, 200 ms) carrying every change since the last one.
+ * Nobody is told what their snapshot already says: a connection's
+ * presence_seq is the room's presence sequence its snapshot reflects, and
+ * a batch leaves out, per connection, the changes its snapshot includes.
+ * Every node decides for its own clients from what it knows (its
+ * connections and the presence events of the other nodes), so a user with
+ * tabs on two nodes is online once and offline once. */
+
+static bool
+presence_batched(const struct room *rm)
+{
+	return rm->members.n > hub.wc.presence_batch_above;
+}
+
+static void
+user_status_now(struct room *rm, int64_t user_id, const char *username, bool online,
+                struct conn *except)
 {
 	json_object *o = json_object_new_object(), *p = json_object_new_object();
 
@@ -179,9 +306,126 @@ user_status(struct room *rm, int64_t user_id, const char *username, bool online)
 	struct msg *m = msg_from_json(o);
 	json_object_put(o);
 	if (m) {
-		room_broadcast(rm, m, NULL);
+		room_broadcast(rm, m, except);
 		msg_unref(m);
 	}
+}
+
+/* A member's presence in the room changed as this node sees it.  except:
+ * the joining connection, whose snapshot already says so. */
+static void
+presence_changed(struct room *rm, int64_t user_id, const char *username, bool online,
+                 struct conn *except)
+{
+	struct member *mb = members_find(&rm->members, user_id);
+	bool known = mb ? mb->online : !online; /* what the room's clients believe */
+
+	if (mb)
+		mb->online = online;
+	rm->presence_seq++;
+	if (!presence_batched(rm) && !rm->npending) {
+		user_status_now(rm, user_id, username, online, except);
+		return;
+	}
+	struct presence_change *pc = NULL;
+	for (size_t i = 0; i < rm->npending && !pc; i++)
+		if (rm->pending[i].user_id == user_id)
+			pc = &rm->pending[i];
+	if (!pc) {
+		if (rm->npending == rm->cappending) {
+			size_t cap = rm->cappending ? rm->cappending * 2 : 16;
+			struct presence_change *v = realloc(rm->pending, cap * sizeof(*v));
+			if (!v)
+				return;
+			rm->pending = v;
+			rm->cappending = cap;
+		}
+		pc = &rm->pending[rm->npending++];
+		pc->user_id = user_id;
+		pc->was = known;
+		pc->first = rm->presence_seq;
+	}
+	yq_strlcpy(pc->username, username, sizeof(pc->username));
+	pc->online = online;
+	pc->latest = rm->presence_seq;
+}
+
+/* Does a connection whose snapshot reflects sequence seen need pc? */
+static bool
+presence_news(const struct presence_change *pc, uint64_t seen)
+{
+	return seen < pc->first ? pc->online != pc->was : pc->latest > seen;
+}
+
+static struct msg *
+presence_batch(const struct room *rm, uint64_t seen)
+{
+	json_object *on = json_object_new_array(), *off = json_object_new_array();
+	bool any = false;
+
+	for (size_t i = 0; i < rm->npending; i++) {
+		const struct presence_change *pc = &rm->pending[i];
+		if (!presence_news(pc, seen))
+			continue;
+		any = true;
+		if (pc->online) {
+			json_object *u = json_object_new_object();
+			yq_json_add_int(u, "user_id", pc->user_id);
+			yq_json_add_str(u, "username", pc->username);
+			json_object_array_add(on, u);
+		} else {
+			json_object_array_add(off, json_object_new_int64(pc->user_id));
+		}
+	}
+	if (!any) {
+		json_object_put(on);
+		json_object_put(off);
+		return NULL;
+	}
+	json_object *o = json_object_new_object(), *p = json_object_new_object();
+	yq_json_add_str(o, "type", "presence");
+	json_object_object_add(p, "online", on);
+	json_object_object_add(p, "offline", off);
+	json_object_object_add(o, "payload", p);
+	struct msg *m = msg_from_json(o);
+	json_object_put(o);
+	return m;
+}
+
+/* Send a large room's collected presence changes: one shared message for
+ * the connections that were there before all of them, one of its own for
+ * each that joined since. */
+static void
+presence_flush(struct room *rm)
+{
+	if (!rm->npending)
+		return;
+	uint64_t first = rm->pending[0].first; /* appended in order */
+	struct msg *shared = NULL;
+	bool built = false;
+
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&rm->conns))
+	{
+		struct conn *c = lws_container_of(d, struct conn, in_room);
+		if (c->presence_seq < first) {
+			if (!built) {
+				shared = presence_batch(rm, 0);
+				built = true;
+			}
+			if (shared)
+				conn_send(c, shared);
+		} else {
+			struct msg *m = presence_batch(rm, c->presence_seq);
+			if (m) {
+				conn_send(c, m);
+				msg_unref(m);
+			}
+		}
+	}
+	lws_end_foreach_dll(d);
+	msg_unref(shared);
+	hub.presence_batches++;
+	rm->npending = 0;
 }
 
 /* Tell the other nodes this node's presence of a user in a room changed. */
@@ -229,7 +473,8 @@ remote_presence(struct room *rm, const char *origin, json_object *p)
 	struct room_user *ru = room_user(rm, json_object_get_int64(uid), online);
 	if (!ru) {
 		/* unknown here: our clients may have seen them online in a snapshot */
-		user_status(rm, json_object_get_int64(uid), json_object_get_string(name), false);
+		presence_changed(rm, json_object_get_int64(uid), json_object_get_string(name),
+		                 false, NULL);
 		return;
 	}
 	yq_strlcpy(ru->username, json_object_get_string(name), sizeof(ru->username));
@@ -238,7 +483,7 @@ remote_presence(struct room *rm, const char *origin, json_object *p)
 	ru->remote = online ? ru->remote | bit : ru->remote & ~bit;
 	bool after = present(ru);
 	if (before != after)
-		user_status(rm, ru->user_id, ru->username, after);
+		presence_changed(rm, ru->user_id, ru->username, after, NULL);
 	if (!after)
 		room_user_remove(rm, ru);
 }
@@ -287,7 +532,7 @@ hub_attach(struct conn *c)
 				announce_presence(c->room, ru, true);
 			ru->offline_at_ms = 0;
 			if (!before)
-				user_status(c->room, ru->user_id, ru->username, true);
+				presence_changed(c->room, ru->user_id, ru->username, true, c);
 		}
 	}
 }
@@ -333,13 +578,16 @@ sweep_presence(int64_t now)
 				ru->offline_at_ms = 0;
 				announce_presence(rm, ru, false);
 				if (!present(ru)) {
-					user_status(rm, ru->user_id, ru->username, false);
+					presence_changed(rm, ru->user_id, ru->username, false,
+					                 NULL);
 					room_user_remove(rm, ru);
 					continue;
 				}
 			}
 			i++;
 		}
+		presence_flush(rm);
+		health_flush(rm, now);
 		hub_room_maybe_free(rm);
 	});
 }
@@ -366,6 +614,10 @@ hub_tick(lws_sorted_usec_list_t *sul)
 {
 	int64_t now = yq_mono_ms();
 
+	if (hub.stop && hub.evloop) {
+		lws_context_destroy(hub.ctx); /* ends the event library's loop */
+		return;
+	}
 	sweep_presence(now);
 	if (now - hub.last_heartbeat_sweep_ms >= 1000) {
 		hub.last_heartbeat_sweep_ms = now;
@@ -418,37 +670,104 @@ user_id_of(json_object *p, const char *key)
 	return json_object_get_int64(id);
 }
 
-/* A room event written by REST: keep the live state in step, then act. */
+static const char *
+username_of(json_object *p, const char *key)
+{
+	json_object *u, *n;
+
+	if (yq_json_field(p, key, json_type_object, &u) != YQ_JF_OK ||
+	    yq_json_field(u, "username", json_type_string, &n) != YQ_JF_OK)
+		return "";
+	return json_object_get_string(n);
+}
+
+/* ---- room events written by REST: keep the live state in step ---- */
+
+static void
+ev_joined(struct room *rm, json_object *p)
+{
+	int64_t uid = user_id_of(p, "user");
+
+	if (uid && !members_find(&rm->members, uid))
+		members_add(&rm->members, uid, username_of(p, "user"), NULL, YQ_ROLE_MEMBER, false);
+}
+
+static void
+ev_gone(struct room *rm, json_object *p)
+{
+	int64_t uid = user_id_of(p, "user");
+	json_object *ev;
+
+	yq_json_field(p, "event", json_type_string, &ev);
+	bool kicked = strcmp(json_object_get_string(ev), "member_kicked") == 0;
+	members_remove(&rm->members, uid);
+	close_room_user(rm, uid, WS_CLOSE_FORBIDDEN, kicked ? "kicked" : "left the room");
+}
+
+static void
+ev_dissolved(struct room *rm, json_object *p)
+{
+	(void)p;
+	close_room_user(rm, 0, WS_CLOSE_NOT_FOUND, "room dissolved");
+}
+
+static void
+ev_role(struct room *rm, json_object *p)
+{
+	json_object *v;
+
+	if (yq_json_field(p, "role", json_type_string, &v) != YQ_JF_OK)
+		return;
+	enum yq_role role = yq_role_parse(json_object_get_string(v));
+	set_role(rm, user_id_of(p, "user"), role);
+	members_set_role(&rm->members, user_id_of(p, "user"), role);
+}
+
+static void
+ev_owner(struct room *rm, json_object *p)
+{
+	set_role(rm, user_id_of(p, "old_owner"), YQ_ROLE_MODERATOR);
+	set_role(rm, user_id_of(p, "new_owner"), YQ_ROLE_OWNER);
+	members_set_role(&rm->members, user_id_of(p, "old_owner"), YQ_ROLE_MODERATOR);
+	members_set_role(&rm->members, user_id_of(p, "new_owner"), YQ_ROLE_OWNER);
+}
+
+static void
+ev_config(struct room *rm, json_object *p)
+{
+	json_object *v, *b;
+
+	if (yq_json_field(p, "config", json_type_object, &v) != YQ_JF_OK)
+		return;
+	if (yq_json_field(v, "sync_playback", json_type_boolean, &b) == YQ_JF_OK)
+		rm->sync_playback = json_object_get_boolean(b);
+	if (yq_json_field(v, "guest_control", json_type_boolean, &b) == YQ_JF_OK)
+		rm->guest_control = json_object_get_boolean(b);
+	if (yq_json_field(v, "keep_chat_history", json_type_boolean, &b) == YQ_JF_OK)
+		rm->keep_chat_history = json_object_get_boolean(b);
+}
+
+static const struct {
+	const char *event;
+	void (*fn)(struct room *rm, json_object *p);
+} room_events[] = {
+	{ "member_joined", ev_joined }, { "member_left", ev_gone },
+	{ "member_kicked", ev_gone },   { "dissolved", ev_dissolved },
+	{ "role_changed", ev_role },    { "owner_changed", ev_owner },
+	{ "config_updated", ev_config },
+};
+
+/* A room event written by REST, after it was delivered: act on it. */
 static void
 room_event_effects(struct room *rm, json_object *p)
 {
-	json_object *ev, *v;
+	json_object *ev;
 
 	if (yq_json_field(p, "event", json_type_string, &ev) != YQ_JF_OK)
 		return;
-	const char *e = json_object_get_string(ev);
-	if (strcmp(e, "member_kicked") == 0 || strcmp(e, "member_left") == 0) {
-		close_room_user(rm, user_id_of(p, "user"), WS_CLOSE_FORBIDDEN,
-		                e[7] == 'k' ? "kicked" : "left the room");
-	} else if (strcmp(e, "dissolved") == 0) {
-		close_room_user(rm, 0, WS_CLOSE_NOT_FOUND, "room dissolved");
-	} else if (strcmp(e, "role_changed") == 0) {
-		if (yq_json_field(p, "role", json_type_string, &v) == YQ_JF_OK)
-			set_role(rm, user_id_of(p, "user"),
-			         yq_role_parse(json_object_get_string(v)));
-	} else if (strcmp(e, "owner_changed") == 0) {
-		set_role(rm, user_id_of(p, "old_owner"), YQ_ROLE_MODERATOR);
-		set_role(rm, user_id_of(p, "new_owner"), YQ_ROLE_OWNER);
-	} else if (strcmp(e, "config_updated") == 0 &&
-	           yq_json_field(p, "config", json_type_object, &v) == YQ_JF_OK) {
-		json_object *b;
-		if (yq_json_field(v, "sync_playback", json_type_boolean, &b) == YQ_JF_OK)
-			rm->sync_playback = json_object_get_boolean(b);
-		if (yq_json_field(v, "guest_control", json_type_boolean, &b) == YQ_JF_OK)
-			rm->guest_control = json_object_get_boolean(b);
-		if (yq_json_field(v, "keep_chat_history", json_type_boolean, &b) == YQ_JF_OK)
-			rm->keep_chat_history = json_object_get_boolean(b);
-	}
+	for (size_t i = 0; i < YQ_ARRAY_LEN(room_events); i++)
+		if (strcmp(room_events[i].event, json_object_get_string(ev)) == 0)
+			room_events[i].fn(rm, p);
 }
 
 /* Playback changed on another node: adopt it when it is newer. */
@@ -456,7 +775,7 @@ static void
 adopt_playback(struct room *rm, json_object *p)
 {
 	json_object *v;
-	struct playback pb = rm->pb;
+	struct yq_playback pb = rm->pb;
 
 	if (yq_json_field(p, "version", json_type_int, &v) != YQ_JF_OK)
 		return;
@@ -567,7 +886,7 @@ hub_live_nodes(const char *ids)
 			}
 			ru->remote &= ~dead;
 			if (!present(ru)) {
-				user_status(rm, ru->user_id, ru->username, false);
+				presence_changed(rm, ru->user_id, ru->username, false, NULL);
 				room_user_remove(rm, ru);
 				continue;
 			}

@@ -26,15 +26,21 @@
 #define YQ_SYSCONFDIR "/etc"
 #endif
 
-static volatile sig_atomic_t stop;
-
 static void
 on_signal(int sig)
 {
 	(void)sig;
-	stop = 1;
+	hub.stop = 1;
 	if (hub.ctx)
 		lws_cancel_service(hub.ctx);
+}
+
+/* SIGINT seen by the event library's own watcher */
+static void
+on_evlib_signal(void *handle, int sig)
+{
+	(void)handle;
+	on_signal(sig);
 }
 
 static void
@@ -59,6 +65,15 @@ ws_config_from(const struct yq_config *cfg, struct ws_config *wc)
 	wc->max_message = cfg->ws_max_message;
 	wc->sendq_bytes = cfg->ws_sendq_bytes;
 	wc->recent_messages = cfg->ws_recent_messages;
+	wc->presence_batch_above = cfg->ws_presence_batch_above;
+	wc->auth_workers = cfg->ws_auth_workers < 1 ? 1 : cfg->ws_auth_workers > 4 ? 4 : cfg->ws_auth_workers;
+	wc->queue_poll_idle_ms = cfg->ws_queue_poll_idle_ms;
+	yq_strlcpy(wc->metrics_listen, cfg->ws_metrics_listen, sizeof(wc->metrics_listen));
+	wc->lead_min_ms = cfg->ws_command_lead_min_ms;
+	wc->lead_max_ms = cfg->ws_command_lead_max_ms < cfg->ws_command_lead_min_ms
+	                          ? cfg->ws_command_lead_min_ms
+	                          : cfg->ws_command_lead_max_ms;
+	wc->health_interval_ms = cfg->ws_health_interval_ms;
 }
 
 static void
@@ -116,9 +131,29 @@ main(int argc, char **argv)
 	 * (ws.heartbeat_timeout) closes silent connections instead. */
 	info.fd_limit_per_thread = 0;
 	info.count_threads = 1;
-	hub.ctx = lws_create_context(&info);
+	/* lws' libev plugin (epoll underneath): its own poll(2) loop walks
+	 * every descriptor on each wake-up, which at 20,000 idle connections
+	 * took half a core doing nothing but heart_beats.  Without the plugin
+	 * (Debian: libwebsockets-evlib-ev) we fall back to poll(2). */
+	bool want_ev = strcmp(cfg.ws_event_loop, "poll") != 0;
+	if (want_ev) {
+		info.options |= LWS_SERVER_OPTION_LIBEV;
+		info.signal_cb = on_evlib_signal;
+		hub.ctx = lws_create_context(&info);
+		hub.evloop = hub.ctx != NULL;
+	}
+	if (!hub.ctx) {
+		if (want_ev)
+			yq_warn("no lws libev plugin (libwebsockets-evlib-ev): using poll(2)");
+		info.options &= ~(uint64_t)LWS_SERVER_OPTION_LIBEV;
+		hub.ctx = lws_create_context(&info);
+	}
 	if (!hub.ctx) {
 		yq_error("cannot listen on %s:%u", cfg.ws_bind, cfg.ws_port);
+		return 1;
+	}
+	if (hub.wc.metrics_listen[0] && metrics_listen(hub.ctx, hub.wc.metrics_listen) < 0) {
+		lws_context_destroy(hub.ctx);
 		return 1;
 	}
 	if (dbworker_start(&hub) < 0) {
@@ -139,9 +174,17 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	lws_sul_schedule(hub.ctx, 0, &hub.tick, hub_tick, 200 * LWS_US_PER_MS);
-	yq_info("node %s listening on %s:%u", hub.wc.node_id, cfg.ws_bind, cfg.ws_port);
-	while (!stop && lws_service(hub.ctx, 0) >= 0)
-		;
+	yq_info("node %s listening on %s:%u (%s)", hub.wc.node_id, cfg.ws_bind, cfg.ws_port,
+	        hub.evloop ? "libev" : "poll");
+	if (hub.evloop) {
+		/* the event library's loop runs until hub_tick() sees hub.stop
+		 * and destroys the context */
+		while (!lws_service(hub.ctx, 0))
+			;
+	} else {
+		while (!hub.stop && lws_service(hub.ctx, 0) >= 0)
+			;
+	}
 	yq_info("stopping (%llu messages sent, %llu slow consumers dropped)",
 	        (unsigned long long)hub.sent, (unsigned long long)hub.dropped_slow);
 	lws_sul_cancel(&hub.tick);
@@ -153,6 +196,7 @@ main(int argc, char **argv)
 		(void)id;
 		for (size_t i = 0; i < rm->nusers; i++)
 			rm->users[i].offline_at_ms = 0;
+		rm->pending_auth = 0; /* their answers will not come */
 		hub_room_maybe_free(rm);
 	});
 	MAP_EACH(&hub.users, id, v, {

@@ -3,7 +3,10 @@
  *
  * The state is {media_url, playing, position_ms, rate, version,
  * updated_at_ms}; the position now is position_ms + (now - updated_at_ms)
- * * rate while playing.  Every change takes version + 1.  Changes are
+ * * rate while playing.  Every change takes version + 1.  Play, pause,
+ * seek and rate are scheduled a short lead ahead (execute_at_ms, the
+ * server time every client applies them at): the stored state's
+ * updated_at_ms is that time.  Changes are
  * applied by the database worker under the room's playback row lock, so
  * all nodes agree on one sequence of versions; this file is the pure part,
  * shared by the worker and the unit tests.
@@ -15,26 +18,14 @@
 #include "ws/ws.h"
 
 int64_t
-playback_position(const struct playback *p, int64_t now)
+playback_position(const struct yq_playback *p, int64_t now)
 {
-	if (!p->playing || p->updated_at_ms == 0)
+	/* before updated_at_ms (a command scheduled ahead, or a clock that
+	 * went back) the state has not started to move */
+	if (!p->playing || p->updated_at_ms == 0 || now <= p->updated_at_ms)
 		return p->position_ms;
 	int64_t pos = p->position_ms + (int64_t)((double)(now - p->updated_at_ms) * p->rate);
 	return pos < 0 ? 0 : pos;
-}
-
-json_object *
-playback_json(const struct playback *p)
-{
-	json_object *o = json_object_new_object();
-
-	yq_json_add_str(o, "media_url", p->media_url);
-	yq_json_add_str(o, "state", p->playing ? "playing" : "paused");
-	yq_json_add_int(o, "position_ms", p->position_ms);
-	json_object_object_add(o, "rate", json_object_new_double(p->rate));
-	yq_json_add_int(o, "version", (long long)p->version);
-	yq_json_add_int(o, "updated_at_ms", p->updated_at_ms);
-	return o;
 }
 
 static const char *const actions[] = { "play", "pause", "seek", "load", "rate", "sync" };
@@ -45,11 +36,23 @@ playback_action_name(enum pb_action a)
 	return a <= PB_SYNC ? actions[a] : "?";
 }
 
-void
-playback_apply(struct playback *p, const struct pb_change *c, int64_t now)
+bool
+playback_scheduled(enum pb_action a)
 {
-	/* where the media is now, unless the change says where */
-	int64_t pos = c->has_position ? c->position_ms : playback_position(p, now);
+	return a == PB_PLAY || a == PB_PAUSE || a == PB_SEEK || a == PB_RATE;
+}
+
+void
+playback_apply(struct yq_playback *p, const struct pb_change *c, int64_t now, int64_t at)
+{
+	/* play, pause, seek and rate take effect at `at` (execute_at_ms), and
+	 * never before a change already scheduled; the others at once */
+	if (!playback_scheduled(c->action) || at < now)
+		at = now;
+	if (at < p->updated_at_ms)
+		at = p->updated_at_ms;
+	/* where the media is then, unless the change says where */
+	int64_t pos = c->has_position ? c->position_ms : playback_position(p, at);
 
 	switch (c->action) {
 	case PB_PLAY: p->playing = true; break;
@@ -66,11 +69,11 @@ playback_apply(struct playback *p, const struct pb_change *c, int64_t now)
 	}
 	p->position_ms = pos;
 	p->version++;
-	p->updated_at_ms = now;
+	p->updated_at_ms = at;
 }
 
 json_object *
-playback_event(const struct playback *p, const struct pb_change *c, int64_t by_id,
+playback_event(const struct yq_playback *p, const struct pb_change *c, int64_t by_id,
                const char *by_name)
 {
 	json_object *o = json_object_new_object();
@@ -89,5 +92,7 @@ playback_event(const struct playback *p, const struct pb_change *c, int64_t by_i
 		json_object_object_add(o, "by", by);
 	}
 	yq_json_add_int(o, "server_ts", p->updated_at_ms);
+	if (playback_scheduled(c->action))
+		yq_json_add_int(o, "execute_at_ms", p->updated_at_ms);
 	return o;
 }

@@ -40,16 +40,79 @@ by(const struct conn *c)
 	return o;
 }
 
-/* heart_beat: answer with the server's clock for offset estimation. */
+/* An optional whole number of milliseconds in [lo, hi] (a JSON number:
+ * a fraction is rounded); 0 absent, 1 taken, -1 bad. */
+static int
+health_ms(json_object *p, const char *key, int64_t lo, int64_t hi, int64_t *out)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(p, key, &v))
+		return 0;
+	if (!v || !(json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)))
+		return -1;
+	double d = json_object_get_double(v);
+	if (!(d >= (double)lo - 0.5 && d <= (double)hi + 0.5))
+		return -1;
+	*out = json_object_is_type(v, json_type_int) ? json_object_get_int64(v)
+	                                              : (int64_t)(d < 0 ? d - 0.5 : d + 0.5);
+	return *out >= lo && *out <= hi ? 1 : -1;
+}
+
+/* The sync health a heart_beat may carry (doc/protocol.md has the ranges). */
+static int
+parse_health(json_object *p, struct health *h, const char **why)
+{
+	json_object *b;
+	int n;
+
+	memset(h, 0, sizeof(*h));
+	if ((n = health_ms(p, "position_ms", 0, (1LL << 53) - 1, &h->position_ms)) < 0) {
+		*why = "position_ms must be a number of milliseconds, 0 to 2^53-1";
+		return -1;
+	}
+	h->has_position = n;
+	if ((n = health_ms(p, "drift_ms", -86400000, 86400000, &h->drift_ms)) < 0) {
+		*why = "drift_ms must be a number of milliseconds, -86400000 to 86400000";
+		return -1;
+	}
+	h->has_drift = n;
+	if ((n = health_ms(p, "rtt_ms", 0, 60000, &h->rtt_ms)) < 0) {
+		*why = "rtt_ms must be a number of milliseconds, 0 to 60000";
+		return -1;
+	}
+	h->has_rtt = n;
+	enum yq_jfield f = yq_json_field(p, "buffering", json_type_boolean, &b);
+	if (f == YQ_JF_TYPE || f == YQ_JF_NULL) {
+		*why = "buffering must be true or false";
+		return -1;
+	}
+	if (f == YQ_JF_OK) {
+		h->has_buffering = true;
+		h->buffering = json_object_get_boolean(b);
+	}
+	return 0;
+}
+
+/* heart_beat: answer with the server's clock for offset estimation; keep
+ * the sync health it carries (room connections). */
 static void
 h_heart_beat(struct conn *c, json_object *p, json_object *ref)
 {
 	json_object *ts;
+	struct health h;
+	const char *why = NULL;
 
 	if (yq_json_field(p, "client_ts", json_type_int, &ts) == YQ_JF_TYPE) {
 		conn_error(c, "bad_request", "client_ts must be an integer (epoch ms)", ref);
 		return;
 	}
+	if (parse_health(p, &h, &why) < 0) {
+		conn_error(c, "bad_request", why, ref);
+		return;
+	}
+	if (c->room && (h.has_position || h.has_drift || h.has_rtt || h.has_buffering))
+		room_health(c->room, c->user_id, &h);
 	json_object *o = json_object_new_object(), *r = json_object_new_object();
 	yq_json_add_str(o, "type", "heart_beat");
 	json_object_object_add(r, "client_ts", ts ? json_object_get(ts) : NULL);
@@ -95,14 +158,9 @@ h_chat(struct conn *c, json_object *p, json_object *ref)
 		dbworker_submit(j);
 		return;
 	}
-	json_object *o = json_object_new_object();
 	/* not stored: ids from a per-room sequence above any stored id */
-	yq_json_add_int(o, "id", (long long)((1ULL << 52) + ++c->room->seq));
-	yq_json_add_int(o, "room_id", c->room->id);
-	yq_json_add_int(o, "user_id", c->user_id);
-	yq_json_add_str(o, "username", c->username);
-	yq_json_add_str(o, "text", text);
-	yq_json_add_int(o, "created_at_ms", yq_now_ms());
+	json_object *o = yq_chat_json((long long)((1ULL << 52) + ++c->room->seq), c->room->id,
+	                              c->user_id, c->username, text, yq_now_ms());
 	room_publish(c->room, "chat_message", o, c, ref);
 	json_object_put(o);
 }
@@ -152,6 +210,8 @@ submit_change(struct conn *c, const struct pb_change *chg, json_object *ref)
 	}
 	j->kind = JOB_PLAYBACK;
 	j->uid = c->uid;
+	j->lead_ms = playback_scheduled(chg->action) ? room_command_lead(c->room) : 0;
+	j->submitted_ms = yq_mono_ms();
 	j->room_id = c->room->id;
 	j->user_id = c->user_id;
 	yq_strlcpy(j->username, c->username, sizeof(j->username));
@@ -285,32 +345,54 @@ rate_ok(struct conn *c, enum rl_class cls, json_object *ref)
 	return false;
 }
 
+/* Client messages by type (the handlers' order), then unknown, invalid. */
+static uint64_t counts_in[YQ_ARRAY_LEN(handlers) + 2];
+
+void
+protocol_metrics(struct yq_buf *b)
+{
+	for (size_t i = 0; i < YQ_ARRAY_LEN(counts_in); i++)
+		yq_buf_printf(b, "yiqikan_ws_messages_in_total{type=\"%s\"} %llu\n",
+		              i < YQ_ARRAY_LEN(handlers)       ? handlers[i].type
+		              : i == YQ_ARRAY_LEN(handlers) ? "unknown"
+		                                              : "invalid",
+		              (unsigned long long)counts_in[i]);
+}
+
 void
 protocol_handle(struct conn *c, const char *text, size_t len)
 {
 	struct envelope e;
 
 	if (envelope_parse(&e, text, len) < 0) {
+		counts_in[YQ_ARRAY_LEN(handlers) + 1]++;
+		hub.m.drops[DROP_BAD_REQUEST]++;
 		conn_error(c, "bad_request", e.error, e.ref);
 		envelope_free(&e);
 		return;
 	}
 	const struct handler *h = NULL;
-	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
+	for (size_t i = 0; i < YQ_ARRAY_LEN(handlers); i++)
 		if (strcmp(handlers[i].type, e.type) == 0)
 			h = &handlers[i];
-	if (!h)
+	counts_in[h ? (size_t)(h - handlers) : YQ_ARRAY_LEN(handlers)]++;
+	if (!h) {
+		hub.m.drops[DROP_UNKNOWN_TYPE]++;
 		conn_error(c, "unknown_type", "unknown message type", e.ref);
-	else if (h->needs_room && !c->room)
+	} else if (h->needs_room && !c->room) {
+		hub.m.drops[DROP_BAD_REQUEST]++;
 		conn_error(c, "bad_request", "connect to /ws/rooms/{id} for room messages", e.ref);
-	else if (!rate_ok(c, h->rl, e.ref))
-		; /* refused (and perhaps closing) */
-	else if (h->rl != RL_NONE && dbworker_busy())
+	} else if (!rate_ok(c, h->rl, e.ref)) {
+		hub.m.drops[DROP_RATE_LIMITED]++; /* refused (and perhaps closing) */
+	} else if (h->rl != RL_NONE && dbworker_busy(JOBQ_ROOM)) {
+		hub.m.drops[DROP_BUSY]++;
 		conn_error(c, "rate_limited", "the server is busy: try again shortly", e.ref);
-	else if (h->perm != YQ_ACT_COUNT &&
-	         !yq_perm_allowed(c->role, h->perm, c->room ? c->room->guest_control : false))
+	} else if (h->perm != YQ_ACT_COUNT &&
+	           !yq_perm_allowed(c->role, h->perm, c->room ? c->room->guest_control : false)) {
+		hub.m.drops[DROP_FORBIDDEN]++;
 		conn_error(c, "forbidden", "your role in this room does not allow that", e.ref);
-	else
+	} else {
 		h->fn(c, e.payload, e.ref);
+	}
 	envelope_free(&e);
 }

@@ -2,23 +2,29 @@
  * ws.h - yiqikan-ws, the WebSocket daemon: shared types.
  *
  * Threads:
- *   - the lws service thread (main.c, conn.c, hub.c, protocol.c) owns every
- *     connection, every room's live state and all of lws.  It never calls
- *     MariaDB.
- *   - the database worker (dbworker.c) runs jobs the service thread hands
- *     it (authenticate a connection, store a chat message, persist
- *     playback, presence rows, relay room traffic to the queue) on its own
- *     connection, in order.
+ *   - the lws service thread (main.c, conn.c, hub.c, protocol.c,
+ *     metrics.c) owns every connection, every room's live state and all
+ *     of lws.  It never calls MariaDB.
+ *   - database job queues (dbworker.c), each with its own thread(s) and
+ *     connection(s): authentication (ws.auth_workers threads; connects are
+ *     independent) and room traffic (one thread, in order: store a chat
+ *     message, persist playback, presence rows, relay room traffic to the
+ *     queue), so a burst of connects never delays a play command.
  *   - the queue tail (dbworker.c) polls the event queue with the reader of
- *     src/core/queue.c on a second connection.
- *   Results come back through a locked list and lws_cancel_service(); the
- *   service thread picks them up in LWS_CALLBACK_EVENT_WAIT_CANCELLED.
- *   Connections are named by a 64-bit id in results, never by pointer, so
- *   a result for a connection that has gone meanwhile is dropped.
+ *     src/core/queue.c on its own connection, backing off when idle.
+ *   Results come back through a locked list and lws_cancel_service() (one
+ *   wake-up per batch); the service thread picks them up in
+ *   LWS_CALLBACK_EVENT_WAIT_CANCELLED.  Connections are named by a 64-bit
+ *   id in results, never by pointer, so a result for a connection that has
+ *   gone meanwhile is dropped.
  *
  * Writes to a client go through a bounded per-connection queue of shared,
- * reference-counted messages, one lws_write() per WRITEABLE callback; a
- * client whose queue overflows is dropped (slow consumer).
+ * reference-counted messages in three lanes (control, room, presence:
+ * highest first), as many lws_write()s per WRITEABLE callback as the
+ * socket takes; a client whose queue overflows is dropped (slow
+ * consumer).  Each room keeps its member list live (members.c) so a
+ * connect needs no member query; a large room's presence goes out in
+ * batches (hub.c).
  */
 #ifndef YQ_WS_H
 #define YQ_WS_H
@@ -28,11 +34,13 @@
 #include <stdint.h>
 
 #include <json-c/json.h>
+#include <signal.h>
 #include <libwebsockets.h>
 
 #include "core/config.h"
 #include "core/perm.h"
 #include "core/queue.h"
+#include "core/roomview.h"
 #include "core/util.h"
 
 /* ---- close codes (SPEC section 5) ---- */
@@ -42,37 +50,62 @@ enum {
 	WS_CLOSE_NOT_FOUND = 4404,
 	WS_CLOSE_TIMEOUT = 4408,
 	WS_CLOSE_ABUSE = 4429,
+	WS_CLOSE_SLOW = 1,       /* metrics only: dropped as a slow consumer, no close frame */
 };
 
 /* The send queue grows from a few slots to at most this many messages;
- * past SENDQ_SOFT_COUNT it counts as overfilled like past its byte limit. */
-#define SENDQ_MAX        16384
-#define SENDQ_SOFT_COUNT 1024
+ * past SENDQ_SOFT_COUNT it counts as overfilled like past its byte limit.
+ * Both count the control and room lanes only; the presence lane has its
+ * own cap (a client that has not read for minutes). */
+#define SENDQ_MAX          16384
+#define SENDQ_SOFT_COUNT   1024
+#define SENDQ_PRESENCE_MAX 1024
 
 /* ---- shared, reference-counted outgoing messages ---- */
+/* Lanes: a connection's queue is drained highest lane first, so playback
+ * commands never wait behind chat, and nothing waits behind presence.
+ * Within a lane the order is kept. */
+enum lane {
+	LANE_CONTROL,  /* the snapshot (and notifications replayed before it), playback */
+	LANE_ROOM,     /* chat, custom events, room events, notifications, replies, errors */
+	LANE_PRESENCE, /* user_status, presence batches, sync_health */
+	LANE_COUNT,
+};
+
 struct msg {
 	int refs;
+	unsigned char lane; /* enum lane; LANE_ROOM from msg_new */
+	int64_t timed_room; /* fan-out measured for this room (msg_done), 0 none */
+	int64_t timed_at_ms;
 	size_t len;
 	unsigned char buf[]; /* LWS_PRE bytes, then len bytes of JSON */
 };
 
 struct msg *msg_new(const char *json, size_t len);
-struct msg *msg_from_json(json_object *o); /* adds "ts" when absent */
+struct msg *msg_from_json(json_object *o); /* adds "ts" when absent; lane from "type" */
+enum lane msg_lane_of(const char *type);
 void msg_unref(struct msg *m);
+/* Called when the last reference to a timed message goes (hub.c). */
+extern void (*msg_done)(const struct msg *m);
 
-/* ---- a connection's send queue: a growable ring of shared messages (flow.c) ---- */
-struct sendq {
+/* ---- a connection's send queue: a growable ring of shared messages per lane (flow.c) ---- */
+struct ring {
 	struct msg **q;
 	unsigned head, count, cap; /* cap is 0 or a power of two */
-	size_t bytes;
+};
+struct sendq {
+	struct ring lane[LANE_COUNT];
+	unsigned count; /* every lane */
+	size_t bytes, presence_bytes;
 	int64_t over_since_ms; /* above the soft limit since, 0 if not */
 };
-/* Queue m (taking a reference).  A burst may pass the soft byte limit for
- * SENDQ_SLOW_GRACE_MS; a queue that stays above it, reaches four times it
- * or SENDQ_MAX messages belongs to a slow consumer: -1, nothing queued. */
+/* Queue m in its lane (taking a reference).  A burst may pass the soft
+ * byte limit for SENDQ_SLOW_GRACE_MS; a queue that stays above it, reaches
+ * four times it or SENDQ_MAX messages belongs to a slow consumer: -1,
+ * nothing queued. */
 #define SENDQ_SLOW_GRACE_MS 2000
 int sendq_push(struct sendq *q, struct msg *m, size_t soft_limit, int64_t now_ms);
-struct msg *sendq_pop(struct sendq *q); /* the caller owns the reference */
+struct msg *sendq_pop(struct sendq *q); /* highest lane first; the caller owns the reference */
 void sendq_clear(struct sendq *q);
 
 /* ---- a client message's envelope (flow.c) ---- */
@@ -119,15 +152,7 @@ struct bucket {
 /* true when an event may pass now */
 bool bucket_take(struct bucket *b, double rate_per_s, double burst, int64_t now_ms);
 
-/* ---- playback ---- */
-struct playback {
-	char media_url[2049];
-	bool playing;
-	int64_t position_ms;
-	double rate;
-	uint64_t version;
-	int64_t updated_at_ms;
-};
+/* ---- playback: the state is struct yq_playback (src/core/roomview.h) ---- */
 /* A requested change (play_control or progress_sync), validated. */
 enum pb_action { PB_PLAY, PB_PAUSE, PB_SEEK, PB_LOAD, PB_RATE, PB_SYNC };
 struct pb_change {
@@ -140,32 +165,96 @@ struct pb_change {
 };
 
 /* playback.c: pure functions, unit-tested */
-int64_t playback_position(const struct playback *p, int64_t now_ms);
-json_object *playback_json(const struct playback *p);
-/* Apply a change at now_ms: the new state with version + 1. */
-void playback_apply(struct playback *p, const struct pb_change *c, int64_t now_ms);
+int64_t playback_position(const struct yq_playback *p, int64_t now_ms);
+/* Apply a change decided at now_ms: the new state with version + 1.  Play,
+ * pause, seek and rate take effect at at_ms (>= now_ms, and not before the
+ * state's own updated_at_ms), which becomes updated_at_ms; load and
+ * progress_sync at now_ms. */
+void playback_apply(struct yq_playback *p, const struct pb_change *c, int64_t now_ms, int64_t at_ms);
+bool playback_scheduled(enum pb_action a); /* broadcast with execute_at_ms */
 const char *playback_action_name(enum pb_action a);
 /* The broadcast payload of a change (play_control or progress_sync). */
-json_object *playback_event(const struct playback *p, const struct pb_change *c, int64_t by_id,
+json_object *playback_event(const struct yq_playback *p, const struct pb_change *c, int64_t by_id,
                             const char *by_name);
 
+/* ---- a room's member list, kept live (members.c) ---- */
+struct member {
+	int64_t user_id;
+	char username[33];
+	char *avatar_url; /* malloc'd, NULL for "" */
+	enum yq_role role;
+	bool online;
+	uint64_t order;  /* join order within the list */
+	char *head;      /* malloc'd: the member's JSON up to its "online" value */
+	size_t head_len;
+};
+struct members {
+	struct member *v;
+	size_t n, cap;
+	uint64_t next_order;
+};
+struct member *members_find(struct members *ms, int64_t user_id);
+/* Add (or refresh) a member; avatar_url NULL keeps a known one; online is
+ * for a new member (a known one keeps its presence: presence changes set
+ * it). */
+int members_add(struct members *ms, int64_t user_id, const char *username, const char *avatar_url,
+                enum yq_role role, bool online);
+void members_remove(struct members *ms, int64_t user_id);
+void members_set_role(struct members *ms, int64_t user_id, enum yq_role role);
+void members_set_online(struct members *ms, int64_t user_id, bool online);
+/* Append the list as a JSON array; self is always online. */
+int members_render(const struct members *ms, struct yq_buf *b, int64_t self);
+void members_free(struct members *ms);
+
 /* ---- rooms and users this node serves ---- */
+/* A member's latest sync health (heart_beat), see doc/protocol.md. */
+struct health {
+	bool has_position, has_drift, has_rtt, has_buffering;
+	int64_t position_ms, drift_ms, rtt_ms;
+	bool buffering;
+	bool dirty; /* not relayed yet */
+};
+
 struct room_user {
 	int64_t user_id;
 	char username[33];
+	struct health health;
 	int conns;             /* connections on this node */
 	int64_t offline_at_ms; /* pending offline after the grace period, 0 none */
 	uint64_t remote;       /* other nodes (bits of hub.nodes) that have them here */
 };
 
+/* A presence change waiting for the room's next batch (large rooms). */
+struct presence_change {
+	int64_t user_id;
+	char username[33];
+	bool online;     /* the latest state */
+	bool was;        /* what the room's members knew before the first change */
+	uint64_t first;  /* room presence sequence of the first and the latest change */
+	uint64_t latest;
+};
+
 struct room {
 	int64_t id;
 	bool sync_playback, guest_control, keep_chat_history;
-	struct playback pb;
+	struct yq_playback pb;
 	uint64_t seq; /* ids for messages that are not stored */
 	lws_dll2_owner_t conns;
 	struct room_user *users;
 	size_t nusers, capusers;
+	struct members members; /* the live member list (snapshots) */
+	bool members_loaded;
+	unsigned pending_auth; /* authentications under way that rely on members */
+	/* presence batching: changes since the last batch, in order */
+	struct presence_change *pending;
+	size_t npending, cappending;
+	uint64_t presence_seq;
+	/* the lead of playback commands: measured, smoothed */
+	int64_t db_ms;     /* a playback change's round trip through the database */
+	int64_t spread_ms; /* from queueing a broadcast to its last write here */
+	/* sync health: changed since the last relay */
+	bool health_dirty;
+	int64_t health_sent_ms;
 };
 
 struct user_entry {
@@ -197,8 +286,10 @@ struct conn {
 	struct yq_buf early;
 	unsigned nearly;
 	struct sendq q;
+	uint64_t presence_seq; /* the room's presence sequence its snapshot reflects */
 	int close_code;
 	char close_reason[64];
+	bool killed; /* dropped as a slow consumer */
 	/* flood control */
 	struct bucket rl[RL_COUNT];
 	unsigned limited;      /* rate_limited errors in the current window */
@@ -220,7 +311,35 @@ struct ws_config {
 	size_t max_message;
 	size_t sendq_bytes;
 	unsigned recent_messages;
+	unsigned presence_batch_above; /* members; larger rooms batch presence */
+	unsigned auth_workers;         /* threads (and connections) authenticating */
+	unsigned queue_poll_idle_ms;   /* the queue tail's longest idle wait */
+	char metrics_listen[128];
+	unsigned lead_min_ms, lead_max_ms; /* execute_at_ms of playback commands */
+	unsigned health_interval_ms;       /* sync_health relay, per room */
 };
+
+/* ---- counters for GET /metrics (metrics.c) ---- */
+enum drop_reason {
+	DROP_SLOW_CONSUMER, /* messages queued for a connection dropped as slow */
+	DROP_RATE_LIMITED,
+	DROP_BUSY,
+	DROP_BAD_REQUEST, /* not a valid envelope */
+	DROP_UNKNOWN_TYPE,
+	DROP_FORBIDDEN,
+	DROP_COUNT,
+};
+struct ws_metrics {
+	uint64_t drops[DROP_COUNT];
+	struct {
+		int code; /* 0: closed by the client or the network */
+		uint64_t n;
+	} closes[24];
+	unsigned ncloses;
+};
+void metrics_count_close(int code);
+/* Listen for GET /metrics on host:port: 0, or -1 logged. */
+int metrics_listen(struct lws_context *ctx, const char *listen);
 
 struct hub {
 	struct lws_context *ctx;
@@ -233,7 +352,11 @@ struct hub {
 	lws_sorted_usec_list_t tick;
 	int64_t last_presence_refresh_ms, last_heartbeat_sweep_ms;
 	/* counters for logs and benchmarks */
-	uint64_t sent, dropped_slow;
+	uint64_t sent, dropped_slow, writeables, presence_batches;
+	struct ws_metrics m;
+	unsigned live_conns; /* atomic: connections, read by the queue tail */
+	volatile sig_atomic_t stop; /* SIGTERM/SIGINT */
+	bool evloop;                /* lws runs on libev (else its poll loop) */
 	/* ids of the other nodes seen in presence events */
 	char nodes[64][65];
 	unsigned nnodes;
@@ -263,9 +386,16 @@ void hub_live_nodes(const char *ids);
  * the sender's copy carries it. */
 void room_publish(struct room *rm, const char *type, json_object *payload, struct conn *sender,
                   json_object *ref);
+/* How far ahead the room's next play/pause/seek/rate executes (ms). */
+int64_t room_command_lead(struct room *rm);
+/* Broadcast a playback message and measure how long its fan-out takes. */
+void room_broadcast_timed(struct room *rm, struct msg *m, struct conn *except);
+/* A member's heart_beat health; relayed by hub_tick. */
+void room_health(struct room *rm, int64_t user_id, const struct health *h);
 
 /* protocol.c */
 void protocol_handle(struct conn *c, const char *text, size_t len);
+void protocol_metrics(struct yq_buf *b); /* yiqikan_ws_messages_in_total lines */
 
 /* dbworker.c */
 enum job_kind {
@@ -287,6 +417,8 @@ struct job {
 	int64_t num;     /* token version (auth), connections (presence) */
 	int64_t last_id; /* last_notification_id, -1 when absent */
 	bool flag;       /* auth by ticket (secret) rather than token */
+	bool skip_members; /* auth: the room's member list is loaded here already */
+	bool hold_room;    /* auth: the room is kept for this job (pending_auth) */
 	char secret[65]; /* ticket hash */
 	char type[33];
 	char *text; /* JSON payload or chat text, malloc'd */
@@ -294,6 +426,8 @@ struct job {
 	char username[33];
 	char ref[96];             /* the client's "id" as JSON text, for the reply */
 	struct pb_change *change; /* JOB_PLAYBACK only (malloc'd) */
+	int64_t lead_ms;          /* JOB_PLAYBACK: execute this far ahead */
+	int64_t submitted_ms;     /* JOB_PLAYBACK: mono ms, to measure the round trip */
 	struct job *next;
 };
 
@@ -308,9 +442,12 @@ struct result {
 	enum yq_role role;
 	int64_t room_id;
 	bool sync_playback, guest_control, keep_chat_history;
-	struct playback pb;
+	struct yq_playback pb;
 	char *room_json; /* summary for the snapshot */
-	char *members_json;
+	struct members members; /* RES_AUTH unless skip_members: the room's list */
+	bool has_members;
+	int64_t held_room; /* RES_AUTH: the room kept for it (pending_auth), 0 none */
+	char *avatar_url;  /* RES_AUTH: the user's */
 	char *recent_json;
 	char **replay;     /* notification messages, ready to send */
 	bool replay_after; /* the client gave last_notification_id */
@@ -321,19 +458,27 @@ struct result {
 	char ref[96];
 	int64_t msg_id;
 	int64_t created_at_ms;
+	int64_t submitted_ms; /* RES_PLAYBACK: the job's */
 	/* RES_EVENTS */
 	struct yq_event *events;
 	unsigned nevents;
 	struct result *next;
 };
 
+/* Job queues, each with its own thread(s) and database connection(s), so
+ * a burst of connects never holds up room traffic. */
+enum jobq { JOBQ_AUTH, JOBQ_ROOM, JOBQ_COUNT };
+unsigned dbworker_queued(int q);
+const char *dbworker_queue_name(int q);
+int64_t dbworker_tail_lag_ms(void); /* since the queue tail last reached the head */
 int dbworker_start(struct hub *h);
 void dbworker_stop(void);
 void dbworker_submit(struct job *j); /* takes ownership */
 /* More jobs waiting than the worker should hold (DBWORKER_BUSY): room
  * traffic is refused ("busy") rather than queued without bound. */
 #define DBWORKER_BUSY 20000
-bool dbworker_busy(void);
+bool dbworker_busy(int q);
+void dbworker_tail_kick(void); /* end the queue tail's idle wait now */
 struct result *dbworker_results(void); /* the list of finished results */
 void result_free(struct result *r);
 

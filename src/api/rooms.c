@@ -5,7 +5,7 @@
  * Every handler starts from room_load(), which reads the room together
  * with the caller's relation to it (role, pending invitation, pending
  * application).  What the caller may see and do is then decided in one
- * place each: room_visible() (404 otherwise, so private rooms never leak)
+ * place each: yq_room_visible() (404 otherwise, so private rooms never leak)
  * and yq_perm_allowed() from src/core/perm.c (403 otherwise).
  *
  * Changes run in transactions (tx_run) that first lock the room row, so
@@ -20,77 +20,35 @@
 #include "core/json.h"
 #include "core/notify.h"
 #include "core/perm.h"
+#include "core/roomview.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #define TX_DENY (-100)
 
-struct room {
-	long long id;
-	long long owner_id;
-	char owner_name[33];
-	char name[257];
-	char description[2001];
-	bool is_public, require_approval, keep_chat_history, sync_playback, guest_control;
-	long long max_members;
-	long long member_count;
-	long long online_count;
-	char created_at[24];
-	bool dissolved;
-	/* the caller's relation */
-	enum yq_role role;
-	long long invitation_id; /* pending invitation, 0 if none */
-	bool applied;            /* pending application */
-};
-
-#define ROOM_SELECT                                                                           \
-	"SELECT r.id, r.owner_id, o.username, r.name, r.description, r.is_public, "           \
-	"r.require_approval, r.keep_chat_history, r.sync_playback, r.guest_control, "         \
-	"r.max_members, r.member_count, DATE_FORMAT(r.created_at, '%Y-%m-%dT%H:%i:%sZ'), "    \
-	"r.dissolved_at IS NOT NULL, m.role, "                                                \
-	"(SELECT i.id FROM room_invitations i WHERE i.room_id = r.id AND i.invitee_id = ? "   \
-	" AND i.status = 'pending'), "                                                        \
-	"EXISTS (SELECT 1 FROM room_applications a WHERE a.room_id = r.id AND a.user_id = ? " \
-	" AND a.status = 'pending'), "                                                        \
-	"(SELECT COUNT(DISTINCT mm.user_id) FROM room_members mm JOIN presence p "            \
-	" ON p.user_id = mm.user_id AND p.seen_at > NOW() - INTERVAL ? SECOND "               \
-	" WHERE mm.room_id = r.id) "                                                          \
-	"FROM rooms r JOIN users o ON o.id = r.owner_id "                                     \
-	"LEFT JOIN room_members m ON m.room_id = r.id AND m.user_id = ? "
+/* the room row with the caller's relation (src/core/roomview.h), and the
+ * members online (REST's one extra column) */
+#define ROOM_SELECT                                                                    \
+	YQ_ROOM_SELECT(", (SELECT COUNT(DISTINCT mm.user_id) FROM room_members mm JOIN " \
+	               "presence p ON p.user_id = mm.user_id AND p.seen_at > NOW() - "   \
+	               "INTERVAL ? SECOND WHERE mm.room_id = r.id)")
 
 #define ROOM_SELECT_PARAMS(r)                                                            \
 	YQ_PINT((r)->user->id), YQ_PINT((r)->user->id), YQ_PINT((r)->cfg->presence_ttl), \
 	        YQ_PINT((r)->user->id)
 
 static void
-room_from_row(const struct yq_rows *rows, unsigned i, struct room *rm)
+room_from_row(const struct yq_rows *rows, unsigned i, struct yq_room *rm)
 {
-	memset(rm, 0, sizeof(*rm));
-	rm->id = yq_rows_int(rows, i, 0);
-	rm->owner_id = yq_rows_int(rows, i, 1);
-	yq_strlcpy(rm->owner_name, yq_rows_str(rows, i, 2), sizeof(rm->owner_name));
-	yq_strlcpy(rm->name, yq_rows_str(rows, i, 3), sizeof(rm->name));
-	yq_strlcpy(rm->description, yq_rows_str(rows, i, 4), sizeof(rm->description));
-	rm->is_public = yq_rows_int(rows, i, 5);
-	rm->require_approval = yq_rows_int(rows, i, 6);
-	rm->keep_chat_history = yq_rows_int(rows, i, 7);
-	rm->sync_playback = yq_rows_int(rows, i, 8);
-	rm->guest_control = yq_rows_int(rows, i, 9);
-	rm->max_members = yq_rows_int(rows, i, 10);
-	rm->member_count = yq_rows_int(rows, i, 11);
-	yq_strlcpy(rm->created_at, yq_rows_str(rows, i, 12), sizeof(rm->created_at));
-	rm->dissolved = yq_rows_int(rows, i, 13);
-	rm->role = yq_role_parse(yq_rows_str(rows, i, 14));
-	rm->invitation_id = yq_rows_int(rows, i, 15);
-	rm->applied = yq_rows_int(rows, i, 16);
-	rm->online_count = yq_rows_int(rows, i, 17);
+	yq_room_from_row(rows, i, rm);
+	rm->online_count = yq_rows_int(rows, i, YQ_ROOM_COLUMNS);
 }
 
 /* Load room id as seen by the caller; YQ_ENOTFOUND when there is none.
  * With lock, the room row is locked first (inside a transaction). */
 static int
-room_load(struct yq_req *r, long long id, bool lock, struct room *rm)
+room_load(struct yq_req *r, long long id, bool lock, struct yq_room *rm)
 {
 	static const char sql[] = ROOM_SELECT "WHERE r.id = ?";
 	static const char lock_sql[] = "SELECT id FROM rooms WHERE id = ? FOR UPDATE";
@@ -111,90 +69,41 @@ room_load(struct yq_req *r, long long id, bool lock, struct room *rm)
 	return 0;
 }
 
-/* A dissolved room is gone for everyone; a private one exists only for
- * its members and the people invited to or applying for it. */
-static bool
-room_visible(const struct room *rm)
-{
-	return !rm->dissolved &&
-	       (rm->is_public || rm->role != YQ_ROLE_NONE || rm->invitation_id || rm->applied);
-}
-
 static const char *
-my_role(const struct room *rm)
+my_role(const struct yq_room *rm)
 {
 	if (rm->role != YQ_ROLE_NONE)
 		return yq_role_name(rm->role);
 	return rm->invitation_id ? "invited" : rm->applied ? "applied" : "none";
 }
 
-static json_object *
-user_ref(long long id, const char *username)
-{
-	json_object *o = json_object_new_object();
-
-	yq_json_add_int(o, "id", id);
-	yq_json_add_str(o, "username", username);
-	return o;
-}
-
-static json_object *
-config_json(const struct room *rm)
-{
-	json_object *c = json_object_new_object();
-
-	yq_json_add_bool(c, "is_public", rm->is_public);
-	yq_json_add_bool(c, "require_approval", rm->require_approval);
-	yq_json_add_bool(c, "keep_chat_history", rm->keep_chat_history);
-	yq_json_add_bool(c, "sync_playback", rm->sync_playback);
-	yq_json_add_bool(c, "guest_control", rm->guest_control);
-	yq_json_add_int(c, "max_members", rm->max_members);
-	return c;
-}
-
 /* The view everyone who may see the room gets (and list items). */
 static json_object *
-room_summary(const struct room *rm)
+room_summary(const struct yq_room *rm)
 {
-	json_object *o = json_object_new_object();
+	json_object *o = yq_room_summary_json(rm);
 
-	yq_json_add_int(o, "id", rm->id);
-	yq_json_add_str(o, "name", rm->name);
-	yq_json_add_str(o, "description", rm->description);
-	json_object_object_add(o, "owner", user_ref(rm->owner_id, rm->owner_name));
-	yq_json_add_int(o, "member_count", rm->member_count);
 	yq_json_add_int(o, "online_count", rm->online_count);
-	json_object_object_add(o, "config", config_json(rm));
-	yq_json_add_str(o, "created_at", rm->created_at);
 	yq_json_add_str(o, "my_role", my_role(rm));
 	return o;
 }
 
-/* id, username, avatar_url, role, joined_at, online */
+/* a row of YQ_ROOM_MEMBERS_SELECT */
 static json_object *
 member_json(const struct yq_rows *rows, unsigned i)
 {
-	json_object *m = json_object_new_object();
+	json_object *m = yq_member_json(yq_rows_int(rows, i, 0), yq_rows_str(rows, i, 1),
+	                                yq_rows_str(rows, i, 2), yq_role_parse(yq_rows_str(rows, i, 3)));
 
-	yq_json_add_int(m, "id", yq_rows_int(rows, i, 0));
-	yq_json_add_str(m, "username", yq_rows_str(rows, i, 1));
-	yq_json_add_str(m, "avatar_url", yq_rows_str(rows, i, 2));
-	yq_json_add_str(m, "role", yq_rows_str(rows, i, 3));
 	yq_json_add_str(m, "joined_at", yq_rows_str(rows, i, 4));
 	yq_json_add_bool(m, "online", yq_rows_int(rows, i, 5));
 	return m;
 }
 
 static int
-add_members(struct yq_req *r, const struct room *rm, json_object *o)
+add_members(struct yq_req *r, const struct yq_room *rm, json_object *o)
 {
-	static const char sql[] =
-	        "SELECT u.id, u.username, u.avatar_url, m.role, "
-	        "DATE_FORMAT(m.joined_at, '%Y-%m-%dT%H:%i:%sZ'), "
-	        "EXISTS (SELECT 1 FROM presence p WHERE p.user_id = u.id "
-	        "AND p.seen_at > NOW() - INTERVAL ? SECOND) "
-	        "FROM room_members m JOIN users u ON u.id = m.user_id WHERE m.room_id = ? "
-	        "ORDER BY FIELD(m.role, 'owner', 'moderator', 'member'), m.joined_at, u.id";
+	static const char sql[] = YQ_ROOM_MEMBERS_SELECT;
 	struct yq_rows *rows;
 	long long n = YQ_DB_EXEC(r->db, sql, &rows, YQ_PINT(r->cfg->presence_ttl), YQ_PINT(rm->id));
 
@@ -209,28 +118,18 @@ add_members(struct yq_req *r, const struct room *rm, json_object *o)
 }
 
 static int
-add_playback(struct yq_req *r, const struct room *rm, json_object *o)
+add_playback(struct yq_req *r, const struct yq_room *rm, json_object *o)
 {
-	static const char sql[] =
-	        "SELECT media_url, state, position_ms, rate, version, updated_at_ms "
-	        "FROM room_playback WHERE room_id = ?";
+	static const char sql[] = YQ_PLAYBACK_SELECT;
 	struct yq_rows *rows;
+	struct yq_playback pb;
 	long long n = YQ_DB_EXEC(r->db, sql, &rows, YQ_PINT(rm->id));
 
 	if (n < 0)
 		return (int)n;
-	json_object *p = json_object_new_object();
-	bool have = rows->nrows > 0;
-	yq_json_add_str(p, "media_url", have ? yq_rows_str(rows, 0, 0) : "");
-	yq_json_add_str(p, "state", have ? yq_rows_str(rows, 0, 1) : "paused");
-	yq_json_add_int(p, "position_ms", have ? yq_rows_int(rows, 0, 2) : 0);
-	json_object_object_add(
-	        p, "rate",
-	        json_object_new_double(have ? strtod(yq_rows_str(rows, 0, 3), NULL) : 1.0));
-	yq_json_add_int(p, "version", have ? yq_rows_int(rows, 0, 4) : 0);
-	yq_json_add_int(p, "updated_at_ms", have ? yq_rows_int(rows, 0, 5) : 0);
+	yq_playback_from_row(rows, 0, &pb);
 	yq_rows_free(rows);
-	json_object_object_add(o, "playback", p);
+	json_object_object_add(o, "playback", yq_playback_json(&pb));
 	return 0;
 }
 
@@ -243,7 +142,7 @@ application_json(const struct yq_rows *rows, unsigned i)
 	yq_json_add_int(a, "id", yq_rows_int(rows, i, 0));
 	yq_json_add_int(a, "room_id", yq_rows_int(rows, i, 1));
 	json_object_object_add(a, "user",
-	                       user_ref(yq_rows_int(rows, i, 2), yq_rows_str(rows, i, 3)));
+	                       yq_user_ref(yq_rows_int(rows, i, 2), yq_rows_str(rows, i, 3)));
 	yq_json_add_str(a, "message", yq_rows_str(rows, i, 4));
 	yq_json_add_str(a, "status", yq_rows_str(rows, i, 5));
 	yq_json_add_str(a, "created_at", yq_rows_str(rows, i, 6));
@@ -266,9 +165,9 @@ invitation_json(const struct yq_rows *rows, unsigned i)
 	yq_json_add_int(v, "room_id", yq_rows_int(rows, i, 1));
 	yq_json_add_str(v, "room_name", yq_rows_str(rows, i, 2));
 	json_object_object_add(v, "inviter",
-	                       user_ref(yq_rows_int(rows, i, 3), yq_rows_str(rows, i, 4)));
+	                       yq_user_ref(yq_rows_int(rows, i, 3), yq_rows_str(rows, i, 4)));
 	json_object_object_add(v, "invitee",
-	                       user_ref(yq_rows_int(rows, i, 5), yq_rows_str(rows, i, 6)));
+	                       yq_user_ref(yq_rows_int(rows, i, 5), yq_rows_str(rows, i, 6)));
 	yq_json_add_str(v, "status", yq_rows_str(rows, i, 7));
 	yq_json_add_str(v, "created_at", yq_rows_str(rows, i, 8));
 	return v;
@@ -281,7 +180,7 @@ invitation_json(const struct yq_rows *rows, unsigned i)
 	"JOIN users a ON a.id = i.inviter_id JOIN users b ON b.id = i.invitee_id "
 
 static int
-add_pending(struct yq_req *r, const struct room *rm, json_object *o)
+add_pending(struct yq_req *r, const struct yq_room *rm, json_object *o)
 {
 	static const char apps[] = APPLICATION_SELECT
 	        "WHERE a.room_id = ? AND a.status = 'pending' ORDER BY a.id LIMIT 100";
@@ -309,7 +208,7 @@ add_pending(struct yq_req *r, const struct room *rm, json_object *o)
 
 /* The room as this caller may see it (SPEC: "by identity"). */
 static int
-room_view(struct yq_req *r, const struct room *rm, int status)
+room_view(struct yq_req *r, const struct yq_room *rm, int status)
 {
 	json_object *o = room_summary(rm);
 	int rc = 0;
@@ -327,11 +226,11 @@ fail:
 
 /* Load a room for a handler: 404 unless visible, then the permission. */
 static int
-room_for(struct yq_req *r, long long id, bool lock, enum yq_action act, struct room *rm)
+room_for(struct yq_req *r, long long id, bool lock, enum yq_action act, struct yq_room *rm)
 {
 	int rc = room_load(r, id, lock, rm);
 
-	if (rc == YQ_ENOTFOUND || (rc == 0 && !room_visible(rm)))
+	if (rc == YQ_ENOTFOUND || (rc == 0 && !yq_room_visible(rm)))
 		return yq_http_error(r, 404, "Room not found");
 	if (rc < 0)
 		return yq_http_fail(r, rc);
@@ -348,7 +247,7 @@ room_for(struct yq_req *r, long long id, bool lock, enum yq_action act, struct r
 struct tx {
 	struct yq_req *r;
 	int (*fn)(struct tx *t);
-	struct room rm;
+	struct yq_room rm;
 	int status;
 	const char *detail;
 	/* inputs and outputs of the particular handler */
@@ -401,7 +300,7 @@ tx_room(struct tx *t, long long id, enum yq_action act)
 {
 	int rc = room_load(t->r, id, true, &t->rm);
 
-	if (rc == YQ_ENOTFOUND || (rc == 0 && !room_visible(&t->rm)))
+	if (rc == YQ_ENOTFOUND || (rc == 0 && !yq_room_visible(&t->rm)))
 		return deny(t, 404, "Room not found");
 	if (rc < 0)
 		return rc;
@@ -414,14 +313,14 @@ tx_room(struct tx *t, long long id, enum yq_action act)
 }
 
 static json_object *
-room_content(const struct room *rm, struct yq_user *by)
+room_content(const struct yq_room *rm, struct yq_user *by)
 {
 	json_object *c = json_object_new_object();
 
 	yq_json_add_int(c, "room_id", rm->id);
 	yq_json_add_str(c, "room_name", rm->name);
 	if (by)
-		json_object_object_add(c, "by", user_ref(by->id, by->username));
+		json_object_object_add(c, "by", yq_user_ref(by->id, by->username));
 	return c;
 }
 
@@ -455,7 +354,7 @@ member_payload(long long uid, const char *username, enum yq_role role)
 {
 	json_object *p = json_object_new_object();
 
-	json_object_object_add(p, "user", user_ref(uid, username));
+	json_object_object_add(p, "user", yq_user_ref(uid, username));
 	if (role != YQ_ROLE_NONE)
 		yq_json_add_str(p, "role", yq_role_name(role));
 	return p;
@@ -495,7 +394,7 @@ remove_member(struct tx *t, long long uid)
 }
 
 static json_object *
-membership_json(const struct room *rm, long long uid, enum yq_role role)
+membership_json(const struct yq_room *rm, long long uid, enum yq_role role)
 {
 	json_object *o = json_object_new_object();
 
@@ -561,7 +460,7 @@ field_name(struct yq_req *r, json_object *body, bool required)
 /* The settings of SPEC section 3, from a config object; each present
  * field overwrites rm's. */
 static void
-read_config(struct yq_req *r, json_object *cfg, struct room *rm)
+read_config(struct yq_req *r, json_object *cfg, struct yq_room *rm)
 {
 	long long max;
 
@@ -580,7 +479,7 @@ read_config(struct yq_req *r, json_object *cfg, struct room *rm)
 
 struct create_args {
 	const char *name, *desc;
-	struct room cfg;
+	struct yq_room cfg;
 };
 
 static int
@@ -632,7 +531,7 @@ h_rooms_create(struct yq_req *r)
 	read_config(r, cfg, &a.cfg);
 	if (yq_http_invalid_done(r) < 0 || tx_run(&t) < 0)
 		goto out;
-	struct room rm;
+	struct yq_room rm;
 	int lr = room_load(r, t.room_id, false, &rm);
 	rc = lr < 0 ? yq_http_fail(r, lr) : room_view(r, &rm, 201);
 out:
@@ -676,7 +575,7 @@ like_pattern(char *out, size_t outsz, const char *s)
 static json_object *
 room_item(const struct yq_rows *rows, unsigned i)
 {
-	struct room rm;
+	struct yq_room rm;
 
 	room_from_row(rows, i, &rm);
 	return room_summary(&rm);
@@ -712,7 +611,7 @@ h_rooms_list(struct yq_req *r)
 int
 h_rooms_get(struct yq_req *r)
 {
-	struct room rm;
+	struct yq_room rm;
 
 	if (room_for(r, r->ids[0], false, YQ_ACT_COUNT, &rm) < 0)
 		return -1;
@@ -753,7 +652,7 @@ dissolve_fn(struct tx *t)
 	if (rc < 0)
 		return rc;
 	json_object *p = json_object_new_object();
-	json_object_object_add(p, "by", user_ref(t->r->user->id, t->r->user->username));
+	json_object_object_add(p, "by", yq_user_ref(t->r->user->id, t->r->user->username));
 	return announce(t, "dissolved", p);
 }
 
@@ -793,7 +692,7 @@ join_fn(struct tx *t)
 		yq_rows_free(rows);
 		json_object *c = room_content(&t->rm, NULL);
 		yq_json_add_int(c, "invitation_id", t->rm.invitation_id);
-		json_object_object_add(c, "invitee", user_ref(r->user->id, r->user->username));
+		json_object_object_add(c, "invitee", yq_user_ref(r->user->id, r->user->username));
 		if (who && (rc = tell(t, who, "invitation_accepted", c)) < 0)
 			return rc;
 		if (!who)
@@ -905,7 +804,7 @@ invite_fn(struct tx *t)
 	long long inv = (long long)yq_db_insert_id(r->db);
 	json_object *c = room_content(&t->rm, NULL);
 	yq_json_add_int(c, "invitation_id", inv);
-	json_object_object_add(c, "inviter", user_ref(r->user->id, r->user->username));
+	json_object_object_add(c, "inviter", yq_user_ref(r->user->id, r->user->username));
 	if ((rc = tell(t, t->user_id, "room_invite", c)) < 0)
 		return rc;
 	if ((n = YQ_DB_EXEC(r->db, get, &rows, YQ_PINT(inv))) < 0)
@@ -963,7 +862,7 @@ apply_fn(struct tx *t)
 	for (unsigned i = 0; i < rows->nrows && rc == 0; i++) {
 		json_object *c = room_content(&t->rm, NULL);
 		yq_json_add_int(c, "application_id", app);
-		json_object_object_add(c, "applicant", user_ref(r->user->id, r->user->username));
+		json_object_object_add(c, "applicant", yq_user_ref(r->user->id, r->user->username));
 		yq_json_add_str(c, "message", t->text ? t->text : "");
 		rc = tell(t, yq_rows_int(rows, i, 0), "room_application", c);
 	}
@@ -1023,8 +922,8 @@ config_fn(struct tx *t)
 	json_object *p = json_object_new_object();
 	yq_json_add_str(p, "name", t->rm.name);
 	yq_json_add_str(p, "description", t->rm.description);
-	json_object_object_add(p, "config", config_json(&t->rm));
-	json_object_object_add(p, "by", user_ref(r->user->id, r->user->username));
+	json_object_object_add(p, "config", yq_room_config_json(&t->rm));
+	json_object_object_add(p, "by", yq_user_ref(r->user->id, r->user->username));
 	return announce(t, "config_updated", p);
 }
 
@@ -1044,7 +943,7 @@ h_rooms_config(struct yq_req *r)
 		yq_http_invalid(r, "body", "config", "model_attributes_type",
 		                "Input should be a valid dictionary");
 	/* validate before touching the database: a dry run on a scratch room */
-	struct room scratch = { 0 };
+	struct yq_room scratch = { 0 };
 	field_name(r, body, false);
 	yq_body_str(r, body, "description", false, 0, 500, NULL);
 	if (cfg) {
@@ -1055,7 +954,7 @@ h_rooms_config(struct yq_req *r)
 	read_config(r, cfg, &scratch);
 	if (yq_http_invalid_done(r) < 0 || tx_run(&t) < 0)
 		goto out;
-	struct room rm;
+	struct yq_room rm;
 	int lr = room_load(r, t.room_id, false, &rm);
 	rc = lr < 0 ? yq_http_fail(r, lr) : room_view(r, &rm, 200);
 out:
@@ -1074,7 +973,7 @@ h_rooms_members(struct yq_req *r)
 	        "AND p.seen_at > NOW() - INTERVAL ? SECOND) "
 	        "FROM room_members m JOIN users u ON u.id = m.user_id "
 	        "WHERE m.room_id = ? AND m.user_id > ? ORDER BY m.user_id LIMIT ?";
-	struct room rm;
+	struct yq_room rm;
 	long long limit, after;
 
 	if (room_for(r, r->ids[0], false, YQ_ACT_CHAT, &rm) < 0)
@@ -1168,7 +1067,7 @@ kick_fn(struct tx *t)
 	    (rc = tell(t, t->user_id, "member_kicked", room_content(&t->rm, r->user))) < 0)
 		return rc;
 	json_object *p = member_payload(t->user_id, name, YQ_ROLE_NONE);
-	json_object_object_add(p, "by", user_ref(r->user->id, r->user->username));
+	json_object_object_add(p, "by", yq_user_ref(r->user->id, r->user->username));
 	return announce(t, "member_kicked", p);
 }
 
@@ -1213,8 +1112,8 @@ transfer_fn(struct tx *t)
 	if ((rc = tell(t, t->user_id, "role_changed", c)) < 0)
 		return rc;
 	json_object *p = json_object_new_object();
-	json_object_object_add(p, "old_owner", user_ref(r->user->id, r->user->username));
-	json_object_object_add(p, "new_owner", user_ref(t->user_id, name));
+	json_object_object_add(p, "old_owner", yq_user_ref(r->user->id, r->user->username));
+	json_object_object_add(p, "new_owner", yq_user_ref(t->user_id, name));
 	return announce(t, "owner_changed", p);
 }
 
@@ -1232,7 +1131,7 @@ h_rooms_transfer(struct yq_req *r)
 	invite_fields(&t); /* {user_id} */
 	if (yq_http_invalid_done(r) < 0 || tx_run(&t) < 0)
 		goto out;
-	struct room rm;
+	struct yq_room rm;
 	int lr = room_load(r, t.room_id, false, &rm);
 	rc = lr < 0 ? yq_http_fail(r, lr) : room_view(r, &rm, 200);
 out:
@@ -1246,7 +1145,7 @@ h_rooms_applications(struct yq_req *r)
 {
 	static const char sql[] = APPLICATION_SELECT "WHERE a.room_id = ? AND a.status = 'pending' "
 	                                             "AND a.id < ? ORDER BY a.id DESC LIMIT ?";
-	struct room rm;
+	struct yq_room rm;
 	long long limit, before;
 
 	if (room_for(r, r->ids[0], false, YQ_ACT_REVIEW, &rm) < 0)
@@ -1386,7 +1285,7 @@ decline_fn(struct tx *t)
 			return (int)n;
 		json_object *c = room_content(&t->rm, NULL);
 		yq_json_add_int(c, "invitation_id", t->inv_id);
-		json_object_object_add(c, "invitee", user_ref(r->user->id, r->user->username));
+		json_object_object_add(c, "invitee", yq_user_ref(r->user->id, r->user->username));
 		if ((rc = tell(t, inviter, "invitation_declined", c)) < 0)
 			return rc;
 	}
@@ -1406,18 +1305,12 @@ h_rooms_decline(struct yq_req *r)
 	return tx_run(&t) < 0 ? -1 : yq_http_json(r, 200, t.out);
 }
 
-/* id, room_id, user_id, username, text, created_at_ms, created_at */
+/* YQ_CHAT_COLUMNS, then created_at */
 static json_object *
 message_json(const struct yq_rows *rows, unsigned i)
 {
-	json_object *m = json_object_new_object();
+	json_object *m = yq_chat_json_row(rows, i, 0);
 
-	yq_json_add_int(m, "id", yq_rows_int(rows, i, 0));
-	yq_json_add_int(m, "room_id", yq_rows_int(rows, i, 1));
-	yq_json_add_int(m, "user_id", yq_rows_int(rows, i, 2));
-	yq_json_add_str(m, "username", yq_rows_str(rows, i, 3));
-	yq_json_add_str(m, "text", yq_rows_str(rows, i, 4));
-	yq_json_add_int(m, "created_at_ms", yq_rows_int(rows, i, 5));
 	yq_json_add_str(m, "created_at", yq_rows_str(rows, i, 6));
 	return m;
 }
@@ -1426,12 +1319,11 @@ message_json(const struct yq_rows *rows, unsigned i)
 int
 h_rooms_messages(struct yq_req *r)
 {
-	static const char sql[] = "SELECT c.id, c.room_id, c.user_id, u.username, c.text, "
-	                          "CAST(UNIX_TIMESTAMP(c.created_at) * 1000 AS INTEGER), "
+	static const char sql[] = "SELECT " YQ_CHAT_COLUMNS ", "
 	                          "DATE_FORMAT(c.created_at, '%Y-%m-%dT%H:%i:%sZ') "
 	                          "FROM chat_messages c STRAIGHT_JOIN users u ON u.id = c.user_id "
 	                          "WHERE c.room_id = ? AND c.id < ? ORDER BY c.id DESC LIMIT ?";
-	struct room rm;
+	struct yq_room rm;
 	long long limit, before;
 	const struct yq_kv *b = yq_form_get(&r->query, "before_id");
 

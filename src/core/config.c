@@ -82,6 +82,14 @@ static const struct ckey keys[] = {
 	U("ws.max_message", ws_max_message, "65536"),
 	U("ws.sendq_bytes", ws_sendq_bytes, "4194304"),
 	U("ws.recent_messages", ws_recent_messages, "50"),
+	U("ws.presence_batch_above", ws_presence_batch_above, "50"),
+	U("ws.auth_workers", ws_auth_workers, "2"),
+	U("ws.queue_poll_idle_ms", ws_queue_poll_idle_ms, "25"),
+	S("ws.metrics_listen", ws_metrics_listen, ""),
+	U("ws.command_lead_min_ms", ws_command_lead_min_ms, "40"),
+	U("ws.command_lead_max_ms", ws_command_lead_max_ms, "250"),
+	U("ws.health_interval_ms", ws_health_interval_ms, "1000"),
+	S("ws.event_loop", ws_event_loop, "libev"),
 };
 
 static const struct ckey *

@@ -77,6 +77,14 @@ struct yq_config {
 	unsigned ws_max_message;
 	unsigned ws_sendq_bytes;
 	unsigned ws_recent_messages;
+	unsigned ws_presence_batch_above;
+	unsigned ws_auth_workers;
+	unsigned ws_queue_poll_idle_ms;
+	char ws_metrics_listen[128];
+	unsigned ws_command_lead_min_ms;
+	unsigned ws_command_lead_max_ms;
+	unsigned ws_health_interval_ms;
+	char ws_event_loop[16];
 };
 
 /* Fill cfg with defaults, then the file at path (NULL: none), then the

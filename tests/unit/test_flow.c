@@ -1,6 +1,7 @@
 /*
  * test_flow.c - unit tests for ws/flow.c: the send queue (order,
- * growth, references, the slow-consumer rules), the envelope check of
+ * growth, references, the slow-consumer rules, lanes: control before room
+ * before presence, a presence burst never makes a member slow), the envelope check of
  * client messages, the 64-bit key map and the token bucket.
  *
  * Map: put/get/del, many keys across growth, negative and huge keys,
@@ -103,6 +104,112 @@ START_TEST(test_sendq_slow_consumer_rules)
 	ck_assert_int_eq(m->refs, 1);
 	msg_unref(tiny);
 	msg_unref(m);
+}
+END_TEST
+
+static struct msg *
+mk_lane(size_t len, enum lane lane)
+{
+	struct msg *m = mk(len);
+
+	m->lane = (unsigned char)lane;
+	return m;
+}
+
+START_TEST(test_sendq_lanes_priority_and_order)
+{
+	struct sendq q = { 0 };
+	struct msg *pres[3], *room[3], *ctl[3];
+
+	/* interleaved pushes: presence, room, control, ... */
+	for (int i = 0; i < 3; i++) {
+		pres[i] = mk_lane(5, LANE_PRESENCE);
+		room[i] = mk_lane(7, LANE_ROOM);
+		ctl[i] = mk_lane(11, LANE_CONTROL);
+		ck_assert_int_eq(sendq_push(&q, pres[i], 1 << 20, 0), 0);
+		ck_assert_int_eq(sendq_push(&q, room[i], 1 << 20, 0), 0);
+		ck_assert_int_eq(sendq_push(&q, ctl[i], 1 << 20, 0), 0);
+	}
+	ck_assert_uint_eq(q.count, 9);
+	ck_assert_uint_eq(q.bytes, 3 * (5 + 7 + 11));
+	ck_assert_uint_eq(q.presence_bytes, 15);
+	/* control first, then room, then presence; each lane in order */
+	struct msg *want[9] = { ctl[0], ctl[1], ctl[2], room[0], room[1], room[2],
+		                pres[0], pres[1], pres[2] };
+	for (int i = 0; i < 9; i++) {
+		struct msg *p = sendq_pop(&q);
+		ck_assert_ptr_eq(p, want[i]);
+		msg_unref(p);
+		if (i == 3) {
+			/* a control message that comes later still goes next */
+			struct msg *late = mk_lane(3, LANE_CONTROL);
+			ck_assert_int_eq(sendq_push(&q, late, 1 << 20, 0), 0);
+			struct msg *p2 = sendq_pop(&q);
+			ck_assert_ptr_eq(p2, late);
+			msg_unref(p2);
+			msg_unref(late);
+		}
+	}
+	ck_assert_ptr_null(sendq_pop(&q));
+	ck_assert_uint_eq(q.bytes, 0);
+	ck_assert_uint_eq(q.presence_bytes, 0);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(pres[i]->refs, 1);
+		msg_unref(pres[i]);
+		msg_unref(room[i]);
+		msg_unref(ctl[i]);
+	}
+	sendq_clear(&q);
+}
+END_TEST
+
+START_TEST(test_sendq_presence_burst_is_not_slow)
+{
+	struct sendq q = { 0 };
+	struct msg *p = mk_lane(100, LANE_PRESENCE), *r = mk_lane(100, LANE_ROOM);
+
+	/* a burst of presence the server caused: more than the soft count,
+	 * well past the grace, and room traffic still queues */
+	for (int i = 0; i < SENDQ_SOFT_COUNT; i++)
+		ck_assert_int_eq(sendq_push(&q, p, 1 << 20, i), 0);
+	ck_assert_int_eq(q.over_since_ms, 0);
+	ck_assert_int_eq(sendq_push(&q, r, 1 << 20, 10 * SENDQ_SLOW_GRACE_MS), 0);
+	ck_assert_int_eq(q.over_since_ms, 0);
+	/* the presence lane has its own cap */
+	ck_assert_int_eq(sendq_push(&q, p, 1 << 20, 0), -1);
+	ck_assert_uint_eq(q.lane[LANE_PRESENCE].count, SENDQ_PRESENCE_MAX);
+	sendq_clear(&q);
+	/* room traffic alone keeps the old rule: past the soft count for
+	 * longer than the grace is slow */
+	for (int i = 0; i < SENDQ_SOFT_COUNT; i++)
+		ck_assert_int_eq(sendq_push(&q, r, 1 << 20, 1000), 0);
+	ck_assert_int_eq(sendq_push(&q, r, 1 << 20, 1000), 0);
+	ck_assert_int_eq(q.over_since_ms, 1000);
+	ck_assert_int_eq(sendq_push(&q, r, 1 << 20, 1001 + SENDQ_SLOW_GRACE_MS), -1);
+	sendq_clear(&q);
+	ck_assert_int_eq(p->refs, 1);
+	ck_assert_int_eq(r->refs, 1);
+	msg_unref(p);
+	msg_unref(r);
+}
+END_TEST
+
+START_TEST(test_msg_lanes_by_type)
+{
+	ck_assert_int_eq(msg_lane_of("play_control"), LANE_CONTROL);
+	ck_assert_int_eq(msg_lane_of("progress_sync"), LANE_CONTROL);
+	ck_assert_int_eq(msg_lane_of("user_status"), LANE_PRESENCE);
+	ck_assert_int_eq(msg_lane_of("presence"), LANE_PRESENCE);
+	ck_assert_int_eq(msg_lane_of("sync_health"), LANE_PRESENCE);
+	ck_assert_int_eq(msg_lane_of("chat_message"), LANE_ROOM);
+	ck_assert_int_eq(msg_lane_of("room_event"), LANE_ROOM);
+	ck_assert_int_eq(msg_lane_of("error"), LANE_ROOM);
+	ck_assert_int_eq(msg_lane_of(NULL), LANE_ROOM);
+	json_object *o = json_tokener_parse("{\"type\":\"play_control\",\"payload\":{}}");
+	struct msg *m = msg_from_json(o);
+	ck_assert_int_eq(m->lane, LANE_CONTROL);
+	msg_unref(m);
+	json_object_put(o);
 }
 END_TEST
 
@@ -282,6 +389,9 @@ flow_suite(void)
 
 	tcase_add_test(tc, test_sendq_order_growth_refs);
 	tcase_add_test(tc, test_sendq_slow_consumer_rules);
+	tcase_add_test(tc, test_sendq_lanes_priority_and_order);
+	tcase_add_test(tc, test_sendq_presence_burst_is_not_slow);
+	tcase_add_test(tc, test_msg_lanes_by_type);
 	tcase_add_test(tc, test_envelope_good);
 	tcase_add_test(tc, test_envelope_bad);
 	tcase_add_test(tc, test_envelope_ids_that_are_not_echoed);

@@ -15,10 +15,10 @@
 #include <check.h>
 #include <string.h>
 
-static struct playback
+static struct yq_playback
 playing_at(int64_t pos, int64_t at, double rate)
 {
-	struct playback p = {
+	struct yq_playback p = {
 		.playing = true, .position_ms = pos, .rate = rate, .version = 7, .updated_at_ms = at
 	};
 	return p;
@@ -26,7 +26,7 @@ playing_at(int64_t pos, int64_t at, double rate)
 
 START_TEST(test_position_extrapolates_while_playing)
 {
-	struct playback p = playing_at(1000, 50000, 1.0);
+	struct yq_playback p = playing_at(1000, 50000, 1.0);
 
 	ck_assert_int_eq(playback_position(&p, 50000), 1000);
 	ck_assert_int_eq(playback_position(&p, 52500), 3500);
@@ -39,50 +39,53 @@ END_TEST
 
 START_TEST(test_position_stands_still_when_paused)
 {
-	struct playback p = playing_at(1000, 50000, 1.0);
+	struct yq_playback p = playing_at(1000, 50000, 1.0);
 
 	p.playing = false;
 	ck_assert_int_eq(playback_position(&p, 90000), 1000);
-	struct playback never = { .playing = true, .position_ms = 5, .rate = 1.0 };
+	struct yq_playback never = { .playing = true, .position_ms = 5, .rate = 1.0 };
 	ck_assert_int_eq(playback_position(&never, 90000), 5);
 }
 END_TEST
 
 START_TEST(test_position_never_negative)
 {
-	/* a clock that went backwards must not give a negative position */
-	struct playback p = playing_at(100, 50000, 1.0);
+	/* a clock that went backwards (or a state scheduled ahead) stands at
+	 * its position until updated_at_ms */
+	struct yq_playback p = playing_at(100, 50000, 1.0);
 
-	ck_assert_int_eq(playback_position(&p, 40000), 0);
+	ck_assert_int_eq(playback_position(&p, 40000), 100);
+	ck_assert_int_eq(playback_position(&p, 50000), 100);
+	ck_assert_int_eq(playback_position(&p, 50010), 110);
 }
 END_TEST
 
 START_TEST(test_actions)
 {
-	struct playback p = { .rate = 1.0 };
+	struct yq_playback p = { .rate = 1.0 };
 	struct pb_change c = { .action = PB_PLAY, .has_position = true, .position_ms = 2000 };
 
-	playback_apply(&p, &c, 10000);
+	playback_apply(&p, &c, 10000, 10000);
 	ck_assert(p.playing);
 	ck_assert_int_eq(p.position_ms, 2000);
 	ck_assert_int_eq(p.version, 1);
 	ck_assert_int_eq(p.updated_at_ms, 10000);
 
 	c = (struct pb_change){ .action = PB_PAUSE, .has_position = true, .position_ms = 2500 };
-	playback_apply(&p, &c, 10500);
+	playback_apply(&p, &c, 10500, 10500);
 	ck_assert(!p.playing);
 	ck_assert_int_eq(p.position_ms, 2500);
 	ck_assert_int_eq(p.version, 2);
 
 	c = (struct pb_change){ .action = PB_SEEK, .has_position = true, .position_ms = 90000 };
-	playback_apply(&p, &c, 11000);
+	playback_apply(&p, &c, 11000, 11000);
 	ck_assert(!p.playing);
 	ck_assert_int_eq(p.position_ms, 90000);
 	ck_assert_int_eq(p.version, 3);
 
 	c = (struct pb_change){ .action = PB_LOAD };
 	strcpy(c.media_url, "https://example.com/b.mp4");
-	playback_apply(&p, &c, 12000);
+	playback_apply(&p, &c, 12000, 12000);
 	ck_assert_str_eq(p.media_url, "https://example.com/b.mp4");
 	ck_assert(!p.playing);
 	ck_assert_int_eq(p.position_ms, 0);
@@ -91,7 +94,7 @@ START_TEST(test_actions)
 	c = (struct pb_change){
 		.action = PB_SYNC, .has_position = true, .position_ms = 700, .playing = true
 	};
-	playback_apply(&p, &c, 13000);
+	playback_apply(&p, &c, 13000, 13000);
 	ck_assert(p.playing);
 	ck_assert_int_eq(p.position_ms, 700);
 	ck_assert_int_eq(p.version, 5);
@@ -100,11 +103,11 @@ END_TEST
 
 START_TEST(test_change_without_position_continues)
 {
-	struct playback p = playing_at(1000, 50000, 2.0);
+	struct yq_playback p = playing_at(1000, 50000, 2.0);
 	struct pb_change c = { .action = PB_RATE, .rate = 0.5 };
 
 	/* 1 s at rate 2 before the change */
-	playback_apply(&p, &c, 51000);
+	playback_apply(&p, &c, 51000, 51000);
 	ck_assert_int_eq(p.position_ms, 3000);
 	ck_assert(p.playing);
 	ck_assert(p.rate == 0.5);
@@ -113,7 +116,7 @@ START_TEST(test_change_without_position_continues)
 	ck_assert_int_eq(playback_position(&p, 53000), 4000);
 
 	c = (struct pb_change){ .action = PB_PAUSE };
-	playback_apply(&p, &c, 55000);
+	playback_apply(&p, &c, 55000, 55000);
 	ck_assert_int_eq(p.position_ms, 5000);
 	ck_assert(!p.playing);
 }
@@ -121,7 +124,7 @@ END_TEST
 
 START_TEST(test_event_payloads)
 {
-	struct playback p = playing_at(1234, 99, 1.0);
+	struct yq_playback p = playing_at(1234, 99, 1.0);
 	struct pb_change c = { .action = PB_SEEK };
 	json_object *o = playback_event(&p, &c, 5, "alice"), *v, *by;
 
@@ -148,6 +151,60 @@ START_TEST(test_event_payloads)
 }
 END_TEST
 
+START_TEST(test_scheduled_ahead)
+{
+	struct yq_playback p = { .rate = 1.0 };
+	struct pb_change c = { .action = PB_PLAY, .has_position = true, .position_ms = 5000 };
+	json_object *o, *v;
+
+	/* play at 5000, decided at 10000, executed at 10080 */
+	playback_apply(&p, &c, 10000, 10080);
+	ck_assert(p.playing);
+	ck_assert_int_eq(p.position_ms, 5000);
+	ck_assert_int_eq(p.updated_at_ms, 10080);
+	ck_assert_int_eq(playback_position(&p, 10050), 5000); /* not yet */
+	ck_assert_int_eq(playback_position(&p, 11080), 6000);
+	o = playback_event(&p, &c, 1, "a");
+	ck_assert(json_object_object_get_ex(o, "execute_at_ms", &v));
+	ck_assert_int_eq(json_object_get_int64(v), 10080);
+	ck_assert(json_object_object_get_ex(o, "server_ts", &v));
+	ck_assert_int_eq(json_object_get_int64(v), 10080);
+	json_object_put(o);
+
+	/* a rate change without a position: where the media is at its
+	 * execution time, under the old rate */
+	c = (struct pb_change){ .action = PB_RATE, .rate = 2.0 };
+	playback_apply(&p, &c, 12000, 12100);
+	ck_assert_int_eq(p.position_ms, 7020);
+	ck_assert_int_eq(p.updated_at_ms, 12100);
+	ck_assert_int_eq(playback_position(&p, 13100), 9020);
+
+	/* a command with a shorter lead never executes before the one
+	 * scheduled before it */
+	c = (struct pb_change){ .action = PB_PAUSE };
+	playback_apply(&p, &c, 12050, 12060);
+	ck_assert_int_eq(p.updated_at_ms, 12100);
+	ck_assert_int_eq(p.position_ms, 7020);
+	ck_assert(!p.playing);
+
+	/* at_ms in the past is now; load and progress_sync are never
+	 * scheduled */
+	c = (struct pb_change){ .action = PB_SEEK, .has_position = true, .position_ms = 1 };
+	playback_apply(&p, &c, 20000, 19000);
+	ck_assert_int_eq(p.updated_at_ms, 20000);
+	c = (struct pb_change){ .action = PB_LOAD, .media_url = "https://x/a.mp4" };
+	playback_apply(&p, &c, 21000, 21500);
+	ck_assert_int_eq(p.updated_at_ms, 21000);
+	o = playback_event(&p, &c, 1, "a");
+	ck_assert(!json_object_object_get_ex(o, "execute_at_ms", NULL));
+	json_object_put(o);
+	c = (struct pb_change){ .action = PB_SYNC, .has_position = true, .position_ms = 9,
+		                .playing = true };
+	playback_apply(&p, &c, 22000, 22500);
+	ck_assert_int_eq(p.updated_at_ms, 22000);
+}
+END_TEST
+
 static Suite *
 playback_suite(void)
 {
@@ -160,6 +217,7 @@ playback_suite(void)
 	tcase_add_test(tc, test_actions);
 	tcase_add_test(tc, test_change_without_position_continues);
 	tcase_add_test(tc, test_event_payloads);
+	tcase_add_test(tc, test_scheduled_ahead);
 	suite_add_tcase(s, tc);
 	return s;
 }

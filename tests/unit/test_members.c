@@ -1,0 +1,151 @@
+/*
+ * test_members.c - unit tests for ws/members.c, a room's live member
+ * list: the REST order (owner, moderators, members, each by join order)
+ * kept through adds, removes and role changes; a known member keeps its
+ * presence and avatar when refreshed; the rendered list is valid JSON with
+ * exactly the snapshot's member fields, the viewer always online.
+ */
+#include "config.h"
+
+#include "ws/ws.h"
+
+#include <check.h>
+#include <string.h>
+
+static json_object *
+rendered(const struct members *ms, int64_t self)
+{
+	struct yq_buf b = { 0 };
+
+	ck_assert_int_eq(members_render(ms, &b, self), 0);
+	json_object *a = json_tokener_parse(b.data);
+	yq_buf_free(&b);
+	ck_assert_ptr_nonnull(a);
+	ck_assert(json_object_is_type(a, json_type_array));
+	return a;
+}
+
+static int64_t
+id_at(json_object *a, size_t i)
+{
+	json_object *m = json_object_array_get_idx(a, i), *v;
+
+	ck_assert(json_object_object_get_ex(m, "id", &v));
+	return json_object_get_int64(v);
+}
+
+START_TEST(test_order_roles_and_removal)
+{
+	struct members ms = { 0 };
+
+	ck_assert_int_eq(members_add(&ms, 10, "m1", "", YQ_ROLE_MEMBER, false), 0);
+	ck_assert_int_eq(members_add(&ms, 1, "own", "", YQ_ROLE_OWNER, false), 0);
+	ck_assert_int_eq(members_add(&ms, 11, "m2", "", YQ_ROLE_MEMBER, false), 0);
+	ck_assert_int_eq(members_add(&ms, 5, "mod", "", YQ_ROLE_MODERATOR, false), 0);
+	json_object *a = rendered(&ms, 0);
+	int64_t want[] = { 1, 5, 10, 11 };
+	ck_assert_uint_eq(json_object_array_length(a), 4);
+	for (size_t i = 0; i < 4; i++)
+		ck_assert_int_eq(id_at(a, i), want[i]);
+	json_object_put(a);
+
+	/* m2 promoted, the owner hands over to m1 */
+	members_set_role(&ms, 11, YQ_ROLE_MODERATOR);
+	members_set_role(&ms, 1, YQ_ROLE_MODERATOR);
+	members_set_role(&ms, 10, YQ_ROLE_OWNER);
+	a = rendered(&ms, 0);
+	int64_t want2[] = { 10, 1, 11, 5 }; /* moderators by join order */
+	for (size_t i = 0; i < 4; i++)
+		ck_assert_int_eq(id_at(a, i), want2[i]);
+	json_object_put(a);
+
+	members_remove(&ms, 5);
+	members_remove(&ms, 99); /* unknown: nothing */
+	ck_assert_uint_eq(ms.n, 3);
+	ck_assert_ptr_null(members_find(&ms, 5));
+	ck_assert_ptr_nonnull(members_find(&ms, 11));
+	members_free(&ms);
+	ck_assert_uint_eq(ms.n, 0);
+}
+END_TEST
+
+START_TEST(test_render_fields_presence_and_refresh)
+{
+	struct members ms = { 0 };
+	json_object *v;
+
+	ck_assert_int_eq(members_add(&ms, 1, "alice", "https://a/x.png", YQ_ROLE_OWNER, true), 0);
+	ck_assert_int_eq(members_add(&ms, 2, "bob", NULL, YQ_ROLE_MEMBER, false), 0);
+	/* refreshed: presence kept, a NULL avatar keeps the known one */
+	ck_assert_int_eq(members_add(&ms, 1, "alice2", NULL, YQ_ROLE_OWNER, false), 0);
+	ck_assert(members_find(&ms, 1)->online);
+	members_set_online(&ms, 2, false);
+
+	json_object *a = rendered(&ms, 2); /* bob views: bob is online */
+	ck_assert_uint_eq(json_object_array_length(a), 2);
+	json_object *m = json_object_array_get_idx(a, 0);
+	ck_assert_int_eq(json_object_object_length(m), 5);
+	ck_assert(json_object_object_get_ex(m, "username", &v));
+	ck_assert_str_eq(json_object_get_string(v), "alice2");
+	ck_assert(json_object_object_get_ex(m, "avatar_url", &v));
+	ck_assert_str_eq(json_object_get_string(v), "https://a/x.png");
+	ck_assert(json_object_object_get_ex(m, "role", &v));
+	ck_assert_str_eq(json_object_get_string(v), "owner");
+	ck_assert(json_object_object_get_ex(m, "online", &v));
+	ck_assert(json_object_get_boolean(v));
+	m = json_object_array_get_idx(a, 1);
+	ck_assert(json_object_object_get_ex(m, "avatar_url", &v));
+	ck_assert_str_eq(json_object_get_string(v), "");
+	ck_assert(json_object_object_get_ex(m, "online", &v));
+	ck_assert(json_object_get_boolean(v)); /* the viewer */
+	json_object_put(a);
+
+	a = rendered(&ms, 0);
+	m = json_object_array_get_idx(a, 1);
+	ck_assert(json_object_object_get_ex(m, "online", &v));
+	ck_assert(!json_object_get_boolean(v));
+	json_object_put(a);
+
+	/* names that need escaping stay valid JSON */
+	ck_assert_int_eq(members_add(&ms, 3, "q\"uote", "http://x/\"<>", YQ_ROLE_MEMBER, false), 0);
+	a = rendered(&ms, 0);
+	ck_assert_uint_eq(json_object_array_length(a), 3);
+	json_object_put(a);
+	members_free(&ms);
+}
+END_TEST
+
+START_TEST(test_empty_and_many)
+{
+	struct members ms = { 0 };
+	json_object *a = rendered(&ms, 7);
+
+	ck_assert_uint_eq(json_object_array_length(a), 0);
+	json_object_put(a);
+	for (int i = 1000; i > 0; i--)
+		ck_assert_int_eq(members_add(&ms, i, "u", "", YQ_ROLE_MEMBER, i % 2), 0);
+	a = rendered(&ms, 0);
+	ck_assert_uint_eq(json_object_array_length(a), 1000);
+	ck_assert_int_eq(id_at(a, 0), 1000); /* join order, not id order */
+	ck_assert_int_eq(id_at(a, 999), 1);
+	json_object_put(a);
+	members_free(&ms);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("members");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_order_roles_and_removal);
+	tcase_add_test(tc, test_render_fields_presence_and_refresh);
+	tcase_add_test(tc, test_empty_and_many);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,191 @@
+/*
+ * members.c - a room's member list as this node keeps it live, so a
+ * connect costs no member query and no JSON parse: loaded once by the
+ * database worker when the room first comes to this node (a plain array,
+ * already rendered), then kept in step by the room events (joined, left,
+ * kicked, role and owner changes) and presence changes.  Each member's
+ * JSON is rendered once up to its "online" value; a snapshot's member
+ * list is those pieces concatenated.
+ *
+ * Order: as REST lists them, owner, moderators, members, each by when they
+ * joined (members loaded from the database keep the query's order; later
+ * joiners come after them).
+ *
+ * A member's avatar_url is what the database said when the list was
+ * loaded or the member last connected here; a member who joined later and
+ * never connected here shows "" until the room is reloaded (REST has the
+ * truth).
+ */
+#include "config.h"
+
+#include "core/json.h"
+#include "ws/ws.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int
+rank(enum yq_role r)
+{
+	return r == YQ_ROLE_OWNER ? 0 : r == YQ_ROLE_MODERATOR ? 1 : 2;
+}
+
+static bool
+before(const struct member *a, const struct member *b)
+{
+	return rank(a->role) != rank(b->role) ? rank(a->role) < rank(b->role) : a->order < b->order;
+}
+
+static int
+render(struct member *m)
+{
+	json_object *o = yq_member_json(m->user_id, m->username, m->avatar_url, m->role);
+	size_t len;
+	const char *s = yq_json_str(o, &len);
+	/* s ends with '}': keep everything before it, then ,"online": */
+	char *h = malloc(len + 16);
+	if (h) {
+		memcpy(h, s, len - 1);
+		memcpy(h + len - 1, ",\"online\":", 10);
+		h[len + 9] = '\0';
+		free(m->head);
+		m->head = h;
+		m->head_len = len + 9;
+	}
+	json_object_put(o);
+	return h ? 0 : -1;
+}
+
+struct member *
+members_find(struct members *ms, int64_t user_id)
+{
+	for (size_t i = 0; i < ms->n; i++)
+		if (ms->v[i].user_id == user_id)
+			return &ms->v[i];
+	return NULL;
+}
+
+/* Move v[i] to where its role and order put it. */
+static void
+resort(struct members *ms, size_t i)
+{
+	struct member m = ms->v[i];
+
+	memmove(&ms->v[i], &ms->v[i + 1], (ms->n - i - 1) * sizeof(m));
+	size_t j = ms->n - 1;
+	while (j > 0 && before(&m, &ms->v[j - 1]))
+		j--;
+	memmove(&ms->v[j + 1], &ms->v[j], (ms->n - 1 - j) * sizeof(m));
+	ms->v[j] = m;
+}
+
+int
+members_add(struct members *ms, int64_t user_id, const char *username, const char *avatar_url,
+            enum yq_role role, bool online)
+{
+	struct member *m = members_find(ms, user_id);
+
+	if (m) { /* known: refresh what we were told */
+		yq_strlcpy(m->username, username, sizeof(m->username));
+		if (avatar_url) {
+			char *a = strdup(avatar_url);
+			if (!a)
+				return -1;
+			free(m->avatar_url);
+			m->avatar_url = a;
+		}
+		if (m->role != role) {
+			m->role = role;
+			if (render(m) < 0)
+				return -1;
+			resort(ms, (size_t)(m - ms->v));
+			return 0;
+		}
+		return render(m);
+	}
+	if (ms->n == ms->cap) {
+		size_t cap = ms->cap ? ms->cap * 2 : 8;
+		struct member *v = realloc(ms->v, cap * sizeof(*v));
+		if (!v)
+			return -1;
+		ms->v = v;
+		ms->cap = cap;
+	}
+	m = &ms->v[ms->n];
+	memset(m, 0, sizeof(*m));
+	m->user_id = user_id;
+	yq_strlcpy(m->username, username, sizeof(m->username));
+	m->avatar_url = avatar_url ? strdup(avatar_url) : NULL;
+	m->role = role;
+	m->online = online;
+	m->order = ++ms->next_order;
+	if (render(m) < 0) {
+		free(m->avatar_url);
+		return -1;
+	}
+	ms->n++;
+	resort(ms, ms->n - 1);
+	return 0;
+}
+
+void
+members_remove(struct members *ms, int64_t user_id)
+{
+	struct member *m = members_find(ms, user_id);
+
+	if (!m)
+		return;
+	free(m->avatar_url);
+	free(m->head);
+	size_t i = (size_t)(m - ms->v);
+	memmove(&ms->v[i], &ms->v[i + 1], (ms->n - i - 1) * sizeof(*m));
+	ms->n--;
+}
+
+void
+members_set_role(struct members *ms, int64_t user_id, enum yq_role role)
+{
+	struct member *m = members_find(ms, user_id);
+
+	if (!m || m->role == role)
+		return;
+	m->role = role;
+	render(m);
+	resort(ms, (size_t)(m - ms->v));
+}
+
+void
+members_set_online(struct members *ms, int64_t user_id, bool online)
+{
+	struct member *m = members_find(ms, user_id);
+
+	if (m)
+		m->online = online;
+}
+
+int
+members_render(const struct members *ms, struct yq_buf *b, int64_t self)
+{
+	if (yq_buf_append(b, "[", 1) < 0)
+		return -1;
+	for (size_t i = 0; i < ms->n; i++) {
+		const struct member *m = &ms->v[i];
+		bool on = m->online || m->user_id == self;
+		if ((i && yq_buf_append(b, ",", 1) < 0) || !m->head ||
+		    yq_buf_append(b, m->head, m->head_len) < 0 ||
+		    yq_buf_puts(b, on ? "true}" : "false}") < 0)
+			return -1;
+	}
+	return yq_buf_append(b, "]", 1);
+}
+
+void
+members_free(struct members *ms)
+{
+	for (size_t i = 0; i < ms->n; i++) {
+		free(ms->v[i].avatar_url);
+		free(ms->v[i].head);
+	}
+	free(ms->v);
+	memset(ms, 0, sizeof(*ms));
+}
