@@ -417,6 +417,7 @@ drain_results(void)
 		case RES_CHAT_SAVED: chat_saved(r); break;
 		case RES_PLAYBACK: playback_done(r); break;
 		case RES_LIVE_NODES: hub_live_nodes(r->text); break;
+		case RES_ID_BLOCK: hub_id_block((uint64_t)r->msg_id); break;
 		case RES_EVENTS:
 			for (unsigned i = 0; i < r->nevents; i++)
 				hub_queue_event(&r->events[i]);

@@ -461,6 +461,24 @@ live_nodes(struct yq_db *db)
 	post(r);
 }
 
+/* One insert reserves a block; its AUTO_INCREMENT id is unique among
+ * every node's (on Galera too, where ids interleave). */
+static void
+id_block(struct yq_db *db)
+{
+	static const char sql[] = "INSERT INTO ws_id_blocks (node_id) VALUES (?)";
+
+	struct result *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return;
+	r->kind = RES_ID_BLOCK;
+	/* 0 on failure: the service thread asks again on its next tick */
+	if (YQ_DB_EXEC(db, sql, NULL, YQ_PSTR(H->wc.node_id)) >= 0)
+		r->msg_id = (int64_t)yq_db_insert_id(db);
+	post(r);
+}
+
 static void
 run_job(struct yq_db *db, struct job *j)
 {
@@ -487,6 +505,7 @@ run_job(struct yq_db *db, struct job *j)
 		break;
 	case JOB_PRESENCE_REFRESH: n = YQ_DB_EXEC(db, refresh, NULL, YQ_PSTR(node)); break;
 	case JOB_LIVE_NODES: live_nodes(db); break;
+	case JOB_ID_BLOCK: id_block(db); break;
 	}
 	if (n < 0)
 		yq_warn("database job %d failed (%lld)", (int)j->kind, n);

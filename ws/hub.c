@@ -501,6 +501,59 @@ presence_job(enum job_kind kind, int64_t user_id, int conns)
 	dbworker_submit(j);
 }
 
+/* ---- ids of unstored chat messages ---- */
+
+#define VOL_BASE (1ULL << 52)
+#define VOL_BLOCK (1ULL << 16)
+
+void
+hub_ask_id_block(void)
+{
+	struct job *j;
+
+	if (hub.vol_asked || hub.vol_spare || !(j = calloc(1, sizeof(*j))))
+		return;
+	j->kind = JOB_ID_BLOCK;
+	hub.vol_asked = true;
+	dbworker_submit(j);
+}
+
+void
+hub_id_block(uint64_t block)
+{
+	hub.vol_asked = false;
+	if (block == 0) /* the reservation failed; the tick asks again */
+		return;
+	if (block >= (VOL_BASE / VOL_BLOCK)) {
+		yq_error("ws_id_blocks id %llu is out of range: unstored chat stops",
+		         (unsigned long long)block);
+		return;
+	}
+	hub.vol_spare = block;
+	if (hub.vol_next == hub.vol_end) { /* nothing left: take it at once */
+		hub.vol_next = VOL_BASE + block * VOL_BLOCK;
+		hub.vol_end = hub.vol_next + VOL_BLOCK;
+		hub.vol_spare = 0;
+		hub_ask_id_block(); /* and keep one in reserve */
+	}
+}
+
+uint64_t
+hub_volatile_id(void)
+{
+	if (hub.vol_next == hub.vol_end) {
+		if (!hub.vol_spare) {
+			hub_ask_id_block();
+			return 0;
+		}
+		hub.vol_next = VOL_BASE + hub.vol_spare * VOL_BLOCK;
+		hub.vol_end = hub.vol_next + VOL_BLOCK;
+		hub.vol_spare = 0;
+		hub_ask_id_block();
+	}
+	return hub.vol_next++;
+}
+
 void
 hub_attach(struct conn *c)
 {
@@ -619,6 +672,8 @@ hub_tick(lws_sorted_usec_list_t *sul)
 		return;
 	}
 	sweep_presence(now);
+	if (hub.vol_next == hub.vol_end)
+		hub_ask_id_block(); /* at start, or after a failed reservation */
 	if (now - hub.last_heartbeat_sweep_ms >= 1000) {
 		hub.last_heartbeat_sweep_ms = now;
 		sweep_heartbeats(now);

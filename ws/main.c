@@ -161,6 +161,7 @@ main(int argc, char **argv)
 		lws_context_destroy(hub.ctx);
 		return 1;
 	}
+	hub_ask_id_block(); /* ids for unstored chat, before the first client */
 	if (pidfile) {
 		FILE *f = fopen(pidfile, "w");
 		if (f) {

@@ -158,9 +158,15 @@ h_chat(struct conn *c, json_object *p, json_object *ref)
 		dbworker_submit(j);
 		return;
 	}
-	/* not stored: ids from a per-room sequence above any stored id */
-	json_object *o = yq_chat_json((long long)((1ULL << 52) + ++c->room->seq), c->room->id,
-	                              c->user_id, c->username, text, yq_now_ms());
+	/* not stored: an id from this node's block, above any stored id and
+	 * unique across nodes */
+	uint64_t id = hub_volatile_id();
+	if (!id) {
+		conn_error(c, "internal", "chat is not ready yet, try again", ref);
+		return;
+	}
+	json_object *o = yq_chat_json((long long)id, c->room->id, c->user_id, c->username, text,
+	                              yq_now_ms());
 	room_publish(c->room, "chat_message", o, c, ref);
 	json_object_put(o);
 }

@@ -238,7 +238,6 @@ struct room {
 	int64_t id;
 	bool sync_playback, guest_control, keep_chat_history;
 	struct yq_playback pb;
-	uint64_t seq; /* ids for messages that are not stored */
 	lws_dll2_owner_t conns;
 	struct room_user *users;
 	size_t nusers, capusers;
@@ -360,6 +359,10 @@ struct hub {
 	/* ids of the other nodes seen in presence events */
 	char nodes[64][65];
 	unsigned nnodes;
+	/* ids of unstored chat messages: [vol_next, vol_end) of the current
+	 * block, a spare block (0: none) and whether one has been asked for */
+	uint64_t vol_next, vol_end, vol_spare;
+	bool vol_asked;
 };
 
 extern struct hub hub;
@@ -380,6 +383,14 @@ void room_broadcast(struct room *rm, struct msg *m, struct conn *except);
 void user_send(int64_t user_id, struct msg *m);
 void hub_tick(lws_sorted_usec_list_t *sul);
 void hub_queue_event(const struct yq_event *ev);
+/* Reserve a block of ids for unstored chat (unless one is asked for or
+ * spare); done at start and whenever the current block is taken. */
+void hub_ask_id_block(void);
+/* A block of ids for unstored chat messages arrived. */
+void hub_id_block(uint64_t block);
+/* The next id for a chat message that is not stored, unique across nodes
+ * (2^52 + block * 2^16 + k); 0 while this node holds no block yet. */
+uint64_t hub_volatile_id(void);
 /* The nodes with fresh presence rows (text: one id per line). */
 void hub_live_nodes(const char *ids);
 /* Fan a room message out here and relay it to the other nodes; with ref,
@@ -407,6 +418,7 @@ enum job_kind {
 	JOB_PRESENCE_DOWN,
 	JOB_PRESENCE_REFRESH,
 	JOB_LIVE_NODES, /* which nodes still refresh presence rows */
+	JOB_ID_BLOCK,   /* reserve a block of ids for unstored chat messages */
 };
 
 struct job {
@@ -431,7 +443,14 @@ struct job {
 	struct job *next;
 };
 
-enum result_kind { RES_AUTH, RES_CHAT_SAVED, RES_EVENTS, RES_PLAYBACK, RES_LIVE_NODES };
+enum result_kind {
+	RES_AUTH,
+	RES_CHAT_SAVED,
+	RES_EVENTS,
+	RES_PLAYBACK,
+	RES_LIVE_NODES,
+	RES_ID_BLOCK, /* msg_id: the block number */
+};
 
 struct result {
 	enum result_kind kind;

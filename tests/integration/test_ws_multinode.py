@@ -66,6 +66,12 @@ class MultiNodeTest(WsTest):
                            for _ in back]
                     self.assertEqual([m["payload"]["text"] for m in got],
                                      back)
+                    # ids identify messages whichever node numbered them
+                    # (unstored ones come from each node's own block)
+                    back_ids = [m["payload"]["id"] for m in got]
+                    self.assertEqual(len(set(back_ids)), len(back_ids))
+                    self.assertEqual(set(ids) & set(back_ids), set(),
+                                     "two nodes gave out the same chat id")
                     more = await cb.collect(0.5, lambda m: m["type"] ==
                                             "chat_message" and "ref" not in m)
                     self.assertEqual(more, [], "duplicates on node 2")
