@@ -51,6 +51,61 @@ class RateLimitTest(ApiTest):
         other = yq.register_user()
         self.assertStatus(yq.login(other.username, other.password), 200)
 
+    def spellings(self, name, email=None):
+        """Every way of typing one login the ascii_general_ci columns
+        accept as the same: letter case, trailing spaces, and the email."""
+        out = [name, name + " ", name.upper() + "  ", name.capitalize() + "   "]
+        if email:
+            out += [email, email.upper() + " ", email + "  "]
+        return out
+
+    def test_login_per_account_whatever_the_spelling(self):
+        # Defect 2: the throttle was keyed by the lower-cased string as
+        # typed, so trailing spaces and the email each had their own bucket.
+        count, seconds = self.limit("login_user")
+        u = yq.register_user()
+        ways = self.spellings(u.username, u.email)
+        for i in range(count):
+            name = ways[i % len(ways)]
+            r = yq.login(name, "wrong-%d-%s" % (i, u.password), form=i % 2 == 0)
+            self.assertDetail(r, 401)
+        for name in ways:
+            for form in (True, False):
+                with self.subTest(name=name, form=form):
+                    self.assert429(yq.login(name, u.password, form=form), seconds)
+
+    def test_login_unknown_name_throttled_alike(self):
+        # No account: the bucket is the name as the collation compares it,
+        # so the 429 comes after as many attempts, with the same body, as
+        # for an account; a 429 says nothing about whether the name exists.
+        count, seconds = self.limit("login_user")
+        u = yq.register_user()
+        nobody = yq.rand_name("nx_")
+        ways = self.spellings(nobody)
+        answers = {"known": [], "unknown": []}
+        for i in range(count + 1):
+            answers["known"].append(yq.login(u.username, "wrong-%d" % i))
+            answers["unknown"].append(yq.login(ways[i % len(ways)], "wrong-%d" % i))
+        for kind, rs in answers.items():
+            with self.subTest(kind=kind):
+                self.assertEqual([r.status for r in rs], [401] * count + [429])
+        for a, b in zip(answers["known"], answers["unknown"]):
+            self.assertEqual(a.json, b.json)
+            self.assertEqual(sorted(a.headers.keys() - {"x-request-id", "date"}),
+                             sorted(b.headers.keys() - {"x-request-id", "date"}))
+        for name in ways:
+            self.assert429(yq.login(name, "whatever-password"), seconds)
+
+    def test_current_password_shares_the_account_bucket(self):
+        # PUT /users/me's current_password check counts with the logins.
+        count, seconds = self.limit("login_user")
+        u = yq.new_user()
+        for i in range(count):
+            self.assertDetail(yq.login(u.email.upper() + " ", "wrong-%d" % i), 401)
+        r = yq.put("/users/me", {"email": yq.rand_email(),
+                                 "current_password": u.password}, token=u.access)
+        self.assert429(r, seconds)
+
     def test_login_per_address(self):
         count, seconds = self.limit("login_ip")
         src = yq.random_source()
