@@ -96,6 +96,23 @@ yq_form_parse(struct yq_form *f, const char *s, size_t len)
 	return 0;
 }
 
+int
+yq_query_parse(struct yq_req *r, const char *qs, size_t len)
+{
+	if (yq_form_parse(&r->query, qs, len) < 0)
+		return yq_http_error(r, 400, "Malformed query string");
+	for (unsigned i = 0; i < r->query.n; i++) {
+		const struct yq_kv *kv = &r->query.kv[i];
+		if (!yq_utf8_valid(kv->key, strlen(kv->key)))
+			return yq_http_error(r, 400, "Malformed query string");
+		if (!yq_utf8_valid(kv->value, kv->value_len))
+			yq_http_invalid(r, "query", kv->key, "string_unicode",
+			                "Input should be a valid string, unable to parse raw data "
+			                "as a unicode string");
+	}
+	return 0;
+}
+
 void
 yq_form_free(struct yq_form *f)
 {

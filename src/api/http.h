@@ -78,6 +78,12 @@ struct yq_req {
  * an encoded NUL or more than YQ_MAX_PARAMS pairs. */
 int yq_form_parse(struct yq_form *f, const char *s, size_t len);
 void yq_form_free(struct yq_form *f);
+/* Parse the query string into r->query: 400 (written, -1) when it is no
+ * urlencoded form or a name is not UTF-8; a value that is not well-formed
+ * UTF-8 is recorded as a 422 entry for its name (dispatch answers it
+ * before any handler runs), so no handler ever passes such bytes to a
+ * column. */
+int yq_query_parse(struct yq_req *r, const char *qs, size_t len);
 /* Value of the first pair named key, or NULL. */
 const struct yq_kv *yq_form_get(const struct yq_form *f, const char *key);
 

@@ -153,10 +153,8 @@ dispatch(struct yq_req *r, FCGX_Request *fr)
 	r->path = *uri ? uri : "/";
 
 	const char *qs = param(fr, "QUERY_STRING");
-	if (yq_form_parse(&r->query, qs, qs ? strlen(qs) : 0) < 0) {
-		yq_http_error(r, 400, "Malformed query string");
+	if (yq_query_parse(r, qs, qs ? strlen(qs) : 0) < 0)
 		return;
-	}
 	switch (yq_route_match(yq_routes, yq_nroutes, r->method, r->path, &route, r->ids,
 	                       YQ_MAX_PATH_IDS, &r->nids, allow, sizeof(allow))) {
 	case YQ_ROUTE_NOT_FOUND: yq_http_error(r, 404, "Not Found"); return;
@@ -169,6 +167,8 @@ dispatch(struct yq_req *r, FCGX_Request *fr)
 	if (read_body(r, fr) < 0)
 		return;
 	if ((route->flags & YQ_ROUTE_AUTH) && yq_auth_require(r) < 0)
+		return;
+	if (yq_http_invalid_done(r) < 0) /* the query's 422 entries */
 		return;
 	if (route->handler(r) == 0 && r->status == 0) {
 		yq_error("handler for %s %s set no response", r->method, route->pattern);

@@ -398,17 +398,24 @@ h_users_search(struct yq_req *r)
 
 	if (!q)
 		yq_http_invalid(r, "query", "q", "missing", "Field required");
-	else if (q->value_len < 1 || q->value_len > 32)
+	else if (q->value_len < 1 || yq_utf8_chars(q->value, q->value_len) > 32)
 		yq_http_invalid(r, "query", "q", "string_too_long",
 		                "String should have 1 to 32 characters");
 	yq_query_limit(r, &limit);
 	if (cur && *cur->value) {
+		/* the cursor is a username: anything else would reach the ascii
+		 * column as a foreign string (and fail with a collation error) */
 		long n = yq_b64url_decode((unsigned char *)after, sizeof(after) - 1, cur->value,
 		                          cur->value_len);
-		if (n < 0 || n > 32 || memchr(after, '\0', (size_t)n))
-			yq_http_invalid(r, "query", "cursor", "value_error", "Invalid cursor");
-		else
+		if (n > 0 && n <= 32) {
 			after[n] = '\0';
+			if ((size_t)n != strlen(after) || !username_chars_ok(after))
+				n = -1;
+		}
+		if (n < 1 || n > 32) {
+			after[0] = '\0';
+			yq_http_invalid(r, "query", "cursor", "value_error", "Invalid cursor");
+		}
 	}
 	if (yq_http_invalid_done(r) < 0)
 		return -1;

@@ -10,6 +10,7 @@ invariants yq.request checks (never a 5xx, always JSON).
 """
 
 import json
+import urllib.parse
 
 import yq
 from yq import ApiTest
@@ -290,3 +291,49 @@ class NoServerErrorTest(ApiTest):
                     "application/x-www-form-urlencoded"))
                 # 429: the per-username limit may remember earlier runs.
                 self.assertIn(r.status, (400, 401, 422, 429), "%r" % r)
+
+
+class QueryEncodingTest(ApiTest):
+    """Defect 4, on every list: a query value that is not UTF-8 is a 422
+    naming it, before any handler can pass the bytes to a column; any
+    well-formed UTF-8 is answered (200 or a 422 about its size)."""
+
+    LISTS = ["/users/?q=a&", "/notifications/?", "/rooms/?", "/rooms/?mine=true&",
+             "/rooms/invitations?", "/rooms/{room}/members?",
+             "/rooms/{room}/applications?", "/rooms/{room}/messages?"]
+
+    def lists(self, u):
+        r = yq.post("/rooms/", {"name": "q-" + yq.rand_str(6)}, token=u.access)
+        self.assertStatus(r, 201)
+        return [p.replace("{room}", str(r.json["id"])) for p in self.LISTS]
+
+    def test_non_utf8_value_is_422_everywhere(self):
+        u = yq.new_user()
+        for path in self.lists(u):
+            for key in ("q", "cursor", "status", "limit", "whatever"):
+                for bad in ("%FF", "%ED%A0%80", "ab%E4%B8"):
+                    with self.subTest(path=path, key=key, bad=bad):
+                        r = yq.get(path + key + "=" + bad, token=u.access)
+                        self.assert422(r, loc=["query", key])
+                        self.assertIn("string_unicode",
+                                      [e["type"] for e in r.json["detail"]])
+
+    def test_non_utf8_name_is_400(self):
+        u = yq.new_user()
+        for path in self.lists(u):
+            with self.subTest(path=path):
+                self.assertDetail(yq.get(path + "%FF=1", token=u.access), 400)
+
+    def test_any_utf8_is_answered(self):
+        u = yq.new_user()
+        for path in self.lists(u):
+            for v in ("😀", "中文" * 10, "\u00e9\u0301", "\U0010FFFF"):
+                with self.subTest(path=path, v=v):
+                    r = yq.get(path + "q=" + urllib.parse.quote(v), token=u.access)
+                    self.assertStatus(r, 200)
+                    self.assertIn("items", r.json)
+            for c in ("😀", "中", "ü"):
+                with self.subTest(path=path, cursor=c):
+                    r = yq.get(path + "cursor=" + yq.b64url_encode(c.encode() * 5),
+                               token=u.access)
+                    self.assert422(r, loc=["query", "cursor"])

@@ -347,5 +347,41 @@ class SearchTest(ApiTest):
         self.assertIn(r.status, (400, 422), "%r" % r)
         self.assertIn("detail", r.json)
 
+    def test_cursor_of_any_bytes_is_422(self):
+        # Defect 4: a cursor decoding to non-ASCII reached the ascii
+        # username column and MariaDB failed (illegal mix of collations,
+        # 500).  A cursor is a username or it is invalid.
+        u = yq.new_user()
+        for raw in ("ü".encode(), "名字".encode(), b"\xff\xfe", b"a b", b"a'--",
+                    b"x" * 33, b"\x01", "a😀".encode(), b"\x00abc"):
+            with self.subTest(raw=raw):
+                r = self.search(u.access, q="a", cursor=yq.b64url_encode(raw))
+                self.assert422(r, loc=["query", "cursor"])
+
+    def test_cursor_of_a_name_pages_after_it(self):
+        u = yq.new_user()
+        p, names = self.make_family()
+        first = self.assertItems(self.search(u.access, q=p, limit=1))[0]
+        got = self.assertItems(self.search(u.access, q=p,
+                                           cursor=yq.b64url_encode(first.encode())))
+        self.assertEqual(sorted(got), sorted(set(names) - {first}))
+
+    def test_q_any_utf8(self):
+        # q is counted in characters, whatever their width; nothing
+        # non-ASCII can match a username, so the page is empty.
+        u = yq.new_user()
+        for q in ("😀" * 32, "ü" * 32, "\u0800" * 32, "a😀"):
+            with self.subTest(q=q[:3]):
+                self.assertEqual(self.assertItems(self.search(u.access, q=q)), [])
+        self.assert422(self.search(u.access, q="😀" * 33), loc=["query", "q"])
+
+    def test_q_not_utf8_is_422(self):
+        u = yq.new_user()
+        for qs in ("q=%FF", "q=a%C3", "q=%ED%A0%80", "q=%C0%AF", "q=%F4%90%80%80"):
+            with self.subTest(qs=qs):
+                r = yq.get("/users/?" + qs, token=u.access)
+                self.assert422(r, loc=["query", "q"])
+                self.assertEqual(r.json["detail"][0]["type"], "string_unicode")
+
     def test_search_needs_bearer(self):
         self.assert401(yq.get("/users/?q=abc"))
