@@ -37,13 +37,19 @@ struct yq_form {
 	char *storage;
 };
 
+/* UTF-8 takes up to 4 bytes a character: a VARCHAR(n) utf8mb4 column
+ * needs n * YQ_UTF8_MAX + 1 bytes in C. */
+#define YQ_UTF8_MAX 4
+
+/* A users row; every buffer holds its column's longest value in bytes
+ * (sql/001_accounts.sql: username and email are ASCII). */
 struct yq_user {
 	long long id;
-	char username[33];
-	char email[255];
-	char avatar_url[513];
+	char username[32 + 1];
+	char email[254 + 1];
+	char avatar_url[512 * YQ_UTF8_MAX + 1];
 	long long token_version;
-	char password_hash[160];
+	char password_hash[255 + 1];
 	char created_at[24];
 	char updated_at[24];
 };

@@ -10,6 +10,7 @@
 
 #include "api/handlers.h"
 #include "core/json.h"
+#include "core/log.h"
 #include "core/password.h"
 #include "core/ratelimit.h"
 
@@ -23,17 +24,29 @@
 	"DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%sZ'), "                 \
 	"DATE_FORMAT(updated_at, '%Y-%m-%dT%H:%i:%sZ')"
 
-static void
+/* Copy one column; a value longer than its buffer is refused, never cut
+ * (a cut could split a UTF-8 sequence). */
+static bool
+copy_col(char *dst, size_t sz, const char *src)
+{
+	if (yq_strlcpy(dst, src ? src : "", sz) < sz)
+		return true;
+	yq_error("users column longer than its %zu-byte buffer", sz - 1);
+	return false;
+}
+
+static int
 user_from_row(const struct yq_rows *rows, struct yq_user *u)
 {
 	u->id = yq_rows_int(rows, 0, 0);
-	yq_strlcpy(u->username, yq_rows_str(rows, 0, 1), sizeof(u->username));
-	yq_strlcpy(u->email, yq_rows_str(rows, 0, 2), sizeof(u->email));
-	yq_strlcpy(u->avatar_url, yq_rows_str(rows, 0, 3), sizeof(u->avatar_url));
 	u->token_version = yq_rows_int(rows, 0, 4);
-	yq_strlcpy(u->password_hash, yq_rows_str(rows, 0, 5), sizeof(u->password_hash));
-	yq_strlcpy(u->created_at, yq_rows_str(rows, 0, 6), sizeof(u->created_at));
-	yq_strlcpy(u->updated_at, yq_rows_str(rows, 0, 7), sizeof(u->updated_at));
+	bool ok = copy_col(u->username, sizeof(u->username), yq_rows_str(rows, 0, 1)) &&
+	          copy_col(u->email, sizeof(u->email), yq_rows_str(rows, 0, 2)) &&
+	          copy_col(u->avatar_url, sizeof(u->avatar_url), yq_rows_str(rows, 0, 3)) &&
+	          copy_col(u->password_hash, sizeof(u->password_hash), yq_rows_str(rows, 0, 5)) &&
+	          copy_col(u->created_at, sizeof(u->created_at), yq_rows_str(rows, 0, 6)) &&
+	          copy_col(u->updated_at, sizeof(u->updated_at), yq_rows_str(rows, 0, 7));
+	return ok ? 0 : YQ_EINTERNAL;
 }
 
 static int
@@ -48,9 +61,9 @@ load_one(struct yq_req *r, const char *sql, struct yq_param p, struct yq_user *u
 		yq_rows_free(rows);
 		return YQ_ENOTFOUND;
 	}
-	user_from_row(rows, u);
+	int rc = user_from_row(rows, u);
 	yq_rows_free(rows);
-	return 0;
+	return rc;
 }
 
 int

@@ -109,6 +109,32 @@ class UpdateTest(ApiTest):
         self.assertStatus(r, 200)
         self.assertIn(self.me(u)["avatar_url"], ("", None))
 
+    def test_avatar_url_of_512_wide_characters_round_trips(self):
+        # Defect 5: validation counted 512 characters, the C buffer held
+        # 512 bytes, so a non-ASCII URL came back cut mid-character.
+        head = "https://x.example/"
+        for ch in ("😀", "中", "é", "\U0010FFFF"):
+            url = head + ch * (512 - len(head))
+            self.assertEqual(len(url), 512)
+            with self.subTest(ch=ch):
+                name = yq.rand_name()
+                r = yq.register(username=name, avatar_url=url)
+                self.assertStatus(r, 201)
+                self.assertEqual(r.json["avatar_url"], url)
+                u = yq.new_user()
+                r = yq.put("/users/me", {"avatar_url": url}, token=u.access)
+                self.assertStatus(r, 200)
+                self.assertEqual(r.json["avatar_url"], url)
+                self.assertEqual(self.me(u)["avatar_url"], url)
+                r = yq.get("/users/%d" % u.id, token=u.access)
+                self.assertEqual(r.json["avatar_url"], url)
+                r = yq.get("/users/?q=" + u.username, token=u.access)
+                self.assertEqual([i["avatar_url"] for i in r.json["items"]], [url])
+                r = yq.get("/token/check", token=u.access)
+                self.assertStatus(r, 200)
+                self.assert422(yq.put("/users/me", {"avatar_url": url + ch},
+                                      token=u.access), loc=["body", "avatar_url"])
+
     def test_bad_avatar_url_is_422(self):
         u = yq.new_user()
         for bad in ("javascript:alert(1)", "ftp://x",
