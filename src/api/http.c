@@ -254,6 +254,12 @@ yq_http_body_object(struct yq_req *r, json_object **out)
 	if (!yq_media_type_is(r->content_type, "application/json"))
 		return yq_http_error(r, 415, "Unsupported media type: send application/json");
 	json_object *o = yq_json_parse(r->body ? r->body : "", r->body_len, &why);
+	if (!o && (why == yq_json_err_int_range || why == yq_json_err_surrogate)) {
+		yq_http_invalid(r, "body", NULL,
+		                why == yq_json_err_int_range ? "int_parsing_size" : "string_unicode",
+		                why);
+		return yq_http_invalid_done(r);
+	}
 	if (!o && why)
 		return yq_http_error(r, 400, why);
 	if (!json_object_is_type(o, json_type_object)) {

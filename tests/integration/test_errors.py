@@ -337,3 +337,49 @@ class QueryEncodingTest(ApiTest):
                     r = yq.get(path + "cursor=" + yq.b64url_encode(c.encode() * 5),
                                token=u.access)
                     self.assert422(r, loc=["query", "cursor"])
+
+
+class NumberAndEscapeTest(ApiTest):
+    """Defect 8 and the lone-surrogate decision (doc/security.md): JSON we
+    could only guess at is a 422, never clamped or replaced."""
+
+    def post(self, path, raw, token):
+        return yq.post(path, body=raw.encode("ascii"), token=token,
+                       content_type="application/json")
+
+    def test_integers_beyond_int64_are_422(self):
+        u = yq.new_user()
+        for n in ("9223372036854775808", "18446744073709551615", "18446744073709551616",
+                  "-9223372036854775809", "1" + "0" * 40):
+            for path, raw in (("/rooms/join", '{"room_id": %s}'),
+                              ("/rooms/", '{"name": "n", "config": {"max_members": %s}}'),
+                              ("/users/", '{"username": "abc", "extra": [%s]}')):
+                with self.subTest(n=n, path=path):
+                    r = self.post(path, raw % n, u.access)
+                    self.assert422(r, loc=["body"])
+                    self.assertEqual(r.json["detail"][0]["type"], "int_parsing_size")
+        # the edges of int64 are integers: answered on their merits
+        r = self.post("/rooms/join", '{"room_id": 9223372036854775807}', u.access)
+        self.assertDetail(r, 404)
+        r = self.post("/rooms/join", '{"room_id": -9223372036854775808}', u.access)
+        self.assert422(r, loc=["body", "room_id"])
+
+    def test_floats_where_ints_belong_are_422(self):
+        u = yq.new_user()
+        for v in ("1.0", "1e3", "2E1", "-0.0", "1.5", "1e400"):
+            with self.subTest(v=v):
+                r = self.post("/rooms/join", '{"room_id": %s}' % v, u.access)
+                self.assert422(r, loc=["body", "room_id"])
+                self.assertEqual(r.json["detail"][0]["type"], "int_type")
+
+    def test_lone_surrogate_escape_is_422(self):
+        u = yq.new_user()
+        for esc in ("\\ud800", "\\uDFFF", "x\\ud83dy", "\\ud83d\\u0041"):
+            with self.subTest(esc=esc):
+                r = self.post("/rooms/", '{"name": "n%s"}' % esc, u.access)
+                self.assert422(r, loc=["body"])
+                self.assertEqual(r.json["detail"][0]["type"], "string_unicode")
+        # a proper pair is one character
+        r = self.post("/rooms/", '{"name": "n\\ud83d\\ude00"}', u.access)
+        self.assertStatus(r, 201)
+        self.assertEqual(r.json["name"], "n\U0001F600")
