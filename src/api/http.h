@@ -23,6 +23,12 @@
 
 #define YQ_MAX_PARAMS   32
 #define YQ_MAX_PATH_IDS 4
+/* Bounds of the request target, each answered 414 in the JSON shape: the
+ * path (without the query) must fit path_buf (2047 bytes; no route comes
+ * near), the query string YQ_MAX_QUERY bytes (32 parameters of ~128 bytes;
+ * below nginx's and Apache's 8 KiB request line, so ours is the 414 a
+ * client sees). */
+#define YQ_MAX_QUERY 4096
 
 struct yq_kv {
 	char *key;
@@ -62,7 +68,7 @@ struct yq_req {
 	/* input */
 	const char *method;
 	const char *path; /* below the API prefix, no query string */
-	char path_buf[2048];
+	char path_buf[2048]; /* the path, NUL-terminated, that path points into */
 	const char *content_type; /* may be NULL */
 	const char *remote_addr;
 	const char *authorization;

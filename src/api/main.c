@@ -138,22 +138,25 @@ dispatch(struct yq_req *r, FCGX_Request *fr)
 	/* REQUEST_URI is what the client sent, undecoded, in nginx and Apache
 	 * alike; the path ends at the query string. */
 	const char *raw = param(fr, "REQUEST_URI");
-	char *uri_buf = r->path_buf;
 	if (!raw || !*raw)
 		raw = "/";
-	if (strlen(raw) >= sizeof(r->path_buf)) {
-		yq_http_error(r, 404, "Not Found");
+	size_t rawlen = strcspn(raw, "?#");
+	const char *qs = param(fr, "QUERY_STRING");
+	size_t qslen = qs ? strlen(qs) : 0;
+	/* the bounds apply to the path and the query each (see http.h) */
+	if (rawlen >= sizeof(r->path_buf) || qslen > YQ_MAX_QUERY) {
+		yq_http_error(r, 414, rawlen >= sizeof(r->path_buf) ? "Path too long"
+		                                                    : "Query string too long");
 		return;
 	}
-	yq_strlcpy(uri_buf, raw, sizeof(r->path_buf));
-	uri_buf[strcspn(uri_buf, "?#")] = '\0';
-	const char *uri = uri_buf;
+	memcpy(r->path_buf, raw, rawlen);
+	r->path_buf[rawlen] = '\0';
+	const char *uri = r->path_buf;
 	if (pl && strncmp(uri, prefix, pl) == 0 && (uri[pl] == '/' || uri[pl] == '\0'))
 		uri += pl;
 	r->path = *uri ? uri : "/";
 
-	const char *qs = param(fr, "QUERY_STRING");
-	if (yq_query_parse(r, qs, qs ? strlen(qs) : 0) < 0)
+	if (yq_query_parse(r, qs, qslen) < 0)
 		return;
 	switch (yq_route_match(yq_routes, yq_nroutes, r->method, r->path, &route, r->ids,
 	                       YQ_MAX_PATH_IDS, &r->nids, allow, sizeof(allow))) {
