@@ -348,6 +348,8 @@ main(int argc, char **argv)
 		yq_error("library initialisation failed");
 		return 1;
 	}
+	if (yq_password_prepare(&cfgs[cur]) < 0)
+		yq_warn("cannot make the dummy password hash; unknown-user logins will retry");
 
 	int listen_fd = 0;
 	if (listen_addr) {
@@ -418,6 +420,7 @@ main(int argc, char **argv)
 			yq_info("reloading configuration, replacing workers");
 			stop_all(kids, n);
 			cur = next;
+			yq_password_prepare(&cfgs[cur]); /* new argon2 parameters */
 			n = cfgs[cur].api_workers;
 			yq_log_init("yiqikan-api", cfgs[cur].log_target, cfgs[cur].log_level);
 			continue;
