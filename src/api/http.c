@@ -175,6 +175,7 @@ yq_http_json(struct yq_req *r, int status, json_object *body)
 	json_object_put(r->resp);
 	r->status = status;
 	r->resp = body;
+	r->text_type = NULL;
 	return 0;
 }
 
@@ -182,6 +183,14 @@ int
 yq_http_empty(struct yq_req *r, int status)
 {
 	return yq_http_json(r, status, NULL);
+}
+
+int
+yq_http_text(struct yq_req *r, int status, const char *content_type)
+{
+	yq_http_json(r, status, NULL);
+	r->text_type = content_type;
+	return 0;
 }
 
 int

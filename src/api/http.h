@@ -82,6 +82,8 @@ struct yq_req {
 	/* output */
 	int status;
 	json_object *resp;     /* NULL for no body */
+	const char *text_type; /* set by yq_http_text: the body is text */
+	struct yq_buf text;
 	json_object *errors;   /* pending 422 entries */
 	struct yq_buf headers; /* extra "Name: value\r\n" lines */
 };
@@ -106,6 +108,9 @@ bool yq_media_type_is(const char *ct, const char *want);
 /* Response helpers. */
 int yq_http_json(struct yq_req *r, int status, json_object *body);
 int yq_http_empty(struct yq_req *r, int status);
+/* Answer r->text (filled by the caller) as content_type (a static
+ * string) instead of JSON: only the pool status page does. */
+int yq_http_text(struct yq_req *r, int status, const char *content_type);
 int yq_http_error(struct yq_req *r, int status, const char *detail);
 /* Map an enum yq_err to 503/409/404/500 with a generic detail. */
 int yq_http_fail(struct yq_req *r, int err);

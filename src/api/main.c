@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include "api/handlers.h"
+#include "api/pool.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/password.h"
@@ -107,7 +108,14 @@ write_response(struct yq_req *r, FCGX_Request *fr, const char *reqid)
 {
 	size_t len = 0;
 	const char *body = r->resp ? yq_json_str(r->resp, &len) : NULL;
+	const char *type = "application/json; charset=utf-8";
 	struct yq_buf h = { 0 };
+
+	if (r->text_type) {
+		body = r->text.data ? r->text.data : "";
+		len = r->text.len;
+		type = r->text_type;
+	}
 
 	/* libfcgi's own printf lacks %zu and friends: format with ours */
 	yq_buf_printf(&h, "Status: %d %s\r\nX-Request-Id: %s\r\nCache-Control: no-store\r\n",
@@ -115,10 +123,7 @@ write_response(struct yq_req *r, FCGX_Request *fr, const char *reqid)
 	if (r->headers.len)
 		yq_buf_append(&h, r->headers.data, r->headers.len);
 	if (body)
-		yq_buf_printf(&h,
-		              "Content-Type: application/json; charset=utf-8\r\n"
-		              "Content-Length: %zu\r\n",
-		              len);
+		yq_buf_printf(&h, "Content-Type: %s\r\nContent-Length: %zu\r\n", type, len);
 	yq_buf_puts(&h, "\r\n");
 	if (h.data)
 		FCGX_PutStr(h.data, (int)h.len, fr->out);
@@ -158,6 +163,11 @@ dispatch(struct yq_req *r, FCGX_Request *fr)
 
 	if (yq_query_parse(r, qs, qslen) < 0)
 		return;
+	if (yq_pool_is_status(r)) {
+		if (yq_http_invalid_done(r) == 0)
+			yq_pool_status(r);
+		return;
+	}
 	switch (yq_route_match(yq_routes, yq_nroutes, r->method, r->path, &route, r->ids,
 	                       YQ_MAX_PATH_IDS, &r->nids, allow, sizeof(allow))) {
 	case YQ_ROUTE_NOT_FOUND: yq_http_error(r, 404, "Not Found"); return;
@@ -197,10 +207,12 @@ serve(FCGX_Request *fr, const struct yq_config *cfg, struct yq_db *db)
 		r.remote_addr = "unknown";
 
 	int64_t t0 = yq_mono_ms();
+	yq_pool_begin();
 	dispatch(&r, fr);
 	if (r.status == 0)
 		yq_http_fail(&r, YQ_EINTERNAL);
 	write_response(&r, fr, reqid);
+	yq_pool_end();
 	int64_t ms = yq_mono_ms() - t0;
 	if (r.status >= 500)
 		yq_warn("%s %s -> %d (%lld ms)", r.method, r.path ? r.path : "?", r.status,
@@ -211,6 +223,7 @@ serve(FCGX_Request *fr, const struct yq_config *cfg, struct yq_db *db)
 	json_object_put(r.resp);
 	json_object_put(r.errors);
 	yq_buf_free(&r.headers);
+	yq_buf_free(&r.text);
 	yq_form_free(&r.query);
 	free(r.body);
 	yq_log_set_reqid(NULL);
@@ -262,18 +275,24 @@ struct kid {
 };
 
 static pid_t
-spawn(int listen_fd, const struct yq_config *cfg)
+spawn(int listen_fd, const struct yq_config *cfg, struct yq_pool *pool, unsigned slot)
 {
 	pid_t master = getpid();
-	pid_t pid = fork();
 
-	if (pid == 0)
+	if (pool)
+		yq_pool_slot_open(pool, slot);
+	pid_t pid = fork();
+	if (pid == 0) {
+		yq_pool_attach(pool, slot);
 		worker_main(listen_fd, cfg, master);
+	}
+	if (pool)
+		yq_pool_slot_run(pool, slot, pid > 0 ? pid : 0);
 	return pid;
 }
 
 static void
-stop_all(struct kid *kids, unsigned n)
+stop_all(struct kid *kids, unsigned n, struct yq_pool *pool)
 {
 	for (unsigned i = 0; i < n; i++)
 		if (kids[i].pid > 0)
@@ -293,8 +312,11 @@ stop_all(struct kid *kids, unsigned n)
 		}
 		usleep(20000);
 	}
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
 		kids[i].pid = 0;
+		if (pool)
+			yq_pool_slot_run(pool, i, 0);
+	}
 }
 
 static void
@@ -386,13 +408,19 @@ main(int argc, char **argv)
 	struct kid *kids = calloc(256, sizeof(*kids));
 	if (!kids)
 		return 1;
+	/* shared with the workers: mapped before the first fork */
+	struct yq_pool *pool = yq_pool_create();
+	if (!pool)
+		yq_warn("no shared memory for the pool status: %s", strerror(errno));
+	else
+		atomic_store(&pool->nslots, n);
 	yq_info("master %d starting %u workers", (int)getpid(), n);
 	for (;;) {
 		int64_t now = yq_mono_ms();
 		for (unsigned i = 0; i < n; i++) {
 			if (kids[i].pid > 0 || now < kids[i].not_before_ms)
 				continue;
-			kids[i].pid = spawn(listen_fd, &cfgs[cur]);
+			kids[i].pid = spawn(listen_fd, &cfgs[cur], pool, i);
 			kids[i].started_ms = now;
 			if (kids[i].pid < 0) {
 				yq_error("fork: %s", strerror(errno));
@@ -405,7 +433,7 @@ main(int argc, char **argv)
 		int sig = sigtimedwait(&set, &si, &tick);
 		if (sig == SIGTERM || sig == SIGINT) {
 			yq_info("master stopping");
-			stop_all(kids, n);
+			stop_all(kids, n, pool);
 			break;
 		}
 		if (sig == SIGHUP) {
@@ -418,10 +446,14 @@ main(int argc, char **argv)
 			if (workers > 0 && workers <= 256)
 				cfgs[next].api_workers = (unsigned)workers;
 			yq_info("reloading configuration, replacing workers");
-			stop_all(kids, n);
+			stop_all(kids, n, pool);
 			cur = next;
 			yq_password_prepare(&cfgs[cur]); /* new argon2 parameters */
 			n = cfgs[cur].api_workers;
+			if (pool) {
+				atomic_store(&pool->nslots, n);
+				atomic_fetch_add(&pool->reloads, 1);
+			}
 			yq_log_init("yiqikan-api", cfgs[cur].log_target, cfgs[cur].log_level);
 			continue;
 		}
@@ -433,6 +465,10 @@ main(int argc, char **argv)
 				if (kids[i].pid != p)
 					continue;
 				kids[i].pid = 0;
+				if (pool) {
+					yq_pool_slot_run(pool, i, 0);
+					atomic_fetch_add(&pool->restarts, 1);
+				}
 				int64_t lived = yq_mono_ms() - kids[i].started_ms;
 				kids[i].not_before_ms = lived < 1000 ? yq_mono_ms() + 1000 : 0;
 				if (WIFSIGNALED(status))

@@ -49,6 +49,8 @@ static const struct ckey keys[] = {
 	U("api.max_body", api_max_body, "65536"),
 	U("api.workers", api_workers, "2"),
 	U("api.retry_after", api_retry_after, "2"),
+	S("api.status_path", api_status_path, ""),
+	S("api.status_allow", api_status_allow, "127.0.0.1 ::1"),
 	SECRET("auth.jwt_key", jwt_key, ""),
 	S("auth.issuer", jwt_issuer, "yiqikan"),
 	S("auth.audience", jwt_audience, "yiqikan"),
