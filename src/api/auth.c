@@ -230,7 +230,6 @@ out:
 
 struct refresh_tx {
 	const char *hash;
-	long long now;
 	unsigned ttl;
 	/* out */
 	long long user_id;
@@ -304,7 +303,7 @@ h_token_refresh(struct yq_req *r)
 		rc = unauthorized(r, "Invalid refresh token");
 		goto out;
 	}
-	struct refresh_tx x = { .hash = hash, .now = r->now, .ttl = r->cfg->refresh_ttl };
+	struct refresh_tx x = { .hash = hash, .ttl = r->cfg->refresh_ttl };
 	int tr = yq_db_tx(r->db, refresh_in_tx, &x);
 	if (tr < 0) {
 		rc = yq_http_fail(r, tr);

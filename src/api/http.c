@@ -265,9 +265,9 @@ yq_http_body_object(struct yq_req *r, json_object **out)
 		return yq_http_error(r, 415, "Unsupported media type: send application/json");
 	json_object *o = yq_json_parse(r->body ? r->body : "", r->body_len, &why);
 	if (!o && (why == yq_json_err_int_range || why == yq_json_err_surrogate)) {
-		yq_http_invalid(r, "body", NULL,
-		                why == yq_json_err_int_range ? "int_parsing_size" : "string_unicode",
-		                why);
+		yq_http_invalid(
+		        r, "body", NULL,
+		        why == yq_json_err_int_range ? "int_parsing_size" : "string_unicode", why);
 		return yq_http_invalid_done(r);
 	}
 	if (!o && why)

@@ -67,8 +67,8 @@ struct yq_req {
 	long long now; /* epoch seconds at arrival */
 	/* input */
 	const char *method;
-	const char *path; /* below the API prefix, no query string */
-	char path_buf[2048]; /* the path, NUL-terminated, that path points into */
+	const char *path;         /* below the API prefix, no query string */
+	char path_buf[2048];      /* the path, NUL-terminated, that path points into */
 	const char *content_type; /* may be NULL */
 	const char *remote_addr;
 	const char *authorization;

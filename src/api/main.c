@@ -150,8 +150,9 @@ dispatch(struct yq_req *r, FCGX_Request *fr)
 	size_t qslen = qs ? strlen(qs) : 0;
 	/* the bounds apply to the path and the query each (see http.h) */
 	if (rawlen >= sizeof(r->path_buf) || qslen > YQ_MAX_QUERY) {
-		yq_http_error(r, 414, rawlen >= sizeof(r->path_buf) ? "Path too long"
-		                                                    : "Query string too long");
+		yq_http_error(r, 414,
+		              rawlen >= sizeof(r->path_buf) ? "Path too long"
+		                                            : "Query string too long");
 		return;
 	}
 	memcpy(r->path_buf, raw, rawlen);

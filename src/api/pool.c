@@ -14,7 +14,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
-static struct yq_pool *pool;   /* this process's view of the mapping */
+static struct yq_pool *pool;    /* this process's view of the mapping */
 static struct yq_pool_slot *me; /* a worker's own slot */
 
 struct yq_pool *
@@ -231,8 +231,10 @@ status_prometheus(struct yq_buf *b, const struct snapshot *s)
 	              s->idle);
 	for (unsigned i = 0; i < s->nslots; i++)
 		if (s->w[i].pid > 0)
-			yq_buf_printf(b, "yiqikan_api_worker_requests_total{slot=\"%u\",pid=\"%d\"} %llu\n",
-			              i, (int)s->w[i].pid, (unsigned long long)s->w[i].requests);
+			yq_buf_printf(
+			        b,
+			        "yiqikan_api_worker_requests_total{slot=\"%u\",pid=\"%d\"} %llu\n",
+			        i, (int)s->w[i].pid, (unsigned long long)s->w[i].requests);
 }
 
 int
@@ -248,7 +250,8 @@ yq_pool_status(struct yq_req *r)
 	}
 	const struct yq_kv *f = yq_form_get(&r->query, "format");
 	if (f && strcmp(f->value, "json") != 0 && strcmp(f->value, "prometheus") != 0) {
-		yq_http_invalid(r, "query", "format", "enum", "Input should be 'json' or 'prometheus'");
+		yq_http_invalid(r, "query", "format", "enum",
+		                "Input should be 'json' or 'prometheus'");
 		return yq_http_invalid_done(r);
 	}
 	take(&snap);

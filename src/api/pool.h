@@ -27,18 +27,18 @@
 #define YQ_POOL_MAX 256 /* api.workers is 1..256 */
 
 struct yq_pool_slot {
-	_Atomic pid_t pid;            /* 0: no worker */
-	_Atomic int64_t started;      /* epoch seconds */
-	_Atomic uint64_t requests;    /* served by this worker */
-	_Atomic int busy;             /* serving a request now */
+	_Atomic pid_t pid;         /* 0: no worker */
+	_Atomic int64_t started;   /* epoch seconds */
+	_Atomic uint64_t requests; /* served by this worker */
+	_Atomic int busy;          /* serving a request now */
 };
 
 struct yq_pool {
-	int64_t start_time;           /* the master's, epoch seconds */
-	_Atomic uint64_t requests;    /* served by every worker ever */
-	_Atomic uint64_t restarts;    /* workers replaced after dying */
-	_Atomic uint64_t reloads;     /* SIGHUPs that replaced the pool */
-	_Atomic unsigned nslots;      /* slots in use: api.workers */
+	int64_t start_time;        /* the master's, epoch seconds */
+	_Atomic uint64_t requests; /* served by every worker ever */
+	_Atomic uint64_t restarts; /* workers replaced after dying */
+	_Atomic uint64_t reloads;  /* SIGHUPs that replaced the pool */
+	_Atomic unsigned nslots;   /* slots in use: api.workers */
 	struct yq_pool_slot slot[YQ_POOL_MAX];
 };
 

@@ -328,7 +328,8 @@ current_password_ok(struct yq_req *r, const char *current, size_t curlen)
 	int rc = 0;
 
 	yq_login_key(&key, r->user, NULL);
-	long wait = yq_ratelimit_peek(r->db, "login_user", key.data, &r->cfg->rl_login_user, r->now);
+	long wait =
+	        yq_ratelimit_peek(r->db, "login_user", key.data, &r->cfg->rl_login_user, r->now);
 	if (wait != 0) {
 		rc = wait < 0 ? yq_http_fail(r, (int)wait) : yq_http_too_many(r, wait);
 	} else if (yq_password_verify(r->user->password_hash, current, curlen) < 0) {

@@ -75,7 +75,7 @@ lex_escape(const unsigned char *p, const unsigned char *end, const char **why)
 static const unsigned char *
 lex_string(const unsigned char *p, const unsigned char *end, const char **why)
 {
-	for (p++; p < end; ) {
+	for (p++; p < end;) {
 		size_t n;
 		if (*p == '"')
 			return p + 1;
@@ -105,15 +105,15 @@ static bool
 int_fits(const unsigned char *p, const unsigned char *end)
 {
 	bool neg = *p == '-';
-	const unsigned char *d = p + neg, *q = d;
+	const unsigned char *d = p + neg;
+	size_t n = 0; /* significant digits */
 
-	while (q < end && *q >= '0' && *q <= '9')
-		q++;
-	if (q < end && (*q == '.' || *q == 'e' || *q == 'E'))
-		return true;
-	while (d + 1 < q && *d == '0')
+	while (d < end && *d == '0')
 		d++;
-	size_t n = (size_t)(q - d);
+	while (d + n < end && d[n] >= '0' && d[n] <= '9')
+		n++;
+	if (d + n < end && (d[n] == '.' || d[n] == 'e' || d[n] == 'E'))
+		return true;
 	if (n != 19)
 		return n < 19;
 	return memcmp(d, neg ? "9223372036854775808" : "9223372036854775807", 19) <= 0;

@@ -39,7 +39,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!memchr(err, '\0', sizeof(err)))
 			abort();
 	} else {
-		if (yq_config_validate(&cfg, err, sizeof(err)) < 0 && !memchr(err, '\0', sizeof(err)))
+		if (yq_config_validate(&cfg, err, sizeof(err)) < 0 &&
+		    !memchr(err, '\0', sizeof(err)))
 			abort();
 		yq_config_dump(&cfg, devnull);
 	}

@@ -106,10 +106,10 @@ assert_error_at(const char *text, int line, const char *what)
 static const char *
 sample_path(void)
 {
-	static char path[1024];
 	const char *srcdir = getenv("srcdir");
 
 	if (srcdir && *srcdir) {
+		static char path[1024];
 		snprintf(path, sizeof(path), "%s/etc/yiqikan.conf.sample", srcdir);
 		if (access(path, R_OK) == 0)
 			return path;

@@ -453,9 +453,13 @@ END_TEST
 START_TEST(test_integers_beyond_int64)
 {
 	static const char *const out[] = {
-		"[9223372036854775808]", "[-9223372036854775809]", "[18446744073709551615]",
-		"[18446744073709551616]", "{\"a\":99999999999999999999999999}",
-		"{\"a\":[1,2,-100000000000000000000]}", "9223372036854775808",
+		"[9223372036854775808]",
+		"[-9223372036854775809]",
+		"[18446744073709551615]",
+		"[18446744073709551616]",
+		"{\"a\":99999999999999999999999999}",
+		"{\"a\":[1,2,-100000000000000000000]}",
+		"9223372036854775808",
 		"[00000000000000000000009223372036854775808]",
 	};
 	for (size_t i = 0; i < sizeof(out) / sizeof(out[0]); i++) {
@@ -465,7 +469,8 @@ START_TEST(test_integers_beyond_int64)
 		ck_assert_msg(why == yq_json_err_int_range, "%s: %s", out[i], why);
 	}
 	const char *why;
-	json_object *o = parse("[9223372036854775807,-9223372036854775808,0,-0,1e30,1.5e300]", &why);
+	json_object *o =
+	        parse("[9223372036854775807,-9223372036854775808,0,-0,1e30,1.5e300]", &why);
 	ck_assert_ptr_nonnull(o);
 	ck_assert_int_eq(json_object_get_int64(json_object_array_get_idx(o, 0)), INT64_MAX);
 	ck_assert_int_eq(json_object_get_int64(json_object_array_get_idx(o, 1)), INT64_MIN);
@@ -511,8 +516,9 @@ END_TEST
 START_TEST(test_lone_surrogate_escapes)
 {
 	static const char *const bad[] = {
-		"[\"\\ud800\"]", "[\"\\uDBFF\"]", "[\"\\udc00\"]", "[\"a\\ud800b\"]",
-		"[\"\\ud800\\u0041\"]", "[\"\\ud800\\ud800\"]", "{\"\\ud83d\":1}", "[\"\\ud83d\\n\"]",
+		"[\"\\ud800\"]",   "[\"\\uDBFF\"]",        "[\"\\udc00\"]",
+		"[\"a\\ud800b\"]", "[\"\\ud800\\u0041\"]", "[\"\\ud800\\ud800\"]",
+		"{\"\\ud83d\":1}", "[\"\\ud83d\\n\"]",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		const char *why = NULL;
@@ -523,8 +529,10 @@ START_TEST(test_lone_surrogate_escapes)
 	const char *why;
 	json_object *o = parse("[\"\\ud83d\\ude00\",\"\\uD83D\\uDE00x\"]", &why);
 	ck_assert_msg(o != NULL, "pair refused: %s", why);
-	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(o, 0)), "\xf0\x9f\x98\x80");
-	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(o, 1)), "\xf0\x9f\x98\x80x");
+	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(o, 0)),
+	                 "\xf0\x9f\x98\x80");
+	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(o, 1)),
+	                 "\xf0\x9f\x98\x80x");
 	json_object_put(o);
 	assert_rejects("[\"\\u12\"]");
 	assert_rejects("[\"\\u12G4\"]");

@@ -41,9 +41,11 @@ START_TEST(test_every_cell)
 			bool off = role != YQ_ROLE_NONE && role >= (int)matrix[i].lowest;
 			bool on = role != YQ_ROLE_NONE &&
 			          role >= (int)matrix[i].lowest_with_guest_control;
-			ck_assert_msg(yq_perm_allowed((enum yq_role)role, matrix[i].act, false) == off,
+			ck_assert_msg(yq_perm_allowed((enum yq_role)role, matrix[i].act, false) ==
+			                      off,
 			              "action %d role %d", (int)matrix[i].act, role);
-			ck_assert_msg(yq_perm_allowed((enum yq_role)role, matrix[i].act, true) == on,
+			ck_assert_msg(yq_perm_allowed((enum yq_role)role, matrix[i].act, true) ==
+			                      on,
 			              "action %d role %d guest_control", (int)matrix[i].act, role);
 		}
 	}
@@ -55,7 +57,7 @@ START_TEST(test_out_of_range_actions)
 	for (int role = YQ_ROLE_NONE; role <= YQ_ROLE_OWNER; role++) {
 		ck_assert(!yq_perm_allowed((enum yq_role)role, YQ_ACT_COUNT, false));
 		ck_assert(!yq_perm_allowed((enum yq_role)role, YQ_ACT_COUNT, true));
-		ck_assert(!yq_perm_allowed((enum yq_role)role, (enum yq_action)-1, true));
+		ck_assert(!yq_perm_allowed((enum yq_role)role, (enum yq_action) - 1, true));
 		ck_assert(!yq_perm_allowed((enum yq_role)role, (enum yq_action)1000, true));
 	}
 }
@@ -87,7 +89,7 @@ START_TEST(test_role_names)
 	ck_assert_int_eq(yq_role_parse(""), YQ_ROLE_NONE);
 	ck_assert_int_eq(yq_role_parse(NULL), YQ_ROLE_NONE);
 	ck_assert_str_eq(yq_role_name((enum yq_role)7), "none");
-	ck_assert_str_eq(yq_role_name((enum yq_role)-1), "none");
+	ck_assert_str_eq(yq_role_name((enum yq_role) - 1), "none");
 }
 END_TEST
 

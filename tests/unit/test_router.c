@@ -445,12 +445,14 @@ END_TEST
 
 /* ---- the real table (src/api/routes.c) ---- */
 
-static const struct {
+struct spec_route {
 	const char *method, *path;
 	yq_handler handler;
 	unsigned nids;
 	long long id0, id1;
-} spec[] = {
+};
+
+static const struct spec_route spec[] = {
 	{ "POST", "/users/", h_users_register, 0, 0, 0 },
 	{ "GET", "/users", h_users_search, 0, 0, 0 },
 	{ "GET", "/users/me", h_users_me, 0, 0, 0 },
@@ -579,8 +581,8 @@ START_TEST(test_real_allow_lists)
 			for (size_t j = 0; j < yq_nroutes; j++)
 				if (strcmp(yq_routes[j].pattern, yq_routes[i].pattern) == 0)
 					ck_assert_msg(allow_has(allow, yq_routes[j].method),
-					              "%s missing from Allow of %s", yq_routes[j].method,
-					              path);
+					              "%s missing from Allow of %s",
+					              yq_routes[j].method, path);
 			ck_assert(!allow_has(allow, methods[m]));
 		}
 	}
@@ -591,9 +593,10 @@ START_TEST(test_real_auth_flags)
 {
 	for (size_t i = 0; i < yq_nroutes; i++) {
 		const struct yq_route *r = &yq_routes[i];
-		bool open = (strcmp(r->method, "POST") == 0) &&
-		            (strcmp(r->pattern, "/users") == 0 || strcmp(r->pattern, "/token") == 0 ||
-		             strcmp(r->pattern, "/token/refresh") == 0);
+		bool open =
+		        (strcmp(r->method, "POST") == 0) &&
+		        (strcmp(r->pattern, "/users") == 0 || strcmp(r->pattern, "/token") == 0 ||
+		         strcmp(r->pattern, "/token/refresh") == 0);
 		ck_assert_msg(((r->flags & YQ_ROUTE_AUTH) == 0) == open, "%s %s: auth flag %u",
 		              r->method, r->pattern, r->flags);
 	}
