@@ -381,20 +381,20 @@ yq_query_limit(struct yq_req *r, long long *limit)
 }
 
 bool
-yq_query_cursor(struct yq_req *r, long long *before)
+yq_query_cursor(struct yq_req *r, long long *last)
 {
 	const struct yq_kv *kv = yq_form_get(&r->query, "cursor");
 	char buf[24];
 	int64_t id;
 
-	*before = 0;
+	*last = 0;
 	if (!kv || !*kv->value)
 		return true;
 	long n = yq_b64url_decode((unsigned char *)buf, sizeof(buf) - 1, kv->value, kv->value_len);
 	if (n > 0) {
 		buf[n] = '\0';
 		if ((size_t)n == strlen(buf) && yq_parse_i64(buf, 1, INT64_MAX, &id) == 0) {
-			*before = id;
+			*last = id;
 			return true;
 		}
 	}

@@ -124,12 +124,15 @@ void yq_http_invalid(struct yq_req *r, const char *where, const char *name, cons
 int yq_http_invalid_done(struct yq_req *r);
 
 /* The JSON body as an object: 415 for another content type, 400 for
- * malformed JSON, 422 when it is not an object.  *out owned by caller. */
+ * malformed JSON, 422 when it is not an object or holds an integer outside
+ * int64 or a lone surrogate escape (json.h).  *out owned by caller. */
 int yq_http_body_object(struct yq_req *r, json_object **out);
 
 /* Typed members of a body object; each records a 422 entry when the value
- * is present but wrong, or absent and required.  *present says whether
- * the caller got a usable value. */
+ * is present but wrong, or absent and required.  The return value says
+ * whether the caller got a usable value: the string (NULL if not; a JSON
+ * null of an optional member is NULL too), or true with *out set.
+ * yq_body_str's bounds count characters (code points), *len gets bytes. */
 const char *yq_body_str(struct yq_req *r, json_object *obj, const char *key, bool required,
                         size_t minlen, size_t maxlen, size_t *len);
 bool yq_body_int(struct yq_req *r, json_object *obj, const char *key, bool required, long long min,
@@ -139,9 +142,10 @@ bool yq_body_bool(struct yq_req *r, json_object *obj, const char *key, bool requ
 /* ?limit= with the SPEC's default 20 and range 1..100. */
 bool yq_query_limit(struct yq_req *r, long long *limit);
 
-/* Keyset paging on ids: ?cursor= is the opaque form of the last id
- * shown; *last gets it (0 when absent).  The response gets next_cursor
- * (null when there are no more). */
+/* Keyset paging on ids: ?cursor= is the opaque form (base64url of the
+ * decimal) of the last id shown; *last gets it (0 when absent or empty).
+ * Anything that does not decode to a positive int64 records a 422 and
+ * returns false.  yq_page_json() makes the next one. */
 bool yq_query_cursor(struct yq_req *r, long long *last);
 
 /* ?limit= and ?cursor= for a list paged on ids; *bound is the cursor's id,

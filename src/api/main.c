@@ -10,7 +10,9 @@
  * A worker owns one database connection and serves one request at a time:
  * read the CGI parameters and the bounded body, route, authenticate,
  * call the handler, write the response.  This file is the only place that
- * writes responses to the wire.
+ * writes responses to the wire.  The master and the workers share the
+ * pool's counters (pool.h), mapped before the first fork, for the status
+ * page.
  */
 #include "config.h"
 
