@@ -273,6 +273,11 @@ yq_config_validate(const struct yq_config *cfg, char *err, size_t errsz)
 		snprintf(err, errsz, "auth.argon2_* too small");
 		return -1;
 	}
+	if (cfg->api_status_path[0] &&
+	    (cfg->api_status_path[0] != '/' || strpbrk(cfg->api_status_path, "?# \t"))) {
+		snprintf(err, errsz, "api.status_path must be empty or a path starting with /");
+		return -1;
+	}
 	return 0;
 }
 
