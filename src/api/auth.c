@@ -134,6 +134,23 @@ tokens_response(struct yq_req *r, struct issued *t)
 	return yq_http_json(r, 200, o);
 }
 
+void
+yq_login_key(struct yq_buf *out, const struct yq_user *u, const char *name)
+{
+	if (u) {
+		yq_buf_printf(out, "user:%lld", u->id);
+		return;
+	}
+	size_t n = strlen(name);
+	while (n > 0 && name[n - 1] == ' ')
+		n--;
+	yq_buf_puts(out, "name:");
+	for (size_t i = 0; i < n; i++) {
+		char c = (char)tolower((unsigned char)name[i]);
+		yq_buf_append(out, &c, 1);
+	}
+}
+
 /* POST /token */
 int
 h_token_login(struct yq_req *r)
@@ -141,6 +158,7 @@ h_token_login(struct yq_req *r)
 	static const char rehash[] =
 	        "UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?";
 	struct creds c;
+	struct yq_buf key = { 0 };
 	size_t nlen = 0, plen = 0;
 	int rc = -1;
 
@@ -151,21 +169,22 @@ h_token_login(struct yq_req *r)
 	if (yq_http_invalid_done(r) < 0)
 		goto out;
 
-	char key[256];
-	yq_ascii_lower(key, sizeof(key), name);
 	long wait =
 	        yq_ratelimit_hit(r->db, "login_ip", r->remote_addr, &r->cfg->rl_login_ip, r->now);
-	if (wait == 0)
-		wait = yq_ratelimit_peek(r->db, "login_user", key, &r->cfg->rl_login_user, r->now);
 	if (wait != 0) {
 		rc = wait < 0 ? yq_http_fail(r, (int)wait) : yq_http_too_many(r, wait);
 		goto out;
 	}
-
 	struct yq_user u;
 	int fr = strlen(name) == nlen ? yq_user_find_login(r, name, &u) : YQ_ENOTFOUND;
 	if (fr < 0 && fr != YQ_ENOTFOUND) {
 		rc = yq_http_fail(r, fr);
+		goto out;
+	}
+	yq_login_key(&key, fr == 0 ? &u : NULL, name);
+	wait = yq_ratelimit_peek(r->db, "login_user", key.data, &r->cfg->rl_login_user, r->now);
+	if (wait != 0) {
+		rc = wait < 0 ? yq_http_fail(r, (int)wait) : yq_http_too_many(r, wait);
 		goto out;
 	}
 	bool ok;
@@ -176,7 +195,7 @@ h_token_login(struct yq_req *r)
 		ok = yq_password_verify(u.password_hash, pw, plen) == 0;
 	}
 	if (!ok) {
-		yq_ratelimit_hit(r->db, "login_user", key, &r->cfg->rl_login_user, r->now);
+		yq_ratelimit_hit(r->db, "login_user", key.data, &r->cfg->rl_login_user, r->now);
 		rc = unauthorized(r, "Incorrect username or password");
 		goto out;
 	}
@@ -204,13 +223,13 @@ h_token_login(struct yq_req *r)
 	}
 	rc = tokens_response(r, &t);
 out:
+	yq_buf_free(&key);
 	creds_free(&c);
 	return rc;
 }
 
 struct refresh_tx {
 	const char *hash;
-	long long now;
 	unsigned ttl;
 	/* out */
 	long long user_id;
@@ -284,7 +303,7 @@ h_token_refresh(struct yq_req *r)
 		rc = unauthorized(r, "Invalid refresh token");
 		goto out;
 	}
-	struct refresh_tx x = { .hash = hash, .now = r->now, .ttl = r->cfg->refresh_ttl };
+	struct refresh_tx x = { .hash = hash, .ttl = r->cfg->refresh_ttl };
 	int tr = yq_db_tx(r->db, refresh_in_tx, &x);
 	if (tr < 0) {
 		rc = yq_http_fail(r, tr);

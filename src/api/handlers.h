@@ -19,6 +19,15 @@ int yq_user_load(struct yq_req *r, long long id, struct yq_user *u);
 int yq_user_find_login(struct yq_req *r, const char *name, struct yq_user *u);
 json_object *yq_user_json(const struct yq_user *u, bool with_email);
 
+/* auth.c: the bucket of the per-account login throttle (login and the
+ * current-password check of PUT /users/me share it).  With u, the account
+ * ("user:<id>"), so every spelling that reaches it - any case, trailing
+ * spaces, its email - counts against one bucket.  Without (no such account),
+ * the name as the ascii_general_ci columns compare it: ASCII case folded,
+ * trailing spaces dropped ("name:<folded>"), so unknown names are throttled
+ * exactly like known ones and a 429 tells nothing about existence. */
+void yq_login_key(struct yq_buf *out, const struct yq_user *u, const char *name);
+
 /* Answer 429 with Retry-After when a rate-limit check said wait > 0. */
 int yq_http_too_many(struct yq_req *r, long wait);
 

@@ -96,6 +96,23 @@ yq_form_parse(struct yq_form *f, const char *s, size_t len)
 	return 0;
 }
 
+int
+yq_query_parse(struct yq_req *r, const char *qs, size_t len)
+{
+	if (yq_form_parse(&r->query, qs, len) < 0)
+		return yq_http_error(r, 400, "Malformed query string");
+	for (unsigned i = 0; i < r->query.n; i++) {
+		const struct yq_kv *kv = &r->query.kv[i];
+		if (!yq_utf8_valid(kv->key, strlen(kv->key)))
+			return yq_http_error(r, 400, "Malformed query string");
+		if (!yq_utf8_valid(kv->value, kv->value_len))
+			yq_http_invalid(r, "query", kv->key, "string_unicode",
+			                "Input should be a valid string, unable to parse raw data "
+			                "as a unicode string");
+	}
+	return 0;
+}
+
 void
 yq_form_free(struct yq_form *f)
 {
@@ -143,6 +160,7 @@ yq_http_reason(int status)
 	case 405: return "Method Not Allowed";
 	case 409: return "Conflict";
 	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
 	case 415: return "Unsupported Media Type";
 	case 422: return "Unprocessable Content";
 	case 429: return "Too Many Requests";
@@ -157,6 +175,7 @@ yq_http_json(struct yq_req *r, int status, json_object *body)
 	json_object_put(r->resp);
 	r->status = status;
 	r->resp = body;
+	r->text_type = NULL;
 	return 0;
 }
 
@@ -164,6 +183,14 @@ int
 yq_http_empty(struct yq_req *r, int status)
 {
 	return yq_http_json(r, status, NULL);
+}
+
+int
+yq_http_text(struct yq_req *r, int status, const char *content_type)
+{
+	yq_http_json(r, status, NULL);
+	r->text_type = content_type;
+	return 0;
 }
 
 int
@@ -237,6 +264,12 @@ yq_http_body_object(struct yq_req *r, json_object **out)
 	if (!yq_media_type_is(r->content_type, "application/json"))
 		return yq_http_error(r, 415, "Unsupported media type: send application/json");
 	json_object *o = yq_json_parse(r->body ? r->body : "", r->body_len, &why);
+	if (!o && (why == yq_json_err_int_range || why == yq_json_err_surrogate)) {
+		yq_http_invalid(
+		        r, "body", NULL,
+		        why == yq_json_err_int_range ? "int_parsing_size" : "string_unicode", why);
+		return yq_http_invalid_done(r);
+	}
 	if (!o && why)
 		return yq_http_error(r, 400, why);
 	if (!json_object_is_type(o, json_type_object)) {
@@ -348,20 +381,20 @@ yq_query_limit(struct yq_req *r, long long *limit)
 }
 
 bool
-yq_query_cursor(struct yq_req *r, long long *before)
+yq_query_cursor(struct yq_req *r, long long *last)
 {
 	const struct yq_kv *kv = yq_form_get(&r->query, "cursor");
 	char buf[24];
 	int64_t id;
 
-	*before = 0;
+	*last = 0;
 	if (!kv || !*kv->value)
 		return true;
 	long n = yq_b64url_decode((unsigned char *)buf, sizeof(buf) - 1, kv->value, kv->value_len);
 	if (n > 0) {
 		buf[n] = '\0';
 		if ((size_t)n == strlen(buf) && yq_parse_i64(buf, 1, INT64_MAX, &id) == 0) {
-			*before = id;
+			*last = id;
 			return true;
 		}
 	}

@@ -10,11 +10,14 @@
  * A worker owns one database connection and serves one request at a time:
  * read the CGI parameters and the bounded body, route, authenticate,
  * call the handler, write the response.  This file is the only place that
- * writes responses to the wire.
+ * writes responses to the wire.  The master and the workers share the
+ * pool's counters (pool.h), mapped before the first fork, for the status
+ * page.
  */
 #include "config.h"
 
 #include "api/handlers.h"
+#include "api/pool.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/password.h"
@@ -107,7 +110,14 @@ write_response(struct yq_req *r, FCGX_Request *fr, const char *reqid)
 {
 	size_t len = 0;
 	const char *body = r->resp ? yq_json_str(r->resp, &len) : NULL;
+	const char *type = "application/json; charset=utf-8";
 	struct yq_buf h = { 0 };
+
+	if (r->text_type) {
+		body = r->text.data ? r->text.data : "";
+		len = r->text.len;
+		type = r->text_type;
+	}
 
 	/* libfcgi's own printf lacks %zu and friends: format with ours */
 	yq_buf_printf(&h, "Status: %d %s\r\nX-Request-Id: %s\r\nCache-Control: no-store\r\n",
@@ -115,10 +125,7 @@ write_response(struct yq_req *r, FCGX_Request *fr, const char *reqid)
 	if (r->headers.len)
 		yq_buf_append(&h, r->headers.data, r->headers.len);
 	if (body)
-		yq_buf_printf(&h,
-		              "Content-Type: application/json; charset=utf-8\r\n"
-		              "Content-Length: %zu\r\n",
-		              len);
+		yq_buf_printf(&h, "Content-Type: %s\r\nContent-Length: %zu\r\n", type, len);
 	yq_buf_puts(&h, "\r\n");
 	if (h.data)
 		FCGX_PutStr(h.data, (int)h.len, fr->out);
@@ -138,23 +145,30 @@ dispatch(struct yq_req *r, FCGX_Request *fr)
 	/* REQUEST_URI is what the client sent, undecoded, in nginx and Apache
 	 * alike; the path ends at the query string. */
 	const char *raw = param(fr, "REQUEST_URI");
-	char *uri_buf = r->path_buf;
 	if (!raw || !*raw)
 		raw = "/";
-	if (strlen(raw) >= sizeof(r->path_buf)) {
-		yq_http_error(r, 404, "Not Found");
+	size_t rawlen = strcspn(raw, "?#");
+	const char *qs = param(fr, "QUERY_STRING");
+	size_t qslen = qs ? strlen(qs) : 0;
+	/* the bounds apply to the path and the query each (see http.h) */
+	if (rawlen >= sizeof(r->path_buf) || qslen > YQ_MAX_QUERY) {
+		yq_http_error(r, 414,
+		              rawlen >= sizeof(r->path_buf) ? "Path too long"
+		                                            : "Query string too long");
 		return;
 	}
-	yq_strlcpy(uri_buf, raw, sizeof(r->path_buf));
-	uri_buf[strcspn(uri_buf, "?#")] = '\0';
-	const char *uri = uri_buf;
+	memcpy(r->path_buf, raw, rawlen);
+	r->path_buf[rawlen] = '\0';
+	const char *uri = r->path_buf;
 	if (pl && strncmp(uri, prefix, pl) == 0 && (uri[pl] == '/' || uri[pl] == '\0'))
 		uri += pl;
 	r->path = *uri ? uri : "/";
 
-	const char *qs = param(fr, "QUERY_STRING");
-	if (yq_form_parse(&r->query, qs, qs ? strlen(qs) : 0) < 0) {
-		yq_http_error(r, 400, "Malformed query string");
+	if (yq_query_parse(r, qs, qslen) < 0)
+		return;
+	if (yq_pool_is_status(r)) {
+		if (yq_http_invalid_done(r) == 0)
+			yq_pool_status(r);
 		return;
 	}
 	switch (yq_route_match(yq_routes, yq_nroutes, r->method, r->path, &route, r->ids,
@@ -169,6 +183,8 @@ dispatch(struct yq_req *r, FCGX_Request *fr)
 	if (read_body(r, fr) < 0)
 		return;
 	if ((route->flags & YQ_ROUTE_AUTH) && yq_auth_require(r) < 0)
+		return;
+	if (yq_http_invalid_done(r) < 0) /* the query's 422 entries */
 		return;
 	if (route->handler(r) == 0 && r->status == 0) {
 		yq_error("handler for %s %s set no response", r->method, route->pattern);
@@ -194,10 +210,12 @@ serve(FCGX_Request *fr, const struct yq_config *cfg, struct yq_db *db)
 		r.remote_addr = "unknown";
 
 	int64_t t0 = yq_mono_ms();
+	yq_pool_begin();
 	dispatch(&r, fr);
 	if (r.status == 0)
 		yq_http_fail(&r, YQ_EINTERNAL);
 	write_response(&r, fr, reqid);
+	yq_pool_end();
 	int64_t ms = yq_mono_ms() - t0;
 	if (r.status >= 500)
 		yq_warn("%s %s -> %d (%lld ms)", r.method, r.path ? r.path : "?", r.status,
@@ -208,6 +226,7 @@ serve(FCGX_Request *fr, const struct yq_config *cfg, struct yq_db *db)
 	json_object_put(r.resp);
 	json_object_put(r.errors);
 	yq_buf_free(&r.headers);
+	yq_buf_free(&r.text);
 	yq_form_free(&r.query);
 	free(r.body);
 	yq_log_set_reqid(NULL);
@@ -259,18 +278,24 @@ struct kid {
 };
 
 static pid_t
-spawn(int listen_fd, const struct yq_config *cfg)
+spawn(int listen_fd, const struct yq_config *cfg, struct yq_pool *pool, unsigned slot)
 {
 	pid_t master = getpid();
-	pid_t pid = fork();
 
-	if (pid == 0)
+	if (pool)
+		yq_pool_slot_open(pool, slot);
+	pid_t pid = fork();
+	if (pid == 0) {
+		yq_pool_attach(pool, slot);
 		worker_main(listen_fd, cfg, master);
+	}
+	if (pool)
+		yq_pool_slot_run(pool, slot, pid > 0 ? pid : 0);
 	return pid;
 }
 
 static void
-stop_all(struct kid *kids, unsigned n)
+stop_all(struct kid *kids, unsigned n, struct yq_pool *pool)
 {
 	for (unsigned i = 0; i < n; i++)
 		if (kids[i].pid > 0)
@@ -290,8 +315,11 @@ stop_all(struct kid *kids, unsigned n)
 		}
 		usleep(20000);
 	}
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
 		kids[i].pid = 0;
+		if (pool)
+			yq_pool_slot_run(pool, i, 0);
+	}
 }
 
 static void
@@ -345,6 +373,8 @@ main(int argc, char **argv)
 		yq_error("library initialisation failed");
 		return 1;
 	}
+	if (yq_password_prepare(&cfgs[cur]) < 0)
+		yq_warn("cannot make the dummy password hash; unknown-user logins will retry");
 
 	int listen_fd = 0;
 	if (listen_addr) {
@@ -381,13 +411,19 @@ main(int argc, char **argv)
 	struct kid *kids = calloc(256, sizeof(*kids));
 	if (!kids)
 		return 1;
+	/* shared with the workers: mapped before the first fork */
+	struct yq_pool *pool = yq_pool_create();
+	if (!pool)
+		yq_warn("no shared memory for the pool status: %s", strerror(errno));
+	else
+		atomic_store(&pool->nslots, n);
 	yq_info("master %d starting %u workers", (int)getpid(), n);
 	for (;;) {
 		int64_t now = yq_mono_ms();
 		for (unsigned i = 0; i < n; i++) {
 			if (kids[i].pid > 0 || now < kids[i].not_before_ms)
 				continue;
-			kids[i].pid = spawn(listen_fd, &cfgs[cur]);
+			kids[i].pid = spawn(listen_fd, &cfgs[cur], pool, i);
 			kids[i].started_ms = now;
 			if (kids[i].pid < 0) {
 				yq_error("fork: %s", strerror(errno));
@@ -400,7 +436,7 @@ main(int argc, char **argv)
 		int sig = sigtimedwait(&set, &si, &tick);
 		if (sig == SIGTERM || sig == SIGINT) {
 			yq_info("master stopping");
-			stop_all(kids, n);
+			stop_all(kids, n, pool);
 			break;
 		}
 		if (sig == SIGHUP) {
@@ -413,9 +449,14 @@ main(int argc, char **argv)
 			if (workers > 0 && workers <= 256)
 				cfgs[next].api_workers = (unsigned)workers;
 			yq_info("reloading configuration, replacing workers");
-			stop_all(kids, n);
+			stop_all(kids, n, pool);
 			cur = next;
+			yq_password_prepare(&cfgs[cur]); /* new argon2 parameters */
 			n = cfgs[cur].api_workers;
+			if (pool) {
+				atomic_store(&pool->nslots, n);
+				atomic_fetch_add(&pool->reloads, 1);
+			}
 			yq_log_init("yiqikan-api", cfgs[cur].log_target, cfgs[cur].log_level);
 			continue;
 		}
@@ -427,6 +468,10 @@ main(int argc, char **argv)
 				if (kids[i].pid != p)
 					continue;
 				kids[i].pid = 0;
+				if (pool) {
+					yq_pool_slot_run(pool, i, 0);
+					atomic_fetch_add(&pool->restarts, 1);
+				}
 				int64_t lived = yq_mono_ms() - kids[i].started_ms;
 				kids[i].not_before_ms = lived < 1000 ? yq_mono_ms() + 1000 : 0;
 				if (WIFSIGNALED(status))

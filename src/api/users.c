@@ -10,6 +10,7 @@
 
 #include "api/handlers.h"
 #include "core/json.h"
+#include "core/log.h"
 #include "core/password.h"
 #include "core/ratelimit.h"
 
@@ -23,17 +24,29 @@
 	"DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%sZ'), "                 \
 	"DATE_FORMAT(updated_at, '%Y-%m-%dT%H:%i:%sZ')"
 
-static void
+/* Copy one column; a value longer than its buffer is refused, never cut
+ * (a cut could split a UTF-8 sequence). */
+static bool
+copy_col(char *dst, size_t sz, const char *src)
+{
+	if (yq_strlcpy(dst, src ? src : "", sz) < sz)
+		return true;
+	yq_error("users column longer than its %zu-byte buffer", sz - 1);
+	return false;
+}
+
+static int
 user_from_row(const struct yq_rows *rows, struct yq_user *u)
 {
 	u->id = yq_rows_int(rows, 0, 0);
-	yq_strlcpy(u->username, yq_rows_str(rows, 0, 1), sizeof(u->username));
-	yq_strlcpy(u->email, yq_rows_str(rows, 0, 2), sizeof(u->email));
-	yq_strlcpy(u->avatar_url, yq_rows_str(rows, 0, 3), sizeof(u->avatar_url));
 	u->token_version = yq_rows_int(rows, 0, 4);
-	yq_strlcpy(u->password_hash, yq_rows_str(rows, 0, 5), sizeof(u->password_hash));
-	yq_strlcpy(u->created_at, yq_rows_str(rows, 0, 6), sizeof(u->created_at));
-	yq_strlcpy(u->updated_at, yq_rows_str(rows, 0, 7), sizeof(u->updated_at));
+	bool ok = copy_col(u->username, sizeof(u->username), yq_rows_str(rows, 0, 1)) &&
+	          copy_col(u->email, sizeof(u->email), yq_rows_str(rows, 0, 2)) &&
+	          copy_col(u->avatar_url, sizeof(u->avatar_url), yq_rows_str(rows, 0, 3)) &&
+	          copy_col(u->password_hash, sizeof(u->password_hash), yq_rows_str(rows, 0, 5)) &&
+	          copy_col(u->created_at, sizeof(u->created_at), yq_rows_str(rows, 0, 6)) &&
+	          copy_col(u->updated_at, sizeof(u->updated_at), yq_rows_str(rows, 0, 7));
+	return ok ? 0 : YQ_EINTERNAL;
 }
 
 static int
@@ -48,9 +61,9 @@ load_one(struct yq_req *r, const char *sql, struct yq_param p, struct yq_user *u
 		yq_rows_free(rows);
 		return YQ_ENOTFOUND;
 	}
-	user_from_row(rows, u);
+	int rc = user_from_row(rows, u);
 	yq_rows_free(rows);
-	return 0;
+	return rc;
 }
 
 int
@@ -305,6 +318,28 @@ h_users_get(struct yq_req *r)
 	return yq_http_json(r, 200, o);
 }
 
+/* The current password of PUT /users/me, throttled with the account's
+ * logins (the same bucket: a thief with a token guesses no faster here).
+ * Writes the refusal (403, 429, 503) and returns -1. */
+static int
+current_password_ok(struct yq_req *r, const char *current, size_t curlen)
+{
+	struct yq_buf key = { 0 };
+	int rc = 0;
+
+	yq_login_key(&key, r->user, NULL);
+	long wait =
+	        yq_ratelimit_peek(r->db, "login_user", key.data, &r->cfg->rl_login_user, r->now);
+	if (wait != 0) {
+		rc = wait < 0 ? yq_http_fail(r, (int)wait) : yq_http_too_many(r, wait);
+	} else if (yq_password_verify(r->user->password_hash, current, curlen) < 0) {
+		yq_ratelimit_hit(r->db, "login_user", key.data, &r->cfg->rl_login_user, r->now);
+		rc = yq_http_error(r, 403, "Incorrect current password");
+	}
+	yq_buf_free(&key);
+	return rc;
+}
+
 /* PUT /users/me */
 int
 h_users_update_me(struct yq_req *r)
@@ -332,21 +367,8 @@ h_users_update_me(struct yq_req *r)
 	if (yq_http_invalid_done(r) < 0)
 		goto out;
 
-	if (email || password) {
-		char key[40];
-		yq_ascii_lower(key, sizeof(key), r->user->username);
-		long wait =
-		        yq_ratelimit_peek(r->db, "login_user", key, &r->cfg->rl_login_user, r->now);
-		if (wait != 0) {
-			rc = wait < 0 ? yq_http_fail(r, (int)wait) : yq_http_too_many(r, wait);
-			goto out;
-		}
-		if (yq_password_verify(r->user->password_hash, current, curlen) < 0) {
-			yq_ratelimit_hit(r->db, "login_user", key, &r->cfg->rl_login_user, r->now);
-			rc = yq_http_error(r, 403, "Incorrect current password");
-			goto out;
-		}
-	}
+	if ((email || password) && current_password_ok(r, current, curlen) < 0)
+		goto out;
 	char hash[YQ_PWHASH_MAX];
 	if (password && yq_password_hash(r->cfg, password, pwlen, hash) < 0) {
 		rc = yq_http_fail(r, YQ_ENOMEM);
@@ -390,17 +412,24 @@ h_users_search(struct yq_req *r)
 
 	if (!q)
 		yq_http_invalid(r, "query", "q", "missing", "Field required");
-	else if (q->value_len < 1 || q->value_len > 32)
+	else if (q->value_len < 1 || yq_utf8_chars(q->value, q->value_len) > 32)
 		yq_http_invalid(r, "query", "q", "string_too_long",
 		                "String should have 1 to 32 characters");
 	yq_query_limit(r, &limit);
 	if (cur && *cur->value) {
+		/* the cursor is a username: anything else would reach the ascii
+		 * column as a foreign string (and fail with a collation error) */
 		long n = yq_b64url_decode((unsigned char *)after, sizeof(after) - 1, cur->value,
 		                          cur->value_len);
-		if (n < 0 || n > 32 || memchr(after, '\0', (size_t)n))
-			yq_http_invalid(r, "query", "cursor", "value_error", "Invalid cursor");
-		else
+		if (n > 0 && n <= 32) {
 			after[n] = '\0';
+			if ((size_t)n != strlen(after) || !username_chars_ok(after))
+				n = -1;
+		}
+		if (n < 1 || n > 32) {
+			after[0] = '\0';
+			yq_http_invalid(r, "query", "cursor", "value_error", "Invalid cursor");
+		}
 	}
 	if (yq_http_invalid_done(r) < 0)
 		return -1;

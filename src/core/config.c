@@ -51,6 +51,8 @@ static const struct ckey keys[] = {
 	U("api.max_body", api_max_body, "65536"),
 	U("api.workers", api_workers, "2"),
 	U("api.retry_after", api_retry_after, "2"),
+	S("api.status_path", api_status_path, ""),
+	S("api.status_allow", api_status_allow, "127.0.0.1 ::1"),
 	SECRET("auth.jwt_key", jwt_key, ""),
 	S("auth.issuer", jwt_issuer, "yiqikan"),
 	S("auth.audience", jwt_audience, "yiqikan"),
@@ -285,6 +287,11 @@ yq_config_validate(const struct yq_config *cfg, char *err, size_t errsz)
 	}
 	if (cfg->argon2_opslimit < 1 || cfg->argon2_memlimit_kib < 8) {
 		snprintf(err, errsz, "auth.argon2_* too small");
+		return -1;
+	}
+	if (cfg->api_status_path[0] &&
+	    (cfg->api_status_path[0] != '/' || strpbrk(cfg->api_status_path, "?# \t"))) {
+		snprintf(err, errsz, "api.status_path must be empty or a path starting with /");
 		return -1;
 	}
 	return 0;

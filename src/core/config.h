@@ -40,6 +40,8 @@ struct yq_config {
 	unsigned api_max_body;
 	unsigned api_workers;
 	unsigned api_retry_after;
+	char api_status_path[64];   /* "" = no status page */
+	char api_status_allow[256]; /* addresses and IPv4 CIDRs, space-separated */
 	/* [auth] */
 	char jwt_key[512];
 	char jwt_issuer[128];

@@ -4,81 +4,133 @@
 #include "config.h"
 
 #include "core/json.h"
+#include "core/util.h"
 
+#include <stdint.h>
 #include <string.h>
 
 /* json-c's strict mode still lets through NaN and Infinity, single-quoted
  * keys, raw control characters in strings, "1." and overlong or surrogate
  * UTF-8; its strings are C strings, so an escaped NUL ("\u0000") would be
- * cut short silently; and its depth limit counts the innermost scalar.
- * This one lexical pass over the raw text closes those gaps before json-c
- * builds anything; json-c then does the grammar. */
+ * cut short silently; a lone surrogate escape ("\ud800") becomes U+FFFD
+ * silently; an integer above INT64_MAX becomes a uint64 that
+ * json_object_get_int64() clamps to INT64_MAX; and its depth limit counts
+ * the innermost scalar.  This one lexical pass over the raw text closes
+ * those gaps before json-c builds anything; json-c then does the grammar. */
 
-/* Length of the valid UTF-8 sequence at p (< end), or 0. */
-static size_t
-utf8_seq(const unsigned char *p, const unsigned char *end)
+const char yq_json_err_int_range[] = "Integer outside the signed 64-bit range";
+const char yq_json_err_surrogate[] = "Unpaired UTF-16 surrogate escape in string";
+
+static int
+hex4(const unsigned char *p, const unsigned char *end)
 {
-	unsigned c = p[0], cp;
-	size_t n;
+	int v = 0;
 
-	if (c < 0x80)
-		return 1;
-	if ((c & 0xe0) == 0xc0) {
-		n = 2;
-		cp = c & 0x1f;
-	} else if ((c & 0xf0) == 0xe0) {
-		n = 3;
-		cp = c & 0x0f;
-	} else if ((c & 0xf8) == 0xf0) {
-		n = 4;
-		cp = c & 0x07;
-	} else {
+	if (end - p < 4)
+		return -1;
+	for (int i = 0; i < 4; i++) {
+		int c = p[i], d = c >= '0' && c <= '9'   ? c - '0'
+		                  : c >= 'a' && c <= 'f' ? c - 'a' + 10
+		                  : c >= 'A' && c <= 'F' ? c - 'A' + 10
+		                                         : -1;
+		if (d < 0)
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
+}
+
+/* The escape at p ('\\', p + 1 < end); returns its length or 0 with *why. */
+static size_t
+lex_escape(const unsigned char *p, const unsigned char *end, const char **why)
+{
+	if (p[1] != 'u')
+		return 2; /* json-c checks the letter */
+	int u = hex4(p + 2, end);
+	if (u < 0) {
+		*why = "Malformed JSON";
 		return 0;
 	}
-	if ((size_t)(end - p) < n)
+	if (u == 0) {
+		*why = "NUL character in string";
 		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
 	}
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+	if (u >= 0xdc00 && u <= 0xdfff) {
+		*why = yq_json_err_surrogate;
 		return 0;
-	return n;
+	}
+	if (u < 0xd800 || u > 0xdbff)
+		return 6;
+	/* a high surrogate: only with its low half */
+	int lo = end - p >= 12 && p[6] == '\\' && p[7] == 'u' ? hex4(p + 8, end) : -1;
+	if (lo < 0xdc00 || lo > 0xdfff) {
+		*why = yq_json_err_surrogate;
+		return 0;
+	}
+	return 12;
+}
+
+/* The string whose opening quote is at p; returns the byte after its
+ * closing quote, or NULL with *why. */
+static const unsigned char *
+lex_string(const unsigned char *p, const unsigned char *end, const char **why)
+{
+	for (p++; p < end;) {
+		size_t n;
+		if (*p == '"')
+			return p + 1;
+		if (*p < 0x20) {
+			*why = "Control character in string";
+			return NULL;
+		}
+		if (*p == '\\') {
+			if (p + 1 >= end)
+				break;
+			if ((n = lex_escape(p, end, why)) == 0)
+				return NULL;
+		} else if ((n = yq_utf8_seq(p, end)) == 0) {
+			*why = "Invalid UTF-8 in string";
+			return NULL;
+		}
+		p += n;
+	}
+	*why = "Malformed JSON";
+	return NULL;
+}
+
+/* Does the integer literal at p (an optional '-', then digits up to a
+ * non-digit) fit int64?  Literals with a fraction or exponent are doubles
+ * and not checked here. */
+static bool
+int_fits(const unsigned char *p, const unsigned char *end)
+{
+	bool neg = *p == '-';
+	const unsigned char *d = p + neg;
+	size_t n = 0; /* significant digits */
+
+	while (d < end && *d == '0')
+		d++;
+	while (d + n < end && d[n] >= '0' && d[n] <= '9')
+		n++;
+	if (d + n < end && (d[n] == '.' || d[n] == 'e' || d[n] == 'E'))
+		return true;
+	if (n != 19)
+		return n < 19;
+	return memcmp(d, neg ? "9223372036854775808" : "9223372036854775807", 19) <= 0;
 }
 
 static const char *
 lex_check(const char *buf, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)buf, *end = p + len;
+	const char *why = NULL;
 	int depth = 0;
 
 	while (p < end) {
 		unsigned char c = *p;
 		if (c == '"') {
-			for (p++;; p++) {
-				if (p >= end)
-					return "Malformed JSON";
-				if (*p == '"')
-					break;
-				if (*p < 0x20)
-					return "Control character in string";
-				if (*p == '\\') {
-					if (p + 1 >= end)
-						return "Malformed JSON";
-					if (p[1] == 'u' && end - p >= 6 &&
-					    memcmp(p + 2, "0000", 4) == 0)
-						return "NUL character in string";
-					p++;
-					continue;
-				}
-				size_t n = utf8_seq(p, end);
-				if (n == 0)
-					return "Invalid UTF-8 in string";
-				p += n - 1;
-			}
-			p++;
+			if (!(p = lex_string(p, end, &why)))
+				return why;
 			continue;
 		}
 		if (c == '{' || c == '[') {
@@ -102,6 +154,11 @@ lex_check(const char *buf, size_t len)
 		} else if (!strchr(" \t\r\n,:-+0123456789", c) || c == '\0') {
 			return "Malformed JSON";
 		}
+		/* a number starts after a delimiter, never inside another token */
+		if ((c == '-' || (c >= '0' && c <= '9')) &&
+		    (p == (const unsigned char *)buf || !strchr("0123456789.eE+-", p[-1])) &&
+		    !int_fits(p, end))
+			return yq_json_err_int_range;
 		p++;
 	}
 	return NULL;
@@ -171,6 +228,11 @@ yq_json_field(json_object *obj, const char *key, json_type want, json_object **o
 	if (!v)
 		return YQ_JF_NULL;
 	if (!json_object_is_type(v, want))
+		return YQ_JF_TYPE;
+	/* a uint64 above INT64_MAX (only from a json-c object not made by
+	 * yq_json_parse) is no int64: get_int64 would clamp it */
+	if (want == json_type_int && json_object_get_int64(v) == INT64_MAX &&
+	    json_object_get_uint64(v) != (uint64_t)INT64_MAX)
 		return YQ_JF_TYPE;
 	*out = v;
 	return YQ_JF_OK;

@@ -22,6 +22,14 @@
  * with *why NULL. */
 json_object *yq_json_parse(const char *buf, size_t len, const char **why);
 
+/* Two reasons *why can point at for well-formed JSON that we refuse to
+ * interpret rather than guess at (REST answers them 422, not 400): an
+ * integer literal outside int64 (json-c would clamp it), and a \uD800-
+ * \uDFFF escape that is not a high-low pair (json-c would replace it with
+ * U+FFFD).  Compare the pointers. */
+extern const char yq_json_err_int_range[];
+extern const char yq_json_err_surrogate[];
+
 enum yq_jfield {
 	YQ_JF_OK,
 	YQ_JF_MISSING, /* no such member */

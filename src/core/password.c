@@ -41,16 +41,39 @@ yq_password_needs_rehash(const struct yq_config *cfg, const char *hash)
 	                                      (size_t)cfg->argon2_memlimit_kib * 1024) != 0;
 }
 
+/* The dummy hash unknown-user logins verify against: made by
+ * yq_password_prepare() at startup (before the workers fork, so they share
+ * it) rather than on the first unknown-user login, which would pay for a
+ * hash and a verification. */
+static char dummy[YQ_PWHASH_MAX];
+
+int
+yq_password_prepare(const struct yq_config *cfg)
+{
+	char seed[33];
+
+	if (dummy[0] && !yq_password_needs_rehash(cfg, dummy))
+		return 0;
+	yq_random_b64url(seed, 24);
+	if (yq_password_hash(cfg, seed, strlen(seed), dummy) < 0) {
+		dummy[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+const char *
+yq_password_dummy(void)
+{
+	return dummy;
+}
+
 void
 yq_password_burn(const struct yq_config *cfg, const char *pw, size_t len)
 {
-	static char dummy[YQ_PWHASH_MAX];
-
-	if (!dummy[0] || yq_password_needs_rehash(cfg, dummy)) {
-		char seed[33];
-		yq_random_b64url(seed, 24);
-		if (yq_password_hash(cfg, seed, strlen(seed), dummy) < 0)
-			return;
-	}
+	/* prepared at startup; remade here only if the parameters changed
+	 * without a prepare (never in yiqikan-api) */
+	if (yq_password_prepare(cfg) < 0)
+		return;
 	(void)yq_password_verify(dummy, pw, len);
 }

@@ -5,7 +5,9 @@
  * default).  A hash made with other parameters still verifies, and
  * yq_password_needs_rehash() tells the login path to upgrade it.
  * yq_password_burn() spends the same time as a verify, for logins of
- * unknown users, so timing does not reveal which names exist.
+ * unknown users, so timing does not reveal which names exist; it verifies
+ * against a dummy hash that yq_password_prepare() makes at startup, so the
+ * first unknown-user login pays no more than the others.
  */
 #ifndef YQ_PASSWORD_H
 #define YQ_PASSWORD_H
@@ -23,6 +25,11 @@ int yq_password_hash(const struct yq_config *cfg, const char *pw, size_t len,
 /* 0 when pw matches hash, -1 otherwise. */
 int yq_password_verify(const char *hash, const char *pw, size_t len);
 bool yq_password_needs_rehash(const struct yq_config *cfg, const char *hash);
+/* Make the dummy hash with cfg's parameters (again only when they
+ * changed); 0, or -1 when hashing failed. */
+int yq_password_prepare(const struct yq_config *cfg);
+/* The dummy hash ("" before the first prepare). */
+const char *yq_password_dummy(void);
 void yq_password_burn(const struct yq_config *cfg, const char *pw, size_t len);
 
 #endif

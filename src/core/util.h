@@ -54,4 +54,11 @@ void yq_ascii_lower(char *dst, size_t sz, const char *src);
 /* Characters (code points) in len bytes of valid UTF-8. */
 size_t yq_utf8_chars(const char *s, size_t len);
 
+/* Length of the well-formed UTF-8 sequence at p (p < end), or 0: no
+ * overlong forms, no surrogates, nothing above U+10FFFF (what MariaDB's
+ * utf8mb4 stores and JSON may carry). */
+size_t yq_utf8_seq(const unsigned char *p, const unsigned char *end);
+/* Are len bytes at s well-formed UTF-8 throughout? */
+bool yq_utf8_valid(const char *s, size_t len);
+
 #endif

@@ -10,6 +10,7 @@ invariants yq.request checks (never a 5xx, always JSON).
 """
 
 import json
+import urllib.parse
 
 import yq
 from yq import ApiTest
@@ -290,3 +291,133 @@ class NoServerErrorTest(ApiTest):
                     "application/x-www-form-urlencoded"))
                 # 429: the per-username limit may remember earlier runs.
                 self.assertIn(r.status, (400, 401, 422, 429), "%r" % r)
+
+
+class QueryEncodingTest(ApiTest):
+    """Defect 4, on every list: a query value that is not UTF-8 is a 422
+    naming it, before any handler can pass the bytes to a column; any
+    well-formed UTF-8 is answered (200 or a 422 about its size)."""
+
+    LISTS = ["/users/?q=a&", "/notifications/?", "/rooms/?", "/rooms/?mine=true&",
+             "/rooms/invitations?", "/rooms/{room}/members?",
+             "/rooms/{room}/applications?", "/rooms/{room}/messages?"]
+
+    def lists(self, u):
+        r = yq.post("/rooms/", {"name": "q-" + yq.rand_str(6)}, token=u.access)
+        self.assertStatus(r, 201)
+        return [p.replace("{room}", str(r.json["id"])) for p in self.LISTS]
+
+    def test_non_utf8_value_is_422_everywhere(self):
+        u = yq.new_user()
+        for path in self.lists(u):
+            for key in ("q", "cursor", "status", "limit", "whatever"):
+                for bad in ("%FF", "%ED%A0%80", "ab%E4%B8"):
+                    with self.subTest(path=path, key=key, bad=bad):
+                        r = yq.get(path + key + "=" + bad, token=u.access)
+                        self.assert422(r, loc=["query", key])
+                        self.assertIn("string_unicode",
+                                      [e["type"] for e in r.json["detail"]])
+
+    def test_non_utf8_name_is_400(self):
+        u = yq.new_user()
+        for path in self.lists(u):
+            with self.subTest(path=path):
+                self.assertDetail(yq.get(path + "%FF=1", token=u.access), 400)
+
+    def test_any_utf8_is_answered(self):
+        u = yq.new_user()
+        for path in self.lists(u):
+            for v in ("😀", "中文" * 10, "\u00e9\u0301", "\U0010FFFF"):
+                with self.subTest(path=path, v=v):
+                    r = yq.get(path + "q=" + urllib.parse.quote(v), token=u.access)
+                    self.assertStatus(r, 200)
+                    self.assertIn("items", r.json)
+            for c in ("😀", "中", "ü"):
+                with self.subTest(path=path, cursor=c):
+                    r = yq.get(path + "cursor=" + yq.b64url_encode(c.encode() * 5),
+                               token=u.access)
+                    self.assert422(r, loc=["query", "cursor"])
+
+
+class NumberAndEscapeTest(ApiTest):
+    """Defect 8 and the lone-surrogate decision (doc/security.md): JSON we
+    could only guess at is a 422, never clamped or replaced."""
+
+    def post(self, path, raw, token):
+        return yq.post(path, body=raw.encode("ascii"), token=token,
+                       content_type="application/json")
+
+    def test_integers_beyond_int64_are_422(self):
+        u = yq.new_user()
+        for n in ("9223372036854775808", "18446744073709551615", "18446744073709551616",
+                  "-9223372036854775809", "1" + "0" * 40):
+            for path, raw in (("/rooms/join", '{"room_id": %s}'),
+                              ("/rooms/", '{"name": "n", "config": {"max_members": %s}}'),
+                              ("/users/", '{"username": "abc", "extra": [%s]}')):
+                with self.subTest(n=n, path=path):
+                    r = self.post(path, raw % n, u.access)
+                    self.assert422(r, loc=["body"])
+                    self.assertEqual(r.json["detail"][0]["type"], "int_parsing_size")
+        # the edges of int64 are integers: answered on their merits
+        r = self.post("/rooms/join", '{"room_id": 9223372036854775807}', u.access)
+        self.assertDetail(r, 404)
+        r = self.post("/rooms/join", '{"room_id": -9223372036854775808}', u.access)
+        self.assert422(r, loc=["body", "room_id"])
+
+    def test_floats_where_ints_belong_are_422(self):
+        u = yq.new_user()
+        for v in ("1.0", "1e3", "2E1", "-0.0", "1.5", "1e400"):
+            with self.subTest(v=v):
+                r = self.post("/rooms/join", '{"room_id": %s}' % v, u.access)
+                self.assert422(r, loc=["body", "room_id"])
+                self.assertEqual(r.json["detail"][0]["type"], "int_type")
+
+    def test_lone_surrogate_escape_is_422(self):
+        u = yq.new_user()
+        for esc in ("\\ud800", "\\uDFFF", "x\\ud83dy", "\\ud83d\\u0041"):
+            with self.subTest(esc=esc):
+                r = self.post("/rooms/", '{"name": "n%s"}' % esc, u.access)
+                self.assert422(r, loc=["body"])
+                self.assertEqual(r.json["detail"][0]["type"], "string_unicode")
+        # a proper pair is one character
+        r = self.post("/rooms/", '{"name": "n\\ud83d\\ude00"}', u.access)
+        self.assertStatus(r, 201)
+        self.assertEqual(r.json["name"], "n\U0001F600")
+
+
+class LongUrlTest(ApiTest):
+    """Defect 9: the 2 KiB bound was applied to the whole URI, so any URL of
+    2048 bytes or more was a 404 on valid endpoints.  Now the path and the
+    query have bounds of their own (doc/security.md), each a 414 in the
+    JSON shape."""
+
+    def test_long_query_on_valid_endpoints(self):
+        u = yq.new_user()
+        pad = "&pad=" + "x" * 2500
+        for path in ("/users/?q=" + u.username[:5] + pad, "/users/me?" + pad[1:],
+                     "/notifications/?status=all" + pad, "/rooms/?mine=true" + pad):
+            with self.subTest(path=path[:30]):
+                self.assertGreater(len(path), 2048)
+                r = yq.get(path, token=u.access)
+                self.assertStatus(r, 200)
+        r = yq.get("/users/?q=" + u.username + pad, token=u.access)
+        self.assertEqual([i["id"] for i in r.json["items"]], [u.id])
+        # a query value of 2000 bytes is read, and judged on its merits
+        r = yq.get("/users/?q=" + "a" * 2000, token=u.access)
+        self.assert422(r, loc=["query", "q"])
+
+    def test_query_up_to_the_bound(self):
+        u = yq.new_user()
+        base = "/users/me?pad="
+        ok = base + "x" * (4096 - len("pad="))
+        self.assertStatus(yq.get(ok, token=u.access), 200)
+        r = yq.get(ok + "x", token=u.access)
+        self.assertDetail(r, 414)
+
+    def test_long_path_is_414(self):
+        u = yq.new_user()
+        for path in ("/users/" + "a" * 2100, "/rooms/1/" + "x/" * 1100):
+            with self.subTest(n=len(path)):
+                self.assertDetail(yq.get(path, token=u.access), 414)
+        # below the bound a path no route knows is a 404, as ever
+        self.assertDetail(yq.get("/users/" + "a" * 1900, token=u.access), 404)

@@ -109,6 +109,32 @@ class UpdateTest(ApiTest):
         self.assertStatus(r, 200)
         self.assertIn(self.me(u)["avatar_url"], ("", None))
 
+    def test_avatar_url_of_512_wide_characters_round_trips(self):
+        # Defect 5: validation counted 512 characters, the C buffer held
+        # 512 bytes, so a non-ASCII URL came back cut mid-character.
+        head = "https://x.example/"
+        for ch in ("😀", "中", "é", "\U0010FFFF"):
+            url = head + ch * (512 - len(head))
+            self.assertEqual(len(url), 512)
+            with self.subTest(ch=ch):
+                name = yq.rand_name()
+                r = yq.register(username=name, avatar_url=url)
+                self.assertStatus(r, 201)
+                self.assertEqual(r.json["avatar_url"], url)
+                u = yq.new_user()
+                r = yq.put("/users/me", {"avatar_url": url}, token=u.access)
+                self.assertStatus(r, 200)
+                self.assertEqual(r.json["avatar_url"], url)
+                self.assertEqual(self.me(u)["avatar_url"], url)
+                r = yq.get("/users/%d" % u.id, token=u.access)
+                self.assertEqual(r.json["avatar_url"], url)
+                r = yq.get("/users/?q=" + u.username, token=u.access)
+                self.assertEqual([i["avatar_url"] for i in r.json["items"]], [url])
+                r = yq.get("/token/check", token=u.access)
+                self.assertStatus(r, 200)
+                self.assert422(yq.put("/users/me", {"avatar_url": url + ch},
+                                      token=u.access), loc=["body", "avatar_url"])
+
     def test_bad_avatar_url_is_422(self):
         u = yq.new_user()
         for bad in ("javascript:alert(1)", "ftp://x",
@@ -346,6 +372,42 @@ class SearchTest(ApiTest):
         r = self.search(u.access, q="a", cursor="not-a-cursor!!")
         self.assertIn(r.status, (400, 422), "%r" % r)
         self.assertIn("detail", r.json)
+
+    def test_cursor_of_any_bytes_is_422(self):
+        # Defect 4: a cursor decoding to non-ASCII reached the ascii
+        # username column and MariaDB failed (illegal mix of collations,
+        # 500).  A cursor is a username or it is invalid.
+        u = yq.new_user()
+        for raw in ("ü".encode(), "名字".encode(), b"\xff\xfe", b"a b", b"a'--",
+                    b"x" * 33, b"\x01", "a😀".encode(), b"\x00abc"):
+            with self.subTest(raw=raw):
+                r = self.search(u.access, q="a", cursor=yq.b64url_encode(raw))
+                self.assert422(r, loc=["query", "cursor"])
+
+    def test_cursor_of_a_name_pages_after_it(self):
+        u = yq.new_user()
+        p, names = self.make_family()
+        first = self.assertItems(self.search(u.access, q=p, limit=1))[0]
+        got = self.assertItems(self.search(u.access, q=p,
+                                           cursor=yq.b64url_encode(first.encode())))
+        self.assertEqual(sorted(got), sorted(set(names) - {first}))
+
+    def test_q_any_utf8(self):
+        # q is counted in characters, whatever their width; nothing
+        # non-ASCII can match a username, so the page is empty.
+        u = yq.new_user()
+        for q in ("😀" * 32, "ü" * 32, "\u0800" * 32, "a😀"):
+            with self.subTest(q=q[:3]):
+                self.assertEqual(self.assertItems(self.search(u.access, q=q)), [])
+        self.assert422(self.search(u.access, q="😀" * 33), loc=["query", "q"])
+
+    def test_q_not_utf8_is_422(self):
+        u = yq.new_user()
+        for qs in ("q=%FF", "q=a%C3", "q=%ED%A0%80", "q=%C0%AF", "q=%F4%90%80%80"):
+            with self.subTest(qs=qs):
+                r = yq.get("/users/?" + qs, token=u.access)
+                self.assert422(r, loc=["query", "q"])
+                self.assertEqual(r.json["detail"][0]["type"], "string_unicode")
 
     def test_search_needs_bearer(self):
         self.assert401(yq.get("/users/?q=abc"))

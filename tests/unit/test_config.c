@@ -106,10 +106,10 @@ assert_error_at(const char *text, int line, const char *what)
 static const char *
 sample_path(void)
 {
-	static char path[1024];
 	const char *srcdir = getenv("srcdir");
 
 	if (srcdir && *srcdir) {
+		static char path[1024];
 		snprintf(path, sizeof(path), "%s/etc/yiqikan.conf.sample", srcdir);
 		if (access(path, R_OK) == 0)
 			return path;
@@ -390,6 +390,18 @@ START_TEST(test_validate_other_limits)
 	cfg.api_workers = 2;
 	cfg.argon2_opslimit = 0;
 	ck_assert_int_eq(yq_config_validate(&cfg, err, sizeof(err)), -1);
+	cfg.argon2_opslimit = 2;
+	/* the status page: off, or a path */
+	ck_assert_str_eq(cfg.api_status_path, "");
+	ck_assert_str_eq(cfg.api_status_allow, "127.0.0.1 ::1");
+	static const char *const bad[] = { "status", "/s?x", "/s t", "/s#" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		yq_strlcpy(cfg.api_status_path, bad[i], sizeof(cfg.api_status_path));
+		ck_assert_int_eq(yq_config_validate(&cfg, err, sizeof(err)), -1);
+		ck_assert_ptr_nonnull(strstr(err, "api.status_path"));
+	}
+	yq_strlcpy(cfg.api_status_path, "/_pool/status", sizeof(cfg.api_status_path));
+	ck_assert_int_eq(yq_config_validate(&cfg, err, sizeof(err)), 0);
 }
 END_TEST
 

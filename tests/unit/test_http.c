@@ -9,8 +9,10 @@
  * yq_http_invalid + yq_http_invalid_done in FastAPI's 422 shape,
  * yq_http_fail's status mapping and Retry-After); yq_http_body_object
  * (415/400/422/ok); the typed body getters yq_body_str/int/bool (type
- * errors, UTF-8 character counts, missing required vs optional) and
- * yq_query_limit.
+ * errors, UTF-8 character counts, missing required vs optional),
+ * yq_query_limit, yq_query_parse (UTF-8 of every value), yq_query_cursor
+ * (the shapes of an id cursor) and the 422s of out-of-range integers and
+ * lone surrogates.
  */
 #include "config.h"
 
@@ -648,6 +650,99 @@ START_TEST(test_query_limit)
 }
 END_TEST
 
+/* yq_query_parse: every value well-formed UTF-8 or a 422 for its name
+ * (defect 4); a name that is not UTF-8, or a malformed form, is a 400. */
+START_TEST(test_query_parse_utf8)
+{
+	struct yq_req r;
+	static const char *const good[] = { "", "q=abc&limit=5", "q=%E4%B8%AD%F0%9F%98%80",
+		                            "q=%F4%8F%BF%BF", "a&b=&c=%C3%A9" };
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		req_init(&r);
+		ck_assert_int_eq(yq_query_parse(&r, good[i], strlen(good[i])), 0);
+		ck_assert_msg(r.errors == NULL, "%s has errors", good[i]);
+		req_free(&r);
+	}
+	static const char *const bad[] = { "q=%FF",    "q=%C3",          "q=%ED%A0%80",
+		                           "q=%C0%AF", "q=%F4%90%80%80", "q=%E4%B8" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		req_init(&r);
+		ck_assert_int_eq(yq_query_parse(&r, bad[i], strlen(bad[i])), 0);
+		check_entry(pending(&r, 0), "query", "q", "string_unicode");
+		req_free(&r);
+	}
+	static const char *const malformed[] = { "%FF=1", "q=%0", "q=%00", "a=%GG" };
+	for (size_t i = 0; i < sizeof(malformed) / sizeof(malformed[0]); i++) {
+		req_init(&r);
+		ck_assert_int_eq(yq_query_parse(&r, malformed[i], strlen(malformed[i])), -1);
+		ck_assert_int_eq(r.status, 400);
+		req_free(&r);
+	}
+}
+END_TEST
+
+/* Id cursors: only the base64url of a positive decimal int64. */
+START_TEST(test_query_cursor_shapes)
+{
+	struct yq_req r;
+	long long id;
+	static const struct {
+		const char *qs;
+		long long id;
+	} good[] = { { "cursor=MTA", 10 },
+		     { "cursor=OTIyMzM3MjAzNjg1NDc3NTgwNw", 9223372036854775807LL },
+		     { "cursor=", 0 },
+		     { "", 0 } };
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		req_init(&r);
+		ck_assert_int_eq(yq_form_parse(&r.query, good[i].qs, strlen(good[i].qs)), 0);
+		ck_assert_msg(yq_query_cursor(&r, &id), "refused %s", good[i].qs);
+		ck_assert_int_eq(id, good[i].id);
+		req_free(&r);
+	}
+	/* 9223372036854775808, 0, -1, "ü", "1 ", "!!", "MTA=" (padding) */
+	static const char *const bad[] = { "cursor=OTIyMzM3MjAzNjg1NDc3NTgwOA",
+		                           "cursor=MA",
+		                           "cursor=LTE",
+		                           "cursor=w7w",
+		                           "cursor=MSA",
+		                           "cursor=!!",
+		                           "cursor=MTA%3D" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		req_init(&r);
+		ck_assert_int_eq(yq_form_parse(&r.query, bad[i], strlen(bad[i])), 0);
+		ck_assert_msg(!yq_query_cursor(&r, &id), "accepted %s", bad[i]);
+		check_entry(pending(&r, 0), "query", "cursor", "value_error");
+		req_free(&r);
+	}
+}
+END_TEST
+
+/* Integers outside int64 and lone surrogates: 422 at ["body"]. */
+START_TEST(test_body_object_refusals_422)
+{
+	static const struct {
+		const char *body, *type;
+	} cases[] = { { "{\"n\": 9223372036854775808}", "int_parsing_size" },
+		      { "{\"n\": -9223372036854775809}", "int_parsing_size" },
+		      { "{\"s\": \"\\ud800\"}", "string_unicode" } };
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct yq_req r;
+		json_object *o;
+		req_init(&r);
+		r.content_type = "application/json";
+		r.body = (char *)cases[i].body;
+		r.body_len = strlen(cases[i].body);
+		ck_assert_int_eq(yq_http_body_object(&r, &o), -1);
+		ck_assert_int_eq(r.status, 422);
+		json_object *d = detail_arr(&r);
+		ck_assert_ptr_nonnull(d);
+		check_entry(json_object_array_get_idx(d, 0), "body", NULL, cases[i].type);
+		req_free(&r);
+	}
+}
+END_TEST
+
 static Suite *
 http_suite(void)
 {
@@ -682,6 +777,9 @@ http_suite(void)
 	tcase_add_test(tc, test_body_str_type_and_presence);
 	tcase_add_test(tc, test_body_bool);
 	tcase_add_test(tc, test_query_limit);
+	tcase_add_test(tc, test_query_parse_utf8);
+	tcase_add_test(tc, test_query_cursor_shapes);
+	tcase_add_test(tc, test_body_object_refusals_422);
 	suite_add_tcase(s, tc);
 	return s;
 }

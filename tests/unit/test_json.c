@@ -12,13 +12,16 @@
  * builders (yq_json_add_*, yq_json_str) are checked for their output.
  *
  * The "lenient_json_c" case covers what json-c's strict mode lets through
- * and json.c's lexical pass must refuse.
+ * and json.c's lexical pass must refuse: among them integers outside int64
+ * (which json-c clamps) and lone surrogate escapes (which it replaces),
+ * each with its own reason (yq_json_err_int_range, yq_json_err_surrogate).
  */
 #include "config.h"
 
 #include "core/json.h"
 
 #include <check.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -444,6 +447,98 @@ START_TEST(test_rejects_number_with_bare_dot)
 }
 END_TEST
 
+/* Defect 8: json-c turns 9223372036854775808 into a uint64 that
+ * json_object_get_int64() clamps to INT64_MAX, and fails (strict) past
+ * UINT64_MAX; every integer literal outside int64 gets one named reason. */
+START_TEST(test_integers_beyond_int64)
+{
+	static const char *const out[] = {
+		"[9223372036854775808]",
+		"[-9223372036854775809]",
+		"[18446744073709551615]",
+		"[18446744073709551616]",
+		"{\"a\":99999999999999999999999999}",
+		"{\"a\":[1,2,-100000000000000000000]}",
+		"9223372036854775808",
+		"[00000000000000000000009223372036854775808]",
+	};
+	for (size_t i = 0; i < sizeof(out) / sizeof(out[0]); i++) {
+		const char *why = NULL;
+		json_object *o = parse(out[i], &why);
+		ck_assert_msg(o == NULL, "accepted %s", out[i]);
+		ck_assert_msg(why == yq_json_err_int_range, "%s: %s", out[i], why);
+	}
+	const char *why;
+	json_object *o =
+	        parse("[9223372036854775807,-9223372036854775808,0,-0,1e30,1.5e300]", &why);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_int_eq(json_object_get_int64(json_object_array_get_idx(o, 0)), INT64_MAX);
+	ck_assert_int_eq(json_object_get_int64(json_object_array_get_idx(o, 1)), INT64_MIN);
+	ck_assert(json_object_is_type(json_object_array_get_idx(o, 4), json_type_double));
+	json_object_put(o);
+	/* an exponent's digits are no integer of their own */
+	o = parse("[1e99999999999999999999]", &why);
+	ck_assert_msg(o == NULL || why != yq_json_err_int_range, "exponent taken for an int");
+	json_object_put(o);
+}
+END_TEST
+
+/* Floats are no integers, whatever their value. */
+START_TEST(test_floats_are_not_ints)
+{
+	static const char *const in[] = { "{\"n\":1.0}", "{\"n\":1e3}", "{\"n\":-0.0}",
+		                          "{\"n\":2E1}" };
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		const char *why;
+		json_object *o = parse(in[i], &why), *v;
+		ck_assert_ptr_nonnull(o);
+		ck_assert_int_eq(yq_json_field(o, "n", json_type_int, &v), YQ_JF_TYPE);
+		json_object_put(o);
+	}
+}
+END_TEST
+
+/* A json-c uint64 above INT64_MAX is no int64 for yq_json_field. */
+START_TEST(test_field_refuses_uint64)
+{
+	json_object *o = json_object_new_object(), *v;
+
+	json_object_object_add(o, "big", json_object_new_uint64((uint64_t)INT64_MAX + 1));
+	json_object_object_add(o, "max", json_object_new_uint64((uint64_t)INT64_MAX));
+	ck_assert_int_eq(yq_json_field(o, "big", json_type_int, &v), YQ_JF_TYPE);
+	ck_assert_int_eq(yq_json_field(o, "max", json_type_int, &v), YQ_JF_OK);
+	json_object_put(o);
+}
+END_TEST
+
+/* A lone surrogate escape is refused by name (json-c would put U+FFFD in
+ * its place); a proper pair is one character. */
+START_TEST(test_lone_surrogate_escapes)
+{
+	static const char *const bad[] = {
+		"[\"\\ud800\"]",   "[\"\\uDBFF\"]",        "[\"\\udc00\"]",
+		"[\"a\\ud800b\"]", "[\"\\ud800\\u0041\"]", "[\"\\ud800\\ud800\"]",
+		"{\"\\ud83d\":1}", "[\"\\ud83d\\n\"]",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *why = NULL;
+		json_object *o = parse(bad[i], &why);
+		ck_assert_msg(o == NULL, "accepted %s", bad[i]);
+		ck_assert_msg(why == yq_json_err_surrogate, "%s: %s", bad[i], why);
+	}
+	const char *why;
+	json_object *o = parse("[\"\\ud83d\\ude00\",\"\\uD83D\\uDE00x\"]", &why);
+	ck_assert_msg(o != NULL, "pair refused: %s", why);
+	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(o, 0)),
+	                 "\xf0\x9f\x98\x80");
+	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(o, 1)),
+	                 "\xf0\x9f\x98\x80x");
+	json_object_put(o);
+	assert_rejects("[\"\\u12\"]");
+	assert_rejects("[\"\\u12G4\"]");
+}
+END_TEST
+
 static Suite *
 json_suite(void)
 {
@@ -479,6 +574,10 @@ json_suite(void)
 		tcase_add_test(tc, test_rejects_subtly_invalid_utf8);
 		tcase_add_test(tc, test_rejects_raw_control_chars);
 		tcase_add_test(tc, test_rejects_number_with_bare_dot);
+		tcase_add_test(tc, test_integers_beyond_int64);
+		tcase_add_test(tc, test_floats_are_not_ints);
+		tcase_add_test(tc, test_field_refuses_uint64);
+		tcase_add_test(tc, test_lone_surrogate_escapes);
 		suite_add_tcase(s, tc);
 	}
 	return s;

@@ -181,6 +181,28 @@ START_TEST(test_burn)
 }
 END_TEST
 
+/* The dummy hash is made once by prepare (at startup in yiqikan-api), and a
+ * burn after it spends one verification, not a hash too. */
+START_TEST(test_prepare_makes_the_dummy_once)
+{
+	char first[YQ_PWHASH_MAX];
+
+	ck_assert_int_eq(yq_password_prepare(&cfg), 0);
+	const char *d = yq_password_dummy();
+	ck_assert_msg(strncmp(d, "$argon2id$", 10) == 0, "dummy is [%s]", d);
+	ck_assert(!yq_password_needs_rehash(&cfg, d));
+	snprintf(first, sizeof(first), "%s", d);
+	ck_assert_int_eq(yq_password_prepare(&cfg), 0);
+	yq_password_burn(&cfg, "whatever", 8);
+	ck_assert_str_eq(yq_password_dummy(), first);
+	/* new parameters: prepare remakes it with them */
+	cfg.argon2_opslimit = 2;
+	ck_assert_int_eq(yq_password_prepare(&cfg), 0);
+	ck_assert_str_ne(yq_password_dummy(), first);
+	ck_assert(!yq_password_needs_rehash(&cfg, yq_password_dummy()));
+}
+END_TEST
+
 static Suite *
 password_suite(void)
 {
@@ -199,6 +221,7 @@ password_suite(void)
 	tcase_add_test(tc, test_long_password);
 	tcase_add_test(tc, test_verify_garbage_hash);
 	tcase_add_test(tc, test_burn);
+	tcase_add_test(tc, test_prepare_makes_the_dummy_once);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -9,9 +9,18 @@
  * once), literal segments ("me") winning over {id} whatever the table
  * order, paths longer or shorter than a pattern, the empty path, "/" and
  * "//users", and the bounds on ids[] and the Allow buffer.
+ *
+ * The "yq_routes" case tests the real table of src/api/routes.c (linked
+ * with every handler it names): each SPEC endpoint reaches its handler
+ * with its ids, literal segments ("me", "read-all", "clear", "join",
+ * "invitations") are never taken as ids, no row is a duplicate or
+ * shadowed by another, every other method on a known path is a 405 naming
+ * exactly the table's methods, and only register, login and refresh are
+ * open without a bearer token.
  */
 #include "config.h"
 
+#include "api/handlers.h"
 #include "api/router.h"
 
 #include <check.h>
@@ -434,6 +443,166 @@ START_TEST(test_allow_buffer_bounded)
 }
 END_TEST
 
+/* ---- the real table (src/api/routes.c) ---- */
+
+struct spec_route {
+	const char *method, *path;
+	yq_handler handler;
+	unsigned nids;
+	long long id0, id1;
+};
+
+static const struct spec_route spec[] = {
+	{ "POST", "/users/", h_users_register, 0, 0, 0 },
+	{ "GET", "/users", h_users_search, 0, 0, 0 },
+	{ "GET", "/users/me", h_users_me, 0, 0, 0 },
+	{ "PUT", "/users/me/", h_users_update_me, 0, 0, 0 },
+	{ "GET", "/users/42", h_users_get, 1, 42, 0 },
+	{ "POST", "/token", h_token_login, 0, 0, 0 },
+	{ "POST", "/token/refresh", h_token_refresh, 0, 0, 0 },
+	{ "GET", "/token/check", h_token_check, 0, 0, 0 },
+	{ "POST", "/token/revoke", h_token_revoke, 0, 0, 0 },
+	{ "POST", "/token/ws-ticket", h_token_ws_ticket, 0, 0, 0 },
+	{ "GET", "/notifications/", h_notifications_list, 0, 0, 0 },
+	{ "PUT", "/notifications/read-all", h_notifications_read_all, 0, 0, 0 },
+	{ "DELETE", "/notifications/clear", h_notifications_clear, 0, 0, 0 },
+	{ "PUT", "/notifications/7/read", h_notifications_read, 1, 7, 0 },
+	{ "DELETE", "/notifications/7", h_notifications_delete, 1, 7, 0 },
+	{ "POST", "/rooms/", h_rooms_create, 0, 0, 0 },
+	{ "GET", "/rooms", h_rooms_list, 0, 0, 0 },
+	{ "POST", "/rooms/join", h_rooms_join, 0, 0, 0 },
+	{ "POST", "/rooms/leave", h_rooms_leave, 0, 0, 0 },
+	{ "POST", "/rooms/invite", h_rooms_invite, 0, 0, 0 },
+	{ "POST", "/rooms/apply", h_rooms_apply, 0, 0, 0 },
+	{ "GET", "/rooms/invitations", h_rooms_invitations, 0, 0, 0 },
+	{ "POST", "/rooms/invitations/9/decline", h_rooms_decline, 1, 9, 0 },
+	{ "GET", "/rooms/3", h_rooms_get, 1, 3, 0 },
+	{ "DELETE", "/rooms/3/", h_rooms_dissolve, 1, 3, 0 },
+	{ "PUT", "/rooms/3/config", h_rooms_config, 1, 3, 0 },
+	{ "GET", "/rooms/3/members", h_rooms_members, 1, 3, 0 },
+	{ "PUT", "/rooms/3/members/5", h_rooms_set_role, 2, 3, 5 },
+	{ "DELETE", "/rooms/3/members/5", h_rooms_kick, 2, 3, 5 },
+	{ "POST", "/rooms/3/transfer", h_rooms_transfer, 1, 3, 0 },
+	{ "GET", "/rooms/3/applications", h_rooms_applications, 1, 3, 0 },
+	{ "POST", "/rooms/3/applications/8/approve", h_rooms_approve, 2, 3, 8 },
+	{ "POST", "/rooms/3/applications/8/reject", h_rooms_reject, 2, 3, 8 },
+	{ "GET", "/rooms/3/messages", h_rooms_messages, 1, 3, 0 },
+};
+
+static enum yq_route_result
+real(const char *method, const char *path)
+{
+	return route_in(yq_routes, yq_nroutes, method, path);
+}
+
+START_TEST(test_real_spec_endpoints)
+{
+	for (size_t i = 0; i < sizeof(spec) / sizeof(spec[0]); i++) {
+		enum yq_route_result rr = real(spec[i].method, spec[i].path);
+		ck_assert_msg(rr == YQ_ROUTE_OK, "%s %s: %d", spec[i].method, spec[i].path, rr);
+		ck_assert_msg(found->handler == spec[i].handler, "%s %s: wrong handler (%s)",
+		              spec[i].method, spec[i].path, found->pattern);
+		ck_assert_uint_eq(nids, spec[i].nids);
+		if (spec[i].nids > 0)
+			ck_assert_int_eq(ids[0], spec[i].id0);
+		if (spec[i].nids > 1)
+			ck_assert_int_eq(ids[1], spec[i].id1);
+	}
+	/* every row of the table is one of them */
+	ck_assert_uint_eq(yq_nroutes, sizeof(spec) / sizeof(spec[0]));
+}
+END_TEST
+
+START_TEST(test_real_literals_are_not_ids)
+{
+	/* DELETE /notifications/{id} must not take "read-all" as an id */
+	ck_assert_int_eq(real("DELETE", "/notifications/read-all"), YQ_ROUTE_BAD_METHOD);
+	ck_assert_str_eq(allow, "PUT");
+	ck_assert_int_eq(real("PUT", "/notifications/clear"), YQ_ROUTE_BAD_METHOD);
+	ck_assert_str_eq(allow, "DELETE");
+	ck_assert_int_eq(real("GET", "/rooms/join"), YQ_ROUTE_BAD_METHOD);
+	ck_assert_int_eq(real("DELETE", "/rooms/invitations"), YQ_ROUTE_BAD_METHOD);
+	ck_assert_int_eq(real("DELETE", "/users/me"), YQ_ROUTE_BAD_METHOD);
+	ck_assert_int_eq(real("GET", "/users/0"), YQ_ROUTE_NOT_FOUND);
+	ck_assert_int_eq(real("GET", "/users/-1"), YQ_ROUTE_NOT_FOUND);
+	ck_assert_int_eq(real("GET", "/rooms/1/members/me"), YQ_ROUTE_NOT_FOUND);
+	ck_assert_int_eq(real("GET", "/rooms/invitations/x/decline"), YQ_ROUTE_NOT_FOUND);
+}
+END_TEST
+
+/* Each row, its {id}s filled in, reaches that very row: none is a
+ * duplicate of an earlier one or shadowed by it. */
+START_TEST(test_real_no_row_shadowed)
+{
+	for (size_t i = 0; i < yq_nroutes; i++) {
+		char path[256];
+		size_t o = 0;
+		for (const char *p = yq_routes[i].pattern; *p && o + 4 < sizeof(path);) {
+			if (strncmp(p, "{id}", 4) == 0) {
+				memcpy(path + o, "17", 2);
+				o += 2;
+				p += 4;
+			} else {
+				path[o++] = *p++;
+			}
+		}
+		path[o] = '\0';
+		ck_assert_int_eq(real(yq_routes[i].method, path), YQ_ROUTE_OK);
+		ck_assert_msg(found == &yq_routes[i], "%s %s reaches %s", yq_routes[i].method,
+		              yq_routes[i].pattern, found->pattern);
+	}
+}
+END_TEST
+
+START_TEST(test_real_allow_lists)
+{
+	static const char *const methods[] = { "GET", "POST", "PUT", "DELETE", "PATCH" };
+
+	for (size_t i = 0; i < yq_nroutes; i++) {
+		char path[256];
+		size_t o = 0;
+		for (const char *p = yq_routes[i].pattern; *p && o + 4 < sizeof(path);) {
+			bool id = strncmp(p, "{id}", 4) == 0;
+			path[o++] = id ? '5' : *p;
+			p += id ? 4 : 1;
+		}
+		path[o] = '\0';
+		for (size_t m = 0; m < sizeof(methods) / sizeof(methods[0]); m++) {
+			bool exists = false;
+			for (size_t j = 0; j < yq_nroutes; j++)
+				exists |= strcmp(yq_routes[j].pattern, yq_routes[i].pattern) == 0 &&
+				          strcmp(yq_routes[j].method, methods[m]) == 0;
+			enum yq_route_result rr = real(methods[m], path);
+			if (exists) {
+				ck_assert_int_eq(rr, YQ_ROUTE_OK);
+				continue;
+			}
+			ck_assert_msg(rr == YQ_ROUTE_BAD_METHOD, "%s %s", methods[m], path);
+			for (size_t j = 0; j < yq_nroutes; j++)
+				if (strcmp(yq_routes[j].pattern, yq_routes[i].pattern) == 0)
+					ck_assert_msg(allow_has(allow, yq_routes[j].method),
+					              "%s missing from Allow of %s",
+					              yq_routes[j].method, path);
+			ck_assert(!allow_has(allow, methods[m]));
+		}
+	}
+}
+END_TEST
+
+START_TEST(test_real_auth_flags)
+{
+	for (size_t i = 0; i < yq_nroutes; i++) {
+		const struct yq_route *r = &yq_routes[i];
+		bool open =
+		        (strcmp(r->method, "POST") == 0) &&
+		        (strcmp(r->pattern, "/users") == 0 || strcmp(r->pattern, "/token") == 0 ||
+		         strcmp(r->pattern, "/token/refresh") == 0);
+		ck_assert_msg(((r->flags & YQ_ROUTE_AUTH) == 0) == open, "%s %s: auth flag %u",
+		              r->method, r->pattern, r->flags);
+	}
+}
+END_TEST
+
 static Suite *
 router_suite(void)
 {
@@ -455,6 +624,14 @@ router_suite(void)
 	tcase_add_test(tc, test_double_slash_not_matched);
 	tcase_add_test(tc, test_ids_bounded_by_maxids);
 	tcase_add_test(tc, test_allow_buffer_bounded);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("yq_routes");
+	tcase_add_test(tc, test_real_spec_endpoints);
+	tcase_add_test(tc, test_real_literals_are_not_ids);
+	tcase_add_test(tc, test_real_no_row_shadowed);
+	tcase_add_test(tc, test_real_allow_lists);
+	tcase_add_test(tc, test_real_auth_flags);
 	suite_add_tcase(s, tc);
 	return s;
 }
