@@ -29,7 +29,7 @@
 
 /* the room row with the caller's relation (src/core/roomview.h), and the
  * members online (REST's one extra column) */
-#define ROOM_SELECT                                                                    \
+#define ROOM_SELECT                                                                      \
 	YQ_ROOM_SELECT(", (SELECT COUNT(DISTINCT mm.user_id) FROM room_members mm JOIN " \
 	               "presence p ON p.user_id = mm.user_id AND p.seen_at > NOW() - "   \
 	               "INTERVAL ? SECOND WHERE mm.room_id = r.id)")
@@ -92,8 +92,9 @@ room_summary(const struct yq_room *rm)
 static json_object *
 member_json(const struct yq_rows *rows, unsigned i)
 {
-	json_object *m = yq_member_json(yq_rows_int(rows, i, 0), yq_rows_str(rows, i, 1),
-	                                yq_rows_str(rows, i, 2), yq_role_parse(yq_rows_str(rows, i, 3)));
+	json_object *m =
+	        yq_member_json(yq_rows_int(rows, i, 0), yq_rows_str(rows, i, 1),
+	                       yq_rows_str(rows, i, 2), yq_role_parse(yq_rows_str(rows, i, 3)));
 
 	yq_json_add_str(m, "joined_at", yq_rows_str(rows, i, 4));
 	yq_json_add_bool(m, "online", yq_rows_int(rows, i, 5));

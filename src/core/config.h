@@ -30,7 +30,7 @@ struct yq_config {
 	char db_password[256];
 	unsigned db_connect_timeout;
 	unsigned db_rw_timeout;
-	char db_hosts[1024]; /* "host:port, host:port": a cluster, tried in order */
+	char db_hosts[1024];   /* "host:port, host:port": a cluster, tried in order */
 	unsigned db_sync_wait; /* wsrep_sync_wait for every session (Galera) */
 	/* [log] */
 	char log_target[512];

@@ -303,7 +303,7 @@ yq_queue_poll(struct yq_db *db, struct yq_queue_reader *r, struct yq_event **out
 			}
 		}
 		struct yq_event *e = evlist_push(&l);
-		if (!e || (rc = event_from_row(e, rows, i)) < 0) {
+		if (!e || event_from_row(e, rows, i) < 0) {
 			if (e)
 				l.n--;
 			rc = YQ_ENOMEM;

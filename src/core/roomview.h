@@ -65,12 +65,12 @@ json_object *yq_room_summary_json(const struct yq_room *rm);
 /* id, username, avatar_url, role, joined_at (ISO 8601), online (a
  * presence row younger than ? seconds); parameters: presence.ttl, room id.
  * Owner, moderators, members, each by when they joined. */
-#define YQ_ROOM_MEMBERS_SELECT                                                          \
-	"SELECT u.id, u.username, u.avatar_url, m.role, "                                 \
-	"DATE_FORMAT(m.joined_at, '%Y-%m-%dT%H:%i:%sZ'), "                                \
-	"EXISTS (SELECT 1 FROM presence p WHERE p.user_id = u.id "                        \
-	"AND p.seen_at > NOW() - INTERVAL ? SECOND) "                                     \
-	"FROM room_members m JOIN users u ON u.id = m.user_id WHERE m.room_id = ? "       \
+#define YQ_ROOM_MEMBERS_SELECT                                                      \
+	"SELECT u.id, u.username, u.avatar_url, m.role, "                           \
+	"DATE_FORMAT(m.joined_at, '%Y-%m-%dT%H:%i:%sZ'), "                          \
+	"EXISTS (SELECT 1 FROM presence p WHERE p.user_id = u.id "                  \
+	"AND p.seen_at > NOW() - INTERVAL ? SECOND) "                               \
+	"FROM room_members m JOIN users u ON u.id = m.user_id WHERE m.room_id = ? " \
 	"ORDER BY FIELD(m.role, 'owner', 'moderator', 'member'), m.joined_at, u.id"
 /* {id, username, avatar_url, role}: what every member listing starts with */
 json_object *yq_member_json(long long id, const char *username, const char *avatar_url,
@@ -86,7 +86,7 @@ struct yq_playback {
 	int64_t updated_at_ms;
 };
 /* parameter: room id; no row is the initial state */
-#define YQ_PLAYBACK_SELECT                                                   \
+#define YQ_PLAYBACK_SELECT                                                    \
 	"SELECT media_url, state, position_ms, rate, version, updated_at_ms " \
 	"FROM room_playback WHERE room_id = ?"
 /* Row i of YQ_PLAYBACK_SELECT (or the initial state when rows has none). */
@@ -97,12 +97,12 @@ json_object *yq_playback_json(const struct yq_playback *pb);
 /* ---- chat messages ---- */
 /* id, room_id, user_id, username, text, created_at_ms of chat_messages c
  * joined with users u */
-#define YQ_CHAT_COLUMNS \
-	"c.id, c.room_id, c.user_id, u.username, c.text, "      \
+#define YQ_CHAT_COLUMNS                                    \
+	"c.id, c.room_id, c.user_id, u.username, c.text, " \
 	"CAST(UNIX_TIMESTAMP(c.created_at) * 1000 AS INTEGER)"
 /* {id, room_id, user_id, username, text, created_at_ms} */
-json_object *yq_chat_json(long long id, long long room_id, long long user_id,
-                          const char *username, const char *text, long long created_at_ms);
+json_object *yq_chat_json(long long id, long long room_id, long long user_id, const char *username,
+                          const char *text, long long created_at_ms);
 /* Row i, columns from `first` on in YQ_CHAT_COLUMNS order. */
 json_object *yq_chat_json_row(const struct yq_rows *rows, unsigned i, unsigned first);
 

@@ -107,7 +107,7 @@ migrate(struct yq_db *db, const char *dir)
 		fprintf(stderr, "migrate: %s: %s\n", dir, strerror(errno));
 		goto out;
 	}
-	char *names[1000];
+	char *names[1000] = { 0 };
 	size_t n = 0;
 	struct dirent *e;
 	while ((e = readdir(d)) && n < 1000)

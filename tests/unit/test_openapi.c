@@ -111,6 +111,7 @@ static json_object *
 operation_for(const struct yq_route *rt)
 {
 	char want[256], have[256], m[16];
+	// cppcheck-suppress unreadVariable ; read by json_object_object_foreach
 	json_object *paths = get(doc, "paths");
 
 	lower(rt->method, m, sizeof(m));

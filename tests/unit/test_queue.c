@@ -134,9 +134,8 @@ END_TEST
 struct model {
 	unsigned long long counter[NODES]; /* next candidate id per node */
 	int state[MAXID];                  /* 0 never, 1 open, 2 committed, 3 deleted */
-	int delivered[MAXID];
-	unsigned long long order[TXS]; /* committed ids in commit order */
-	unsigned pos[MAXID];           /* index in order[] of a committed id */
+	unsigned long long order[TXS];     /* committed ids in commit order */
+	unsigned pos[MAXID];               /* index in order[] of a committed id */
 	unsigned ncommitted;
 	unsigned long long maxid;
 	unsigned inc, off[NODES];
@@ -330,7 +329,7 @@ START_TEST(test_galera_model_exact_order)
 {
 	struct model *m = calloc(1, sizeof(*m));
 	struct reader *r = calloc(1, sizeof(*r));
-	unsigned long long open[16];
+	unsigned long long open[16] = { 0 };
 	unsigned nopen = 0;
 	unsigned seed = 777u + (unsigned)_i;
 
