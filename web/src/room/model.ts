@@ -21,6 +21,7 @@ export class RoomController {
   readonly health = signal<Map<number, MemberHealth>>(new Map());
   /** Bumped whenever the timeline changes (the player re-evaluates). */
   readonly playbackVersion = signal(0);
+  private dueTimer: ReturnType<typeof setTimeout> | undefined;
   readonly timeline = new PlaybackTimeline();
   readonly lastBy = signal<UserRef | null>(null);
   readonly ended = signal<Ended>(null);
@@ -141,7 +142,21 @@ export class RoomController {
     if (this.timeline.offer(p, clock.serverNow(localNow()))) {
       if (by) this.lastBy.value = by;
       this.playbackVersion.value++;
+      this.whenDue();
     }
+  }
+
+  /** A command scheduled for later (execute_at_ms) changes what the page
+   * shows when it takes effect, not when it arrives: tell the views then. */
+  private whenDue(): void {
+    const due = this.timeline.msUntilPending(clock.serverNow(localNow()));
+    if (due === null) return;
+    clearTimeout(this.dueTimer);
+    this.dueTimer = setTimeout(() => {
+      this.timeline.at(clock.serverNow(localNow()));
+      this.playbackVersion.value++;
+      this.whenDue(); // still early (the clock estimate moved): once more
+    }, due + 1);
   }
 
   /** type -> handler (cf. ws/protocol.c on the server). */
