@@ -50,6 +50,18 @@ export function stateAt(states, t, maxAge = 200) {
   return t - s.t <= maxAge ? s : null;
 }
 
+// The page's player clock at wall time t: the latest currentTime sample
+// (at most maxAge old) carried forward at its playbackRate, or null (no
+// fresh sample, paused, or not playing forward).  Unlike the presented
+// frames this has sub-frame resolution: it is what the sync engine steers,
+// before Chromium quantises it to the frames it shows at each vsync.
+export function clockAt(states, t, maxAge = 100) {
+  const s = stateAt(states, t, maxAge);
+  const rate = s?.rate ?? 1;
+  if (!s || s.paused || !(rate > 0)) return null;
+  return s.ct + (t - s.t) * rate;
+}
+
 // Instants from t0 to t1 every step ms.
 export function grid(t0, t1, step = 50) {
   const out = [];
@@ -89,6 +101,12 @@ export function summary(values) {
     p99: round(percentile(s, 0.99)),
     max: round(s.length ? s[s.length - 1] : null),
   };
+}
+
+// p5/p50/p95 of signed values (a page's presented frame minus its clock).
+export function signedSummary(values) {
+  const s = [...values].sort((a, b) => a - b);
+  return { n: s.length, p5: round(percentile(s, 0.05)), p50: round(percentile(s, 0.5)), p95: round(percentile(s, 0.95)) };
 }
 
 function round(x) {
@@ -170,11 +188,21 @@ export function analyse(pages, events, t0, t1, opts = {}) {
   const everyPair = [];
   const steadyPair = [];
   const steadyMax = [];
+  // diagnostics at the same steady instants: the player clocks' pairwise
+  // drift (currentTime, sub-frame), and per page how far the presented
+  // frame is from its own player clock (the presentation's quantisation)
+  const clockPair = [];
+  const present = pages.map(() => []);
   for (const r of playingRows) {
     everyPair.push(...r.drifts);
     if (r.all && r.drifts.length && !inSpan(r.t, excluded)) {
       steadyPair.push(...r.drifts);
       steadyMax.push(r.max);
+      const c = pages.map((p) => clockAt(p.states || [], r.t));
+      for (let i = 0; i < c.length; i++) {
+        if (c[i] !== null) present[i].push(r.pos[i] - c[i]);
+        for (let j = i + 1; j < c.length; j++) if (c[i] !== null && c[j] !== null) clockPair.push(Math.abs(c[i] - c[j]));
+      }
     }
   }
   return {
@@ -185,6 +213,8 @@ export function analyse(pages, events, t0, t1, opts = {}) {
     steady_worst_pair: summary(steadyMax),
     playing: summary(everyPair),
     steady_s: Math.round((steadyMax.length * step) / 100) / 10,
+    steady_clock: summary(clockPair),
+    presentation: present.map((v) => signedSummary(v)),
     resync,
   };
 }
