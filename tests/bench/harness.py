@@ -1143,6 +1143,10 @@ def scenario_9(h):
     if sc.get("n"):
         log("%-28s same instants, player clocks (currentTime): p50 %s / p95 %s / max %s ms" % (
             "s9", sc["p50"], sc["p95"], sc["max"]))
+    fmt = lambda x: "%s (%s…%s)" % (x["p50"], x["p5"], x["p95"]) if x.get("n") else "—"
+    for i, (re_, ee, pr) in enumerate(zip(r.get("room_error", []), r.get("engine_error", []), r.get("presentation", []))):
+        log("%-28s page %d, ms p50 (p5…p95): clock − room %s; engine's view − truth %s; frame − clock %s" % (
+            "s9", i, fmt(re_), fmt(ee), fmt(pr)))
     return r
 
 

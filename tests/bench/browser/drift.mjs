@@ -62,6 +62,16 @@ export function clockAt(states, t, maxAge = 100) {
   return s.ct + (t - s.t) * rate;
 }
 
+// Where the room says the media is at wall time t, from the states the
+// server broadcast (events[].room = {state, position_ms, rate, at}, at =
+// its updated_at_ms on the same machine's clock), or null before any.
+export function roomAt(events, t) {
+  let r = null;
+  for (const e of events) if (e.room && e.room.at <= t) r = e.room;
+  if (!r) return null;
+  return r.state === 'playing' ? r.position_ms + (t - r.at) * (r.rate ?? 1) : r.position_ms;
+}
+
 // Instants from t0 to t1 every step ms.
 export function grid(t0, t1, step = 50) {
   const out = [];
@@ -193,14 +203,25 @@ export function analyse(pages, events, t0, t1, opts = {}) {
   // frame is from its own player clock (the presentation's quantisation)
   const clockPair = [];
   const present = pages.map(() => []);
+  // and, where the server's states are known: each page's clock against the
+  // room's position (its real error), and the error the page's own engine
+  // reports minus that (what its clock-offset estimate gets wrong)
+  const roomErr = pages.map(() => []);
+  const engineErr = pages.map(() => []);
   for (const r of playingRows) {
     everyPair.push(...r.drifts);
     if (r.all && r.drifts.length && !inSpan(r.t, excluded)) {
       steadyPair.push(...r.drifts);
       steadyMax.push(r.max);
       const c = pages.map((p) => clockAt(p.states || [], r.t));
+      const room = roomAt(events, r.t);
       for (let i = 0; i < c.length; i++) {
         if (c[i] !== null) present[i].push(r.pos[i] - c[i]);
+        if (c[i] !== null && room !== null) {
+          roomErr[i].push(c[i] - room);
+          const s = stateAt(pages[i].states || [], r.t, 100);
+          if (s && typeof s.engine === 'number') engineErr[i].push(s.engine - (c[i] - room));
+        }
         for (let j = i + 1; j < c.length; j++) if (c[i] !== null && c[j] !== null) clockPair.push(Math.abs(c[i] - c[j]));
       }
     }
@@ -215,6 +236,8 @@ export function analyse(pages, events, t0, t1, opts = {}) {
     steady_s: Math.round((steadyMax.length * step) / 100) / 10,
     steady_clock: summary(clockPair),
     presentation: present.map((v) => signedSummary(v)),
+    room_error: roomErr.map((v) => signedSummary(v)),
+    engine_error: engineErr.map((v) => signedSummary(v)),
     resync,
   };
 }

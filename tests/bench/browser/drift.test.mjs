@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  analyse, clockAt, pairwise, percentile, positionAt, resyncPaused, resyncPlaying, stateAt, summary, grid,
+  analyse, clockAt, pairwise, roomAt, percentile, positionAt, resyncPaused, resyncPlaying, stateAt, summary, grid,
 } from './drift.mjs';
 
 // Frames of a page playing from wall time `from` to `to` at 30 fps, media
@@ -174,4 +174,19 @@ test('analyse: the player clocks\' drift is sub-frame where the presented frames
   for (const p of r.presentation) {
     assert.ok(p.n > 0 && p.p5 > -1000 / 30 - 0.01 && p.p95 <= 0.01, JSON.stringify(p));
   }
+});
+
+test('roomAt follows the server\'s broadcast states; the diagnostics compare each page with it', () => {
+  const ev = [{ t: 0, kind: 'start', position_ms: 0, room: { state: 'playing', position_ms: 0, rate: 1, at: 10 } },
+    { t: 5000, kind: 'pause', position_ms: 4990, room: { state: 'paused', position_ms: 4990, rate: 1, at: 5000 } }];
+  assert.equal(roomAt(ev, 5), null);
+  assert.equal(roomAt(ev, 1010), 1000);
+  assert.equal(roomAt(ev, 7000), 4990);
+  // one page 6 ms ahead of the room whose engine (by its clock estimate)
+  // believes it is 4 ms ahead: its estimate is 2 ms off
+  const st = states(0, 4900, (t) => t - 10 + 6, false).map((x) => ({ ...x, rate: 1, engine: 4 }));
+  const pages = [{ frames: play(10, 4900, 0, 6), states: st }, { frames: play(10, 4900, 0, 6), states: st }];
+  const r = analyse(pages, ev.slice(0, 1), 0, 4900);
+  assert.equal(r.room_error[0].p50, 6);
+  assert.equal(r.engine_error[1].p50, -2);
 });
