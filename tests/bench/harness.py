@@ -1134,8 +1134,10 @@ def scenario_9(h):
     if not r["steady"]["n"]:
         r["note"] = "no steady-state instant: the pages never re-synced while all were playing"
     for x in r.get("resync", []):
-        log("%-28s re-sync after %-6s %s" % ("s9", x["kind"], "%d ms" % x["resync_ms"] if x["resync_ms"] is not None
-                                               else "never (within the span to the next event)"))
+        log("%-28s re-sync after %-6s %s (player clocks: %s)" % (
+            "s9", x["kind"], "%d ms" % x["resync_ms"] if x["resync_ms"] is not None
+            else "never (within the span to the next event)",
+            "%d ms" % x["clock_resync_ms"] if x.get("clock_resync_ms") is not None else "never"))
     st = r["steady"]
     log("%-28s steady-state pairwise drift p50 %s / p95 %s / max %s ms over %s s" % (
         "s9", st["p50"], st["p95"], st["max"], r.get("steady_s")))
@@ -1278,7 +1280,9 @@ def browser_rows(results):
             continue
         v = x["resync_ms"]
         rows.append(["9. re-sync after the %s%s" % (x["kind"], " (page %d)" % x["page"] if x.get("page") is not None else ""),
-                     "%d ms" % v if v is not None else "not within the span to the next event", "—", "—",
+                     ("%d ms" % v if v is not None else "not within the span to the next event") +
+                     ("" if x.get("clock_resync_ms") is None or x["kind"] == "pause" else
+                      " (player clocks: %d ms)" % x["clock_resync_ms"]), "—", "—",
                      "≤ %g s" % (RESYNC_TARGET_MS / 1000), "—" if check else met_str(v is not None and v <= RESYNC_TARGET_MS)])
     return rows
 

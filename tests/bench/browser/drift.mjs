@@ -95,6 +95,20 @@ export function pairwise(pages, instants) {
   });
 }
 
+// The same as pairwise, on the pages' player clocks (clockAt).
+export function clockPairwise(pages, instants) {
+  return instants.map((t) => {
+    const pos = pages.map((p) => clockAt(p.states || [], t));
+    const drifts = [];
+    for (let i = 0; i < pos.length; i++) {
+      for (let j = i + 1; j < pos.length; j++) {
+        if (pos[i] !== null && pos[j] !== null) drifts.push(Math.abs(pos[i] - pos[j]));
+      }
+    }
+    return { t, pos, drifts, all: pos.every((x) => x !== null), max: drifts.length ? Math.max(...drifts) : null };
+  });
+}
+
 // Nearest-rank percentile of an ascending array (q in 0..1).
 export function percentile(sorted, q) {
   if (!sorted.length) return null;
@@ -172,6 +186,7 @@ export function analyse(pages, events, t0, t1, opts = {}) {
   const holdMs = opts.holdMs ?? 1000;
   const instants = grid(t0, t1, step);
   const rows = pairwise(pages, instants);
+  const crows = clockPairwise(pages, instants);
   const resync = [];
   const excluded = [];
   let paused = false;
@@ -189,8 +204,13 @@ export function analyse(pages, events, t0, t1, opts = {}) {
       ms = resyncPlaying(upto, e.t, { thresholdMs, holdMs, minPos });
       if (e.kind === 'play' || e.kind === 'start' || e.kind === 'seek') paused = false;
     }
+    // the same on the player clocks (a diagnostic: a pause is judged on
+    // the paused positions either way)
+    const cms = e.kind === 'pause' ? ms : resyncPlaying(crows.filter((r) => r.t < next), e.t,
+      { thresholdMs, holdMs, minPos: e.kind === 'seek' || e.kind === 'play' || e.kind === 'start' ? e.position_ms ?? null : null });
     if (paused) pausedSpans.push([e.t, next]);
-    resync.push({ kind: e.kind, t: e.t, page: e.page ?? null, resync_ms: ms === null ? null : Math.round(ms) });
+    resync.push({ kind: e.kind, t: e.t, page: e.page ?? null, resync_ms: ms === null ? null : Math.round(ms),
+      clock_resync_ms: cms === null ? null : Math.round(cms) });
     excluded.push([e.t, ms === null ? next : Math.min(next, e.t + ms + holdMs)]);
   }
   const inSpan = (t, spans) => spans.some(([a, b]) => t >= a && t < b);

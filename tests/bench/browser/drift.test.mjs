@@ -170,6 +170,8 @@ test('analyse: the player clocks\' drift is sub-frame where the presented frames
   assert.ok(Math.abs(r.steady_clock.p50 - 4) < 0.01 && Math.abs(r.steady_clock.max - 4) < 0.01, JSON.stringify(r.steady_clock));
   // what is shown: a whole vsync apart (16.7 ms) at every instant, not 4 ms
   assert.ok(Math.abs(r.steady.p50 - 1000 / 60) < 0.5, JSON.stringify(r.steady));
+  // by the clocks the pages are in sync from the start
+  assert.equal(r.resync[0].clock_resync_ms, 0);
   // each page shows frames behind its own clock, by less than a frame
   for (const p of r.presentation) {
     assert.ok(p.n > 0 && p.p5 > -1000 / 30 - 0.01 && p.p95 <= 0.01, JSON.stringify(p));

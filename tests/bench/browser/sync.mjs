@@ -106,7 +106,7 @@ const PAGE_SCRIPT = `(() => {
     const v = document.querySelector(${JSON.stringify(SELECTORS.video)});
     if (v && v !== cur) { cur = v; W.videos++; if ('requestVideoFrameCallback' in v) watch(v); }
     const st = document.querySelector(${JSON.stringify(SELECTORS.syncStatus)});
-    const m = st && /\((-?\d+) ms\)/.exec(st.textContent || '');
+    const m = st && /\\((-?\\d+) ms\\)/.exec(st.textContent || '');
     if (v) W.states.push([performance.timeOrigin + performance.now(), v.currentTime * 1000, v.paused ? 1 : 0,
       v.readyState, v.playbackRate, m ? Number(m[1]) : null]);
   }, 50);
