@@ -50,10 +50,21 @@ export const PAUSED_SEEK_MS = 24;
  */
 export const NUDGE_GAIN_PER_MS = 1 / 500;
 export const MAX_NUDGE = 0.1;
-/** After a seek, wait this long (from 'seeked') before judging drift again. */
-export const SEEK_SETTLE_MS = 400;
-/** Initial seek lead before any seek was measured (Chromium lands 50–80 ms late). */
-export const DEFAULT_SEEK_LEAD_MS = 60;
+/**
+ * After a seek, wait this long (from 'seeked') before judging drift again.
+ * In scenario 9 every page's clock ran at the room's rate from the first
+ * sample after 'seeked' (50 ms), so 250 ms is ample; it was 400 ms, which
+ * only delayed the correction.
+ */
+export const SEEK_SETTLE_MS = 250;
+/**
+ * Initial seek lead before any seek was measured: a seek while playing
+ * costs Chromium 50–150 ms on an idle machine and 130–200 ms at a load of 7
+ * on 2 cores (scenario 9: with a 60 ms lead five pages landed 70–137 ms
+ * behind).  120 ms is the middle of that range; nextSeekLead learns the
+ * machine's own cost from the first seek on.
+ */
+export const DEFAULT_SEEK_LEAD_MS = 120;
 export const MAX_SEEK_LEAD_MS = 1000;
 /** Weight of a new landing error in the seek lead's moving average. */
 export const SEEK_LEAD_ALPHA = 0.5;
