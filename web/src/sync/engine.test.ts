@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   decide, nextSeekLead, type EngineInput, NUDGE_START_MS, NUDGE_STOP_MS, SEEK_MS, MAX_NUDGE,
-  SEEK_SETTLE_MS, DEFAULT_SEEK_LEAD_MS, MAX_SEEK_LEAD_MS, START_SEEK_MS, PAUSED_SEEK_MS, NUDGE_GAIN_PER_MS,
+  SEEK_SETTLE_MS, DEFAULT_SEEK_LEAD_MS, MAX_SEEK_LEAD_MS, START_SEEK_MS, PAUSED_SEEK_MS, NUDGE_GAIN_PER_MS, RESEEK_MS,
 } from './engine';
 
 const base = (o: Partial<EngineInput>): EngineInput => ({
@@ -177,5 +177,21 @@ describe('a recorded resume converges inside one frame budget', () => {
     expect(at).toBeLessThanOrEqual(1200);
     expect(Math.abs(actual - expected)).toBeLessThanOrEqual(NUDGE_STOP_MS);
     expect(rate).toBe(1);
+  });
+});
+
+describe('decide: a landing too far off', () => {
+  it('seeks again at once past RESEEK_MS, with the lead it is given', () => {
+    const d = decide(base({ actualMs: 10_000 - (RESEEK_MS + 1), landing: true, seekLeadMs: 250 }));
+    expect(d).toMatchObject({ reason: 'seek', seekToMs: 10_250 });
+  });
+  it('nudges a landing within RESEEK_MS, and any error when it is not a landing', () => {
+    expect(decide(base({ actualMs: 10_000 - (RESEEK_MS - 1), landing: true })).reason).toBe('nudge');
+    expect(decide(base({ actualMs: 10_000 - (RESEEK_MS + 1) })).reason).toBe('nudge');
+    expect(decide(base({ actualMs: 10_000 - (RESEEK_MS + 1), landing: false })).reason).toBe('nudge');
+  });
+  it('never while settling or buffering', () => {
+    expect(decide(base({ actualMs: 9_000, landing: true, buffering: true })).reason).toBe('buffering');
+    expect(decide(base({ actualMs: 9_700, landing: true, lastSeekedAtMs: 100_000 - 1 })).reason).toBe('settling');
   });
 });

@@ -40,6 +40,17 @@ export const SEEK_MS = 500;
  * seek instead of play-and-nudge; a seek from a stop shows nothing wrong.
  */
 export const START_SEEK_MS = 35;
+/**
+ * The first settled look after our own seek (a "landing") that is farther
+ * off than this seeks again at once, with the lead just corrected by that
+ * landing, instead of nudging: the picture has just jumped anyway, and at
+ * the 10 % cap a nudge needs over a second per 100 ms.  Scenario 9 saw a
+ * reloaded page land 284 ms behind and nudge for 3 s.  The player allows
+ * MAX_RESEEKS of them in a row, so a machine whose seeks scatter cannot
+ * make it seek forever.
+ */
+export const RESEEK_MS = 100;
+export const MAX_RESEEKS = 1;
 /** A paused video farther than this from the room's position is re-seeked. */
 export const PAUSED_SEEK_MS = 24;
 /**
@@ -92,6 +103,8 @@ export interface EngineInput {
   seekLeadMs: number;
   /** Currently nudging (state kept by the caller, returned in Decision). */
   nudging: boolean;
+  /** This is the first settled look after our own seek, and a re-seek is allowed. */
+  landing?: boolean;
 }
 
 export interface Decision {
@@ -146,7 +159,7 @@ export function decide(i: EngineInput): Decision {
   const ad = Math.abs(drift);
   const d: Decision = { nudging: false, driftMs: drift, reason: 'in_sync' };
   if (i.localPaused) d.play = true;
-  if (ad >= SEEK_MS || (i.localPaused && ad > START_SEEK_MS)) {
+  if (ad >= SEEK_MS || (i.localPaused && ad > START_SEEK_MS) || (i.landing && ad > RESEEK_MS)) {
     // Far off (or about to start from a stop): jump, landing where the room
     // will be when the seek completes.
     d.seekToMs = i.expectedMs + i.seekLeadMs * i.roomRate;
