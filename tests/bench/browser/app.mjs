@@ -16,6 +16,9 @@ export const SELECTORS = {
   password: (page) => page.getByLabel(/密码|password/i).first(),
   submit: (page) => page.getByRole('button', { name: /^\s*(登录|log ?in|sign ?in)\s*$/i }).first(),
   video: 'video',
+  // the player's sync line (role=status): "同步状态：已同步 (-3 ms)", the
+  // engine's own view of its drift (actual - expected, by its clock estimate)
+  syncStatus: '.player .sync',
 };
 
 // Log a page in through the form; resolves once the page has left /login.

@@ -50,6 +50,28 @@ export function stateAt(states, t, maxAge = 200) {
   return t - s.t <= maxAge ? s : null;
 }
 
+// The page's player clock at wall time t: the latest currentTime sample
+// (at most maxAge old) carried forward at its playbackRate, or null (no
+// fresh sample, paused, or not playing forward).  Unlike the presented
+// frames this has sub-frame resolution: it is what the sync engine steers,
+// before Chromium quantises it to the frames it shows at each vsync.
+export function clockAt(states, t, maxAge = 100) {
+  const s = stateAt(states, t, maxAge);
+  const rate = s?.rate ?? 1;
+  if (!s || s.paused || !(rate > 0)) return null;
+  return s.ct + (t - s.t) * rate;
+}
+
+// Where the room says the media is at wall time t, from the states the
+// server broadcast (events[].room = {state, position_ms, rate, at}, at =
+// its updated_at_ms on the same machine's clock), or null before any.
+export function roomAt(events, t) {
+  let r = null;
+  for (const e of events) if (e.room && e.room.at <= t) r = e.room;
+  if (!r) return null;
+  return r.state === 'playing' ? r.position_ms + (t - r.at) * (r.rate ?? 1) : r.position_ms;
+}
+
 // Instants from t0 to t1 every step ms.
 export function grid(t0, t1, step = 50) {
   const out = [];
@@ -73,6 +95,20 @@ export function pairwise(pages, instants) {
   });
 }
 
+// The same as pairwise, on the pages' player clocks (clockAt).
+export function clockPairwise(pages, instants) {
+  return instants.map((t) => {
+    const pos = pages.map((p) => clockAt(p.states || [], t));
+    const drifts = [];
+    for (let i = 0; i < pos.length; i++) {
+      for (let j = i + 1; j < pos.length; j++) {
+        if (pos[i] !== null && pos[j] !== null) drifts.push(Math.abs(pos[i] - pos[j]));
+      }
+    }
+    return { t, pos, drifts, all: pos.every((x) => x !== null), max: drifts.length ? Math.max(...drifts) : null };
+  });
+}
+
 // Nearest-rank percentile of an ascending array (q in 0..1).
 export function percentile(sorted, q) {
   if (!sorted.length) return null;
@@ -89,6 +125,12 @@ export function summary(values) {
     p99: round(percentile(s, 0.99)),
     max: round(s.length ? s[s.length - 1] : null),
   };
+}
+
+// p5/p50/p95 of signed values (a page's presented frame minus its clock).
+export function signedSummary(values) {
+  const s = [...values].sort((a, b) => a - b);
+  return { n: s.length, p5: round(percentile(s, 0.05)), p50: round(percentile(s, 0.5)), p95: round(percentile(s, 0.95)) };
 }
 
 function round(x) {
@@ -144,6 +186,7 @@ export function analyse(pages, events, t0, t1, opts = {}) {
   const holdMs = opts.holdMs ?? 1000;
   const instants = grid(t0, t1, step);
   const rows = pairwise(pages, instants);
+  const crows = clockPairwise(pages, instants);
   const resync = [];
   const excluded = [];
   let paused = false;
@@ -161,8 +204,13 @@ export function analyse(pages, events, t0, t1, opts = {}) {
       ms = resyncPlaying(upto, e.t, { thresholdMs, holdMs, minPos });
       if (e.kind === 'play' || e.kind === 'start' || e.kind === 'seek') paused = false;
     }
+    // the same on the player clocks (a diagnostic: a pause is judged on
+    // the paused positions either way)
+    const cms = e.kind === 'pause' ? ms : resyncPlaying(crows.filter((r) => r.t < next), e.t,
+      { thresholdMs, holdMs, minPos: e.kind === 'seek' || e.kind === 'play' || e.kind === 'start' ? e.position_ms ?? null : null });
     if (paused) pausedSpans.push([e.t, next]);
-    resync.push({ kind: e.kind, t: e.t, page: e.page ?? null, resync_ms: ms === null ? null : Math.round(ms) });
+    resync.push({ kind: e.kind, t: e.t, page: e.page ?? null, resync_ms: ms === null ? null : Math.round(ms),
+      clock_resync_ms: cms === null ? null : Math.round(cms) });
     excluded.push([e.t, ms === null ? next : Math.min(next, e.t + ms + holdMs)]);
   }
   const inSpan = (t, spans) => spans.some(([a, b]) => t >= a && t < b);
@@ -170,11 +218,32 @@ export function analyse(pages, events, t0, t1, opts = {}) {
   const everyPair = [];
   const steadyPair = [];
   const steadyMax = [];
+  // diagnostics at the same steady instants: the player clocks' pairwise
+  // drift (currentTime, sub-frame), and per page how far the presented
+  // frame is from its own player clock (the presentation's quantisation)
+  const clockPair = [];
+  const present = pages.map(() => []);
+  // and, where the server's states are known: each page's clock against the
+  // room's position (its real error), and the error the page's own engine
+  // reports minus that (what its clock-offset estimate gets wrong)
+  const roomErr = pages.map(() => []);
+  const engineErr = pages.map(() => []);
   for (const r of playingRows) {
     everyPair.push(...r.drifts);
     if (r.all && r.drifts.length && !inSpan(r.t, excluded)) {
       steadyPair.push(...r.drifts);
       steadyMax.push(r.max);
+      const c = pages.map((p) => clockAt(p.states || [], r.t));
+      const room = roomAt(events, r.t);
+      for (let i = 0; i < c.length; i++) {
+        if (c[i] !== null) present[i].push(r.pos[i] - c[i]);
+        if (c[i] !== null && room !== null) {
+          roomErr[i].push(c[i] - room);
+          const s = stateAt(pages[i].states || [], r.t, 100);
+          if (s && typeof s.engine === 'number') engineErr[i].push(s.engine - (c[i] - room));
+        }
+        for (let j = i + 1; j < c.length; j++) if (c[i] !== null && c[j] !== null) clockPair.push(Math.abs(c[i] - c[j]));
+      }
     }
   }
   return {
@@ -185,6 +254,10 @@ export function analyse(pages, events, t0, t1, opts = {}) {
     steady_worst_pair: summary(steadyMax),
     playing: summary(everyPair),
     steady_s: Math.round((steadyMax.length * step) / 100) / 10,
+    steady_clock: summary(clockPair),
+    presentation: present.map((v) => signedSummary(v)),
+    room_error: roomErr.map((v) => signedSummary(v)),
+    engine_error: engineErr.map((v) => signedSummary(v)),
     resync,
   };
 }

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  analyse, pairwise, percentile, positionAt, resyncPaused, resyncPlaying, stateAt, summary, grid,
+  analyse, clockAt, pairwise, roomAt, percentile, positionAt, resyncPaused, resyncPlaying, stateAt, summary, grid,
 } from './drift.mjs';
 
 // Frames of a page playing from wall time `from` to `to` at 30 fps, media
@@ -130,4 +130,65 @@ test('analyse: a pause is not counted as drift, the resume is measured', () => {
   assert.equal(r.resync[1].resync_ms, 50);
   assert.equal(r.resync[2].resync_ms, 0);
   assert.ok(Math.abs(r.steady.p50 - 12) < 0.01 && Math.abs(r.steady.max - 12) < 0.01);
+});
+
+// Frames as Chromium presents them: the player clock runs continuously
+// (ct = t - lag), a frame is shown from the first 60 Hz vsync at which the
+// clock has reached its media time, and its display time is that vsync.
+function presented(from, to, lag, vsyncPhase = 0) {
+  const vs = 1000 / 60;
+  const out = [];
+  let k = Math.ceil((from - lag) / (1000 / 30));
+  for (let n = Math.ceil((from - vsyncPhase) / vs); n * vs + vsyncPhase <= to; n++) {
+    const t = n * vs + vsyncPhase;
+    if (t - lag >= k * (1000 / 30)) {
+      out.push({ t, m: k * (1000 / 30) });
+      k++;
+    }
+  }
+  return out;
+}
+
+test('clockAt carries the latest sample forward at its rate; paused or stale is unknown', () => {
+  const s = [{ t: 0, ct: 1000, paused: false, rate: 1 }, { t: 50, ct: 1050, paused: false, rate: 0.5 }];
+  assert.equal(clockAt(s, 90), 1070);
+  assert.equal(clockAt(s, 400), null);
+  assert.equal(clockAt([{ t: 0, ct: 5, paused: true, rate: 1 }], 10), null);
+});
+
+test('analyse: the player clocks\' drift is sub-frame where the presented frames are quantised to vsyncs', () => {
+  // two clocks 4 ms apart, on one vsync grid (one browser): the 4 ms make
+  // the second page reach each frame one vsync later
+  const lags = [0, 4];
+  const phases = [0, 0];
+  const pages = lags.map((lag, i) => ({
+    frames: presented(0, 20000, lag, phases[i]),
+    states: states(0, 20000, (t) => t - lag, false).map((x) => ({ ...x, rate: 1 })),
+  }));
+  const r = analyse(pages, [{ t: 0, kind: 'start', position_ms: 0 }], 0, 20000);
+  // the clocks: 4 ms apart at every instant
+  assert.ok(Math.abs(r.steady_clock.p50 - 4) < 0.01 && Math.abs(r.steady_clock.max - 4) < 0.01, JSON.stringify(r.steady_clock));
+  // what is shown: a whole vsync apart (16.7 ms) at every instant, not 4 ms
+  assert.ok(Math.abs(r.steady.p50 - 1000 / 60) < 0.5, JSON.stringify(r.steady));
+  // by the clocks the pages are in sync from the start
+  assert.equal(r.resync[0].clock_resync_ms, 0);
+  // each page shows frames behind its own clock, by less than a frame
+  for (const p of r.presentation) {
+    assert.ok(p.n > 0 && p.p5 > -1000 / 30 - 0.01 && p.p95 <= 0.01, JSON.stringify(p));
+  }
+});
+
+test('roomAt follows the server\'s broadcast states; the diagnostics compare each page with it', () => {
+  const ev = [{ t: 0, kind: 'start', position_ms: 0, room: { state: 'playing', position_ms: 0, rate: 1, at: 10 } },
+    { t: 5000, kind: 'pause', position_ms: 4990, room: { state: 'paused', position_ms: 4990, rate: 1, at: 5000 } }];
+  assert.equal(roomAt(ev, 5), null);
+  assert.equal(roomAt(ev, 1010), 1000);
+  assert.equal(roomAt(ev, 7000), 4990);
+  // one page 6 ms ahead of the room whose engine (by its clock estimate)
+  // believes it is 4 ms ahead: its estimate is 2 ms off
+  const st = states(0, 4900, (t) => t - 10 + 6, false).map((x) => ({ ...x, rate: 1, engine: 4 }));
+  const pages = [{ frames: play(10, 4900, 0, 6), states: st }, { frames: play(10, 4900, 0, 6), states: st }];
+  const r = analyse(pages, ev.slice(0, 1), 0, 4900);
+  assert.equal(r.room_error[0].p50, 6);
+  assert.equal(r.engine_error[1].p50, -2);
 });

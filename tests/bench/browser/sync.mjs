@@ -105,8 +105,10 @@ const PAGE_SCRIPT = `(() => {
   setInterval(() => {
     const v = document.querySelector(${JSON.stringify(SELECTORS.video)});
     if (v && v !== cur) { cur = v; W.videos++; if ('requestVideoFrameCallback' in v) watch(v); }
+    const st = document.querySelector(${JSON.stringify(SELECTORS.syncStatus)});
+    const m = st && /\\((-?\\d+) ms\\)/.exec(st.textContent || '');
     if (v) W.states.push([performance.timeOrigin + performance.now(), v.currentTime * 1000, v.paused ? 1 : 0,
-      v.readyState, v.playbackRate]);
+      v.readyState, v.playbackRate, m ? Number(m[1]) : null]);
   }, 50);
 })();`;
 
@@ -122,7 +124,7 @@ async function collect(p) {
     });
     if (!d) return;
     for (const [t, m] of d.frames) p.frames.push({ t, m });
-    for (const [t, ct, paused, rs, rate] of d.states) p.states.push({ t, ct, paused: !!paused, rs, rate });
+    for (const [t, ct, paused, rs, rate, engine] of d.states) p.states.push({ t, ct, paused: !!paused, rs, rate, engine });
     p.videosSeen = Math.max(p.videosSeen, d.videos);
   } catch (e) {
     p.collectErrors = (p.collectErrors || 0) + 1; // a page mid-navigation
@@ -220,8 +222,13 @@ async function main() {
     const events = [];
     const drive = async (kind, position_ms) => {
       if (leader) {
-        const { t } = await leader.control({ action: kind === 'start' ? 'play' : kind, position_ms });
-        events.push({ t, kind, position_ms });
+        const { t, message } = await leader.control({ action: kind === 'start' ? 'play' : kind, position_ms });
+        // the state the server broadcast (server_ts is its updated_at_ms, on
+        // this machine's clock): where every page should be, for the
+        // diagnostics
+        const pb = message.payload || {};
+        events.push({ t, kind, position_ms,
+          room: { state: pb.state, position_ms: pb.position_ms, rate: pb.rate, at: pb.server_ts } });
       } else {
         // self-check: the harness is the "client", commanding every page at once
         const t = Date.now();

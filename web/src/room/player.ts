@@ -8,7 +8,7 @@ import { signal } from '@preact/signals';
 import type Hls from 'hls.js';
 import { clock, localNow, socket, type Health } from '../ws';
 import { expectedPositionMs } from '../sync/playback';
-import { decide, nextSeekLead, DEFAULT_SEEK_LEAD_MS, SEEK_SETTLE_MS, type Decision } from '../sync/engine';
+import { decide, nextSeekLead, DEFAULT_SEEK_LEAD_MS, MAX_RESEEKS, SEEK_SETTLE_MS, type Decision } from '../sync/engine';
 import type { RoomController } from './model';
 
 const TICK_MS = 200;
@@ -45,6 +45,8 @@ export class PlayerDriver {
   private seekLeadMs = DEFAULT_SEEK_LEAD_MS;
   private lastSeekedAtMs: number | null = null;
   private measureSeek = false;
+  /** Re-seeks in a row after landings too far off (engine.ts RESEEK_MS). */
+  private reseeks = 0;
   private holdUntil = 0;
   private waiting = false;
   private lastDrift: number | null = null;
@@ -206,6 +208,16 @@ export class PlayerDriver {
     const dur = Number.isFinite(v.duration) ? v.duration * 1000 : Infinity;
     const atEnd = expected >= dur;
     if (atEnd) expected = dur;
+    // the first settled look after a playing seek says how late seeks land:
+    // correct the lead first, so a re-seek of this landing uses it
+    let landing = false;
+    if (this.measureSeek && started && !atEnd && !v.seeking && !v.paused && !this.isBuffering() &&
+        now >= this.holdUntil && this.lastSeekedAtMs !== null && now - this.lastSeekedAtMs >= SEEK_SETTLE_MS) {
+      this.measureSeek = false;
+      const err = v.currentTime * 1000 - expected;
+      if (Math.abs(err) < 1000) this.seekLeadMs = nextSeekLead(this.seekLeadMs, err);
+      landing = this.reseeks < MAX_RESEEKS;
+    }
     const d = decide({
       expectedMs: expected,
       roomPlaying: started && !atEnd,
@@ -220,23 +232,19 @@ export class PlayerDriver {
       holding: now < this.holdUntil,
       seekLeadMs: this.seekLeadMs,
       nudging: this.nudging,
+      landing,
     });
     this.nudging = d.nudging;
     this.lastDrift = d.driftMs;
     this.driftMs.value = d.driftMs === null ? null : Math.round(d.driftMs);
     this.reason.value = d.reason;
 
-    // the first settled look after a playing seek says how late seeks land
-    if (this.measureSeek && started && d.reason !== 'settling' && d.reason !== 'buffering' && d.driftMs !== null &&
-        this.lastSeekedAtMs !== null && now - this.lastSeekedAtMs >= SEEK_SETTLE_MS) {
-      this.measureSeek = false;
-      if (Math.abs(d.driftMs) < 1000) this.seekLeadMs = nextSeekLead(this.seekLeadMs, d.driftMs);
-    }
     if (d.rate !== undefined) v.playbackRate = d.rate;
     if (d.seekToMs !== undefined) {
       v.currentTime = Math.max(0, d.seekToMs) / 1000;
       this.lastSeekedAtMs = null;
       this.measureSeek = started;
+      this.reseeks = landing ? this.reseeks + 1 : 0;
     }
     if (d.play === true) {
       v.play().catch((e: DOMException) => {

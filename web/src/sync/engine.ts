@@ -15,31 +15,67 @@
 //                                    seek cost so we land on time
 //
 // Compared with Jellyfin SyncPlay (speed-to-sync above 60 ms, skip-to-sync
-// above 400 ms) we start nudging earlier (35 ms, about one frame at 30 fps,
-// is what a viewer of two screens side by side notices) and stop only at
-// 12 ms, and we seek earlier than Syncplay (which slows to 0.95x only 1.5 s
-// ahead and rewinds 4 s ahead) but later than Jellyfin: at ±10 % a 400 ms error closes in about
-// 4 s without a visible jump, and a seek costs a visible stall of its own
-// (Chromium needs 50–150 ms to decode from the previous key frame), so up to
-// 500 ms we nudge; beyond it a seek (with its lead) is faster.
+// above 400 ms) we start nudging much earlier (10 ms) and stop only at 3 ms:
+// the goal is one frame (33 ms at 30 fps) between any two viewers, and
+// Chromium's presentation adds up to a frame or more of its own to each
+// page (it shows a frame up to a vsync or two off its currentTime, see
+// doc/benchmarks.md, scenario 9), so every page's clock must sit well inside
+// that budget, not anywhere within ±35 ms of it (the first thresholds, 35/12
+// ms, left pages 10–35 ms apart for good: scenario 9 measured it).  A 10 ms
+// error is a 2 % nudge for half a second: inaudible with pitch preserved,
+// invisible.  We seek earlier than Syncplay (which slows to 0.95x only 1.5 s
+// ahead and rewinds 4 s ahead) but later than Jellyfin: at ±10 % a 400 ms
+// error closes in about 4 s without a visible jump, and a seek costs a
+// visible stall of its own (Chromium needs 50–150 ms to decode from the
+// previous key frame), so up to 500 ms we nudge; beyond it a seek (with its
+// lead) is faster.
 // Seeks are followed by a settle time in which no new decision is taken, so
 // a seek still in flight is never "corrected" by another seek.
 
-export const NUDGE_START_MS = 35;
-export const NUDGE_STOP_MS = 12;
+export const NUDGE_START_MS = 10;
+export const NUDGE_STOP_MS = 3;
 export const SEEK_MS = 500;
 /**
- * Rate correction per ms of drift: the error is closed in about one second
- * (as Jellyfin's SpeedToSyncDuration), so 60 ms -> 6 %, 100 ms and more ->
- * the 10 % cap.  With a 200 ms tick each look removes a fifth of the error:
- * no overshoot.
+ * Starting from a stop (a resume, a late joiner) with more than this error,
+ * seek instead of play-and-nudge; a seek from a stop shows nothing wrong.
  */
-export const NUDGE_GAIN_PER_MS = 1 / 1000;
+export const START_SEEK_MS = 35;
+/**
+ * The first settled look after our own seek (a "landing") that is farther
+ * off than this seeks again at once, with the lead just corrected by that
+ * landing, instead of nudging: the picture has just jumped anyway, and at
+ * the 10 % cap a nudge needs over a second per 100 ms.  Scenario 9 saw a
+ * reloaded page land 284 ms behind and nudge for 3 s.  The player allows
+ * MAX_RESEEKS of them in a row, so a machine whose seeks scatter cannot
+ * make it seek forever.
+ */
+export const RESEEK_MS = 100;
+export const MAX_RESEEKS = 1;
+/** A paused video farther than this from the room's position is re-seeked. */
+export const PAUSED_SEEK_MS = 24;
+/**
+ * Rate correction per ms of drift: the error is closed in about half a
+ * second, so 20 ms -> 4 %, 50 ms and more -> the 10 % cap.  With a 200 ms
+ * tick each look removes two fifths of the error: no overshoot.  (1/1000,
+ * Jellyfin's one second, made the re-sync after a seek take 1.5–2 s.)
+ */
+export const NUDGE_GAIN_PER_MS = 1 / 500;
 export const MAX_NUDGE = 0.1;
-/** After a seek, wait this long (from 'seeked') before judging drift again. */
-export const SEEK_SETTLE_MS = 400;
-/** Initial seek lead before any seek was measured (Chromium lands 50–80 ms late). */
-export const DEFAULT_SEEK_LEAD_MS = 60;
+/**
+ * After a seek, wait this long (from 'seeked') before judging drift again.
+ * In scenario 9 every page's clock ran at the room's rate from the first
+ * sample after 'seeked' (50 ms), so 250 ms is ample; it was 400 ms, which
+ * only delayed the correction.
+ */
+export const SEEK_SETTLE_MS = 250;
+/**
+ * Initial seek lead before any seek was measured: a seek while playing
+ * costs Chromium 50–150 ms on an idle machine and 130–200 ms at a load of 7
+ * on 2 cores (scenario 9: with a 60 ms lead five pages landed 70–137 ms
+ * behind).  120 ms is the middle of that range; nextSeekLead learns the
+ * machine's own cost from the first seek on.
+ */
+export const DEFAULT_SEEK_LEAD_MS = 120;
 export const MAX_SEEK_LEAD_MS = 1000;
 /** Weight of a new landing error in the seek lead's moving average. */
 export const SEEK_LEAD_ALPHA = 0.5;
@@ -67,6 +103,8 @@ export interface EngineInput {
   seekLeadMs: number;
   /** Currently nudging (state kept by the caller, returned in Decision). */
   nudging: boolean;
+  /** This is the first settled look after our own seek, and a re-seek is allowed. */
+  landing?: boolean;
 }
 
 export interface Decision {
@@ -97,7 +135,7 @@ export function decide(i: EngineInput): Decision {
     // one frame, so a paused video is not re-seeked for nothing.
     const d: Decision = { nudging: false, driftMs: drift, reason: 'paused' };
     if (!i.localPaused) d.play = false;
-    if (!i.seeking && Math.abs(drift) > NUDGE_STOP_MS * 2) {
+    if (!i.seeking && Math.abs(drift) > PAUSED_SEEK_MS) {
       d.seekToMs = i.expectedMs;
       d.reason = 'seek';
     }
@@ -121,7 +159,7 @@ export function decide(i: EngineInput): Decision {
   const ad = Math.abs(drift);
   const d: Decision = { nudging: false, driftMs: drift, reason: 'in_sync' };
   if (i.localPaused) d.play = true;
-  if (ad >= SEEK_MS || (i.localPaused && ad > NUDGE_START_MS)) {
+  if (ad >= SEEK_MS || (i.localPaused && ad > START_SEEK_MS) || (i.landing && ad > RESEEK_MS)) {
     // Far off (or about to start from a stop): jump, landing where the room
     // will be when the seek completes.
     d.seekToMs = i.expectedMs + i.seekLeadMs * i.roomRate;
