@@ -1,9 +1,9 @@
 /*
  * conn.c - the lws protocol callback: a connection's life.
  *
- *   FILTER_PROTOCOL_CONNECTION  check the path (/ws or /ws/rooms/{id}) and
- *                               the Origin allow-list; refuse otherwise
- *   ESTABLISHED                 read the credentials (?ticket=, ?token=,
+ *   ESTABLISHED                 check the path (/ws or /ws/rooms/{id}) and
+ *                               the Origin allow-list (refuse otherwise),
+ *                               read the credentials (?ticket=, ?token=,
  *                               Authorization: Bearer) and hand them to the
  *                               database worker; the connection waits in
  *                               CONN_AUTH
@@ -129,21 +129,34 @@ bad:
 	return 0;
 }
 
+/* The Origin allow-list.  No Origin header is a client that is not a
+ * browser (allowed); an Origin that cannot be read whole (longer than any
+ * listed origin could be, or a copy that fails) is refused, never taken
+ * for "no header". */
+#define ORIGIN_MAX 1024
+
 static bool
 origin_allowed(struct lws *wsi)
 {
-	char origin[256];
-	int n = lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN);
+	char origin[ORIGIN_MAX + 1];
+	int total = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
 
-	if (n <= 0 || !hub.wc.allowed_origins[0])
-		return true; /* no Origin (not a browser), or no list configured */
+	if (!hub.wc.allowed_origins[0])
+		return true; /* no list configured */
+	if (total == 0)
+		return true; /* no Origin (not a browser) */
+	if (total < 0 || total > ORIGIN_MAX)
+		return false;
+	int n = lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN);
+	if (n != total)
+		return false; /* unreadable: refused */
 	const char *p = hub.wc.allowed_origins;
-	size_t ol = strlen(origin);
+	size_t ol = (size_t)n;
 	while (*p) {
 		while (*p == ' ' || *p == ',')
 			p++;
 		size_t l = strcspn(p, ", ");
-		if (l == ol && strncasecmp(p, origin, l) == 0)
+		if (l && l == ol && strncasecmp(p, origin, l) == 0)
 			return true;
 		p += l;
 	}

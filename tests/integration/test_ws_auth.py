@@ -15,7 +15,8 @@ import websockets
 
 import yq
 import yq_rooms
-from test_ws_common import (WsTest, allowed_origins, jwt_key, open_room,
+from test_ws_common import (WsTest, allowed_origins, is_snapshot, jwt_key,
+                            open_room,
                             open_user, open_ws, room_path, ws_nodes,
                             ws_ticket)
 
@@ -240,6 +241,33 @@ class HandshakeTest(WsTest):
                 with self.subTest(front=origin):
                     c = await open_ws("/ws", u, origin=origin)
                     await c.ready()
+        self.run_async(body())
+
+    def test_long_origin_is_refused(self):
+        """An Origin longer than any buffer for it (255+ bytes: the copy
+        used to fail and "no header" was assumed) is refused with 4403,
+        never served: one that starts with a listed origin, and longer ones
+        up to past the daemon's limit (issue 11, defect 3)."""
+        u = yq.new_user()
+        allowed = allowed_origins()
+        self.assertTrue(allowed, "the test stack configures no "
+                        "ws.allowed_origins")
+        first = allowed[0]
+        longs = [first + "/" + "a" * (256 - len(first)),
+                 first + "." + "b" * 300,
+                 "http://evil.example/" + "c" * 1200,
+                 "http://" + "d" * 2000 + ".example"]
+
+        async def body():
+            for node in range(1, ws_nodes() + 1):
+                for origin in longs:
+                    with self.subTest(node=node, length=len(origin)):
+                        c = await open_ws("/ws", u, node=node, origin=origin,
+                                          open_timeout=5)
+                        await self.assertRefusal(c, 4403, "forbidden")
+                        self.assertEqual([m for m in c.pending
+                                          if m["type"] == "heart_beat"
+                                          or is_snapshot(m)], [])
         self.run_async(body())
 
     def test_paths(self):
