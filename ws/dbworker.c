@@ -243,6 +243,7 @@ auth_room(struct yq_db *db, const struct yq_config *cfg, unsigned recent, struct
 		return (int)n;
 	yq_playback_from_row(rows, 0, &r->pb);
 	yq_rows_free(rows);
+	playback_sanitize(&r->pb, yq_now_ms()); /* a stored row may hold anything */
 
 	/* the member list only when this node does not keep it already */
 	if (!j->skip_members) {

@@ -67,8 +67,8 @@ parse_health(json_object *p, struct health *h, const char **why)
 	int n;
 
 	memset(h, 0, sizeof(*h));
-	if ((n = health_ms(p, "position_ms", 0, (1LL << 53) - 1, &h->position_ms)) < 0) {
-		*why = "position_ms must be a number of milliseconds, 0 to 2^53-1";
+	if ((n = health_ms(p, "position_ms", 0, PB_POSITION_MAX_MS, &h->position_ms)) < 0) {
+		*why = "position_ms must be a number of milliseconds, 0 to 604800000 (7 days)";
 		return -1;
 	}
 	h->has_position = n;
@@ -181,6 +181,17 @@ playback_allowed(struct conn *c, json_object *ref)
 	return false;
 }
 
+/* A position a client sends: an integer, 0 to PB_POSITION_MAX_MS. */
+#define POSITION_WHY "position_ms must be an integer from 0 to 604800000 (7 days in ms)"
+
+static bool
+position_ok(json_object *pos)
+{
+	int64_t v = json_object_get_int64(pos);
+
+	return v >= 0 && v <= PB_POSITION_MAX_MS;
+}
+
 static bool
 http_url(const char *s, size_t len)
 {
@@ -246,8 +257,8 @@ h_play_control(struct conn *c, json_object *p, json_object *ref)
 	chg.action = (enum pb_action)act;
 	enum yq_jfield fp = yq_json_field(p, "position_ms", json_type_int, &pos);
 	if (fp == YQ_JF_TYPE || fp == YQ_JF_NULL || (fp == YQ_JF_MISSING && act <= PB_SEEK) ||
-	    (pos && json_object_get_int64(pos) < 0)) {
-		conn_error(c, "bad_request", "position_ms must be a non-negative integer", ref);
+	    (pos && !position_ok(pos))) {
+		conn_error(c, "bad_request", POSITION_WHY, ref);
 		return;
 	}
 	if (pos) {
@@ -270,7 +281,7 @@ h_play_control(struct conn *c, json_object *p, json_object *ref)
 			return;
 		}
 		chg.rate = json_object_get_double(rate);
-		if (!(chg.rate >= 0.25 && chg.rate <= 4.0)) {
+		if (!(chg.rate >= PB_RATE_MIN && chg.rate <= PB_RATE_MAX)) {
 			conn_error(c, "bad_request", "rate must be between 0.25 and 4", ref);
 			return;
 		}
@@ -286,8 +297,8 @@ h_progress_sync(struct conn *c, json_object *p, json_object *ref)
 	json_object *pos, *st;
 
 	if (yq_json_field(p, "position_ms", json_type_int, &pos) != YQ_JF_OK ||
-	    json_object_get_int64(pos) < 0) {
-		conn_error(c, "bad_request", "position_ms must be a non-negative integer", ref);
+	    !position_ok(pos)) {
+		conn_error(c, "bad_request", POSITION_WHY, ref);
 		return;
 	}
 	if (yq_json_field(p, "state", json_type_string, &st) != YQ_JF_OK ||

@@ -164,7 +164,21 @@ struct pb_change {
 	bool playing; /* PB_SYNC */
 };
 
+/* Bounds of every playback number a client sends (doc/protocol.md):
+ * positions 0 to 7 days in ms, rates 0.25 to 4. */
+#define PB_POSITION_MAX_MS (7LL * 24 * 3600 * 1000)
+#define PB_RATE_MIN 0.25
+#define PB_RATE_MAX 4.0
+/* A command is never scheduled further ahead than this (and a stored
+ * updated_at_ms further ahead of now is taken as now). */
+#define PB_AHEAD_MAX_MS 60000
+
 /* playback.c: pure functions, unit-tested */
+/* Bring a state read from anywhere (a stored row may hold anything) within
+ * the bounds: position and rate clamped, updated_at_ms in [0, now + PB_AHEAD_MAX_MS]. */
+void playback_sanitize(struct yq_playback *p, int64_t now_ms);
+/* The position at now_ms, in [0, PB_POSITION_MAX_MS] whatever p holds:
+ * the arithmetic saturates, it never overflows. */
 int64_t playback_position(const struct yq_playback *p, int64_t now_ms);
 /* Apply a change decided at now_ms: the new state with version + 1.  Play,
  * pause, seek and rate take effect at at_ms (>= now_ms, and not before the
