@@ -296,6 +296,12 @@ auth_apply(struct conn *c, struct result *r)
 		       msg);
 		return;
 	}
+	struct user_entry *ue = map_get(&hub.users, r->user_id);
+	if (hub.wc.max_conns_per_user && ue && ue->conns >= (int)hub.wc.max_conns_per_user) {
+		/* exact: every attach happens here, on this thread */
+		refuse(c, WS_CLOSE_ABUSE, "rate_limited", "too many connections for this user");
+		return;
+	}
 	c->user_id = r->user_id;
 	yq_strlcpy(c->username, r->username, sizeof(c->username));
 	c->role = r->role;

@@ -324,6 +324,13 @@ h_custom(struct conn *c, json_object *p, json_object *ref)
 		return;
 	}
 	json_object_object_get_ex(p, "data", &data);
+	size_t cost = 0;
+	if (data)
+		json_object_to_json_string_length(data, JSON_C_TO_STRING_PLAIN, &cost);
+	if (cost > hub.wc.max_custom_event) {
+		conn_error(c, "too_large", "data is larger than ws.max_custom_event bytes", ref);
+		return;
+	}
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "name", json_object_get(name));
 	json_object_object_add(o, "data", json_object_get(data));
@@ -343,11 +350,11 @@ static const struct handler handlers[] = {
 /* Flood control: a refusal per excess message, and a close when a client
  * keeps at it (abuse_limit refusals within ten seconds). */
 static bool
-rate_ok(struct conn *c, enum rl_class cls, json_object *ref)
+take(struct conn *c, struct bucket *b, double scale, json_object *ref)
 {
 	int64_t now = yq_mono_ms();
 
-	if (cls == RL_NONE || bucket_take(&c->rl[cls], hub.wc.rate, hub.wc.burst, now))
+	if (bucket_take(b, hub.wc.rate * scale, hub.wc.burst * scale, now))
 		return true;
 	if (now - c->limited_since > 10000) {
 		c->limited_since = now;
@@ -360,6 +367,12 @@ rate_ok(struct conn *c, enum rl_class cls, json_object *ref)
 		conn_error(c, "rate_limited", "too many messages: slow down", ref);
 	}
 	return false;
+}
+
+static bool
+rate_ok(struct conn *c, enum rl_class cls, json_object *ref)
+{
+	return cls == RL_NONE || take(c, &c->rl[cls], 1.0, ref);
 }
 
 /* Client messages by type (the handlers' order), then unknown, invalid. */
@@ -380,20 +393,23 @@ void
 protocol_handle(struct conn *c, const char *text, size_t len)
 {
 	struct envelope e;
-
-	if (envelope_parse(&e, text, len) < 0) {
-		counts_in[YQ_ARRAY_LEN(handlers) + 1]++;
-		hub.m.drops[DROP_BAD_REQUEST]++;
-		conn_error(c, "bad_request", e.error, e.ref);
-		envelope_free(&e);
-		return;
-	}
 	const struct handler *h = NULL;
-	for (size_t i = 0; i < YQ_ARRAY_LEN(handlers); i++)
+	bool parsed = envelope_parse(&e, text, len) == 0;
+
+	for (size_t i = 0; parsed && i < YQ_ARRAY_LEN(handlers); i++)
 		if (strcmp(handlers[i].type, e.type) == 0)
 			h = &handlers[i];
-	counts_in[h ? (size_t)(h - handlers) : YQ_ARRAY_LEN(handlers)]++;
-	if (!h) {
+	counts_in[!parsed ? YQ_ARRAY_LEN(handlers) + 1
+	          : h     ? (size_t)(h - handlers)
+	                  : YQ_ARRAY_LEN(handlers)]++;
+	if (!take(c, &c->all, MSG_BUDGET, e.ref)) {
+		/* every message counts, whatever it is (heart_beat, unknown,
+		 * invalid): refused (and perhaps closing) */
+		hub.m.drops[DROP_RATE_LIMITED]++;
+	} else if (!parsed) {
+		hub.m.drops[DROP_BAD_REQUEST]++;
+		conn_error(c, "bad_request", e.error, e.ref);
+	} else if (!h) {
 		hub.m.drops[DROP_UNKNOWN_TYPE]++;
 		conn_error(c, "unknown_type", "unknown message type", e.ref);
 	} else if (h->needs_room && !c->room) {

@@ -149,6 +149,10 @@ struct bucket {
 	double tokens;
 	int64_t at_ms;
 };
+/* Every message a client sends, of any type (heart_beat, unknown,
+ * invalid ones too), also draws on one budget per connection: this many
+ * times the class rate and burst. */
+#define MSG_BUDGET 2
 /* true when an event may pass now */
 bool bucket_take(struct bucket *b, double rate_per_s, double burst, int64_t now_ms);
 
@@ -305,6 +309,7 @@ struct conn {
 	bool killed; /* dropped as a slow consumer */
 	/* flood control */
 	struct bucket rl[RL_COUNT];
+	struct bucket all; /* every message, whatever its type (MSG_BUDGET) */
 	unsigned limited;      /* rate_limited errors in the current window */
 	int64_t limited_since; /* window start */
 	lws_dll2_t in_user;
@@ -330,6 +335,8 @@ struct ws_config {
 	char metrics_listen[128];
 	unsigned lead_min_ms, lead_max_ms; /* execute_at_ms of playback commands */
 	unsigned health_interval_ms;       /* sync_health relay, per room */
+	unsigned max_conns_per_user;       /* on this node; 0: no cap */
+	size_t max_custom_event;           /* bytes of a custom_event's data */
 };
 
 /* ---- counters for GET /metrics (metrics.c) ---- */
