@@ -228,6 +228,7 @@ start_auth(struct conn *c, struct lws *wsi, int64_t room_id)
 		return;
 	}
 	j->user_id = cl.sub;
+	c->user_id = cl.sub; /* so a password change closes it while it authenticates */
 	j->num = cl.ver; /* checked against the user's token version */
 	submit_auth(j);
 }
@@ -282,8 +283,8 @@ send_snapshot(struct conn *c, const struct result *r)
 static void
 auth_apply(struct conn *c, struct result *r)
 {
-	if (!c || c->state != CONN_AUTH)
-		return;
+	if (!c || c->state != CONN_AUTH || c->close_code)
+		return; /* gone, or closed meanwhile (its sessions ended) */
 	if (r->status) {
 		const char *msg = r->status == WS_CLOSE_BAD_TOKEN ? "invalid or expired credentials"
 		                  : r->status == WS_CLOSE_FORBIDDEN ? "not a member of this room"

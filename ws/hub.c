@@ -555,6 +555,21 @@ hub_volatile_id(void)
 }
 
 void
+hub_end_sessions(int64_t user_id)
+{
+	/* every connection of the user here, attached or still authenticating
+	 * (its credentials may have been read before the change) */
+	MAP_EACH(&hub.conns, k, v, {
+		(void)k;
+		struct conn *c = v;
+		if (c->user_id == user_id && c->state != CONN_CLOSING) {
+			conn_error(c, "forbidden", "the password was changed: sign in again", NULL);
+			conn_close(c, WS_CLOSE_BAD_TOKEN, "session ended");
+		}
+	});
+}
+
+void
 hub_attach(struct conn *c)
 {
 	struct user_entry *u = map_get(&hub.users, c->user_id);
@@ -857,6 +872,10 @@ hub_queue_event(const struct yq_event *ev)
 {
 	char head[160];
 
+	if (!ev->to_room && strcmp(ev->type, "sessions_ended") == 0) {
+		hub_end_sessions(ev->target_id);
+		return;
+	}
 	if (!ev->to_room) {
 		/* a notification for a user */
 		if (!map_get(&hub.users, ev->target_id))

@@ -400,6 +400,9 @@ struct room *hub_room(int64_t id, bool create);
 void hub_room_maybe_free(struct room *rm);
 void hub_attach(struct conn *c); /* READY: into the user's and room's lists */
 void hub_detach(struct conn *c); /* closing */
+/* The user's password changed: close each of their connections here with
+ * 4401 (a "sessions_ended" user event from the queue). */
+void hub_end_sessions(int64_t user_id);
 void room_broadcast(struct room *rm, struct msg *m, struct conn *except);
 void user_send(int64_t user_id, struct msg *m);
 void hub_tick(lws_sorted_usec_list_t *sul);

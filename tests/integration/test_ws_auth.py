@@ -142,6 +142,46 @@ class CredentialsTest(WsTest):
             await c.ready()
         self.run_async(body())
 
+    def test_password_change_ends_tickets_and_open_sockets(self):
+        """Issue 11, defect 7: a ticket obtained before a password change
+        no longer authenticates, and every open socket of the user (user
+        channel and room, on each node) is closed with 4401; another
+        user's sockets stay open."""
+        u, other = yq_rooms.new_users(2)
+        room = self.create_room(u)
+        self.join(other, room)
+
+        async def body():
+            held = []
+            for node in range(1, ws_nodes() + 1):
+                c = await open_ws("/ws", u, node=node)
+                await c.ready()
+                r, _ = await open_room(u, room, node=node)
+                held += [c, r]
+            o, _ = await open_room(other, room, node=1)
+            early = [ws_ticket(u), ws_ticket(u)]
+            new_pw = yq.rand_password()
+            r = await asyncio.to_thread(
+                yq.put, "/users/me", {"password": new_pw,
+                                      "current_password": u.password},
+                token=u.access)
+            self.assertStatus(r, 200)
+            for c in held:
+                await self.assertRefusal(c, 4401, "forbidden", timeout=10)
+            for t in early:
+                c = await open_ws("/ws", auth="ticket", ticket=t)
+                await self.assertRefusal(c, 4401, "forbidden")
+            await o.ping()
+            # the new password's session gets in, by token and by ticket
+            r = await asyncio.to_thread(yq.login, u.username, new_pw)
+            self.assertStatus(r, 200)
+            u.access = r.json["access_token"]
+            c = await open_ws("/ws", u)
+            await c.ready()
+            c = await open_ws("/ws", u, auth="ticket")
+            await c.ready()
+        self.run_async(body())
+
 
 class MembershipTest(WsTest):
 
