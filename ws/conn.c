@@ -168,7 +168,7 @@ origin_allowed(struct lws *wsi)
  * until the answer is back; once it has its member list, the worker skips
  * the member query. */
 static void
-submit_auth(struct job *j)
+submit_auth(struct conn *c, struct job *j)
 {
 	struct room *rm = j->room_id ? hub_room(j->room_id, true) : NULL;
 
@@ -176,8 +176,38 @@ submit_auth(struct job *j)
 		j->hold_room = true;
 		j->skip_members = rm->members_loaded;
 		rm->pending_auth++;
+		c->auth_epoch = rm->epoch; /* before the worker reads membership */
 	}
 	dbworker_submit(j);
+}
+
+/* A room event that changes membership, roles or config reached this node
+ * while the connection's membership was being read: the read may predate
+ * it (and the event found no connection to act on), so read again, as the
+ * user the credentials named.  Rounds are bounded: a room whose members
+ * change faster than a read is answered 1013 (try again). */
+#define AUTH_ROUNDS_MAX 8
+
+static bool
+recheck_auth(struct conn *c, const struct result *r, const struct room *held)
+{
+	if (!c || c->state != CONN_AUTH || c->close_code || r->status || !held ||
+	    held->epoch == c->auth_epoch)
+		return false;
+	struct job *j = c->auth_rounds < AUTH_ROUNDS_MAX ? calloc(1, sizeof(*j)) : NULL;
+	if (!j) {
+		refuse(c, 1013, "internal", "the room is changing: try again shortly");
+		return true;
+	}
+	c->auth_rounds++;
+	j->kind = JOB_AUTH;
+	j->recheck = true;
+	j->uid = c->uid;
+	j->room_id = held->id;
+	j->user_id = r->user_id;
+	j->last_id = c->last_id;
+	submit_auth(c, j);
+	return true;
 }
 
 static void
@@ -205,6 +235,7 @@ start_auth(struct conn *c, struct lws *wsi, int64_t room_id)
 		if (yq_parse_i64(v, 0, INT64_MAX, &n) == 0)
 			j->last_id = n;
 	}
+	c->last_id = j->last_id;
 	if ((v = lws_get_urlarg_by_name(wsi, "ticket=", arg, sizeof(arg)))) {
 		if (yq_secret_hash(v, j->secret) < 0) {
 			free(j);
@@ -212,7 +243,7 @@ start_auth(struct conn *c, struct lws *wsi, int64_t room_id)
 			return;
 		}
 		j->flag = true;
-		submit_auth(j);
+		submit_auth(c, j);
 		return;
 	}
 	if ((v = lws_get_urlarg_by_name(wsi, "token=", token, sizeof(token))))
@@ -230,7 +261,7 @@ start_auth(struct conn *c, struct lws *wsi, int64_t room_id)
 	j->user_id = cl.sub;
 	c->user_id = cl.sub; /* so a password change closes it while it authenticates */
 	j->num = cl.ver; /* checked against the user's token version */
-	submit_auth(j);
+	submit_auth(c, j);
 }
 
 static void
@@ -372,7 +403,8 @@ auth_done(struct result *r)
 
 	if (held)
 		held->pending_auth--;
-	auth_apply(c, r);
+	if (!recheck_auth(c, r, held))
+		auth_apply(c, r);
 	if (held)
 		hub_room_maybe_free(held);
 }

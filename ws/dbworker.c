@@ -187,7 +187,7 @@ auth_user(struct yq_db *db, struct job *j, struct result *r)
 	}
 	if ((n = YQ_DB_EXEC(db, user, &rows, YQ_PINT(uid))) < 0)
 		return (int)n;
-	bool ok = n == 1 && (j->flag || yq_rows_int(rows, 0, 2) == j->num);
+	bool ok = n == 1 && (j->flag || j->recheck || yq_rows_int(rows, 0, 2) == j->num);
 	if (ok) {
 		r->user_id = yq_rows_int(rows, 0, 0);
 		yq_strlcpy(r->username, yq_rows_str(rows, 0, 1), sizeof(r->username));

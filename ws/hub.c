@@ -820,11 +820,12 @@ ev_config(struct room *rm, json_object *p)
 static const struct {
 	const char *event;
 	void (*fn)(struct room *rm, json_object *p);
+	bool recheck; /* authentications under way read membership again */
 } room_events[] = {
-	{ "member_joined", ev_joined }, { "member_left", ev_gone },
-	{ "member_kicked", ev_gone },   { "dissolved", ev_dissolved },
-	{ "role_changed", ev_role },    { "owner_changed", ev_owner },
-	{ "config_updated", ev_config },
+	{ "member_joined", ev_joined, false }, { "member_left", ev_gone, true },
+	{ "member_kicked", ev_gone, true },    { "dissolved", ev_dissolved, true },
+	{ "role_changed", ev_role, true },     { "owner_changed", ev_owner, true },
+	{ "config_updated", ev_config, true },
 };
 
 /* A room event written by REST, after it was delivered: act on it. */
@@ -836,8 +837,10 @@ room_event_effects(struct room *rm, json_object *p)
 	if (yq_json_field(p, "event", json_type_string, &ev) != YQ_JF_OK)
 		return;
 	for (size_t i = 0; i < YQ_ARRAY_LEN(room_events); i++)
-		if (strcmp(room_events[i].event, json_object_get_string(ev)) == 0)
+		if (strcmp(room_events[i].event, json_object_get_string(ev)) == 0) {
+			rm->epoch += room_events[i].recheck;
 			room_events[i].fn(rm, p);
+		}
 }
 
 /* Playback changed on another node: adopt it when it is newer. */

@@ -262,6 +262,10 @@ struct room {
 	struct members members; /* the live member list (snapshots) */
 	bool members_loaded;
 	unsigned pending_auth; /* authentications under way that rely on members */
+	/* bumped by every room event that changes who may be in and as what
+	 * (left, kicked, roles, owner, config, dissolved): an authentication
+	 * read before such an event is checked again (conn.c) */
+	uint64_t epoch;
 	/* presence batching: changes since the last batch, in order */
 	struct presence_change *pending;
 	size_t npending, cappending;
@@ -302,6 +306,11 @@ struct conn {
 	/* messages that arrived while authenticating, handled once ready */
 	struct yq_buf early;
 	unsigned nearly;
+	/* the room's epoch when the membership read was asked for, rounds so
+	 * far, and last_notification_id (-1 absent) for a re-check */
+	uint64_t auth_epoch;
+	unsigned auth_rounds;
+	int64_t last_id;
 	struct sendq q;
 	uint64_t presence_seq; /* the room's presence sequence its snapshot reflects */
 	int close_code;
@@ -453,6 +462,7 @@ struct job {
 	int64_t num;     /* token version (auth), connections (presence) */
 	int64_t last_id; /* last_notification_id, -1 when absent */
 	bool flag;       /* auth by ticket (secret) rather than token */
+	bool recheck;    /* auth: credentials were accepted; read membership again */
 	bool skip_members; /* auth: the room's member list is loaded here already */
 	bool hold_room;    /* auth: the room is kept for this job (pending_auth) */
 	char secret[65]; /* ticket hash */

@@ -632,6 +632,59 @@ class RoomEventsTest(WsTest):
         return ws_nodes()
 
 
+class KickRaceTest(WsTest):
+    """Issue 11, defect 1: a member kicked while their room connection is
+    still authenticating stayed inside (the membership read predated the
+    kick, and the kick found no connection to close).  Kick is raced
+    against several connects, on both nodes, many times: every connection
+    of the kicked member must end closed with 4403, never served on."""
+
+    ROUNDS = 30
+    CONNECTS = 4
+
+    def test_kick_racing_connects_never_leaves_a_member_inside(self):
+        owner = yq.new_user()
+        room = self.create_room(owner, keep_chat_history=True)
+        nodes = [1, 2] if self.two_nodes() else [1]
+
+        async def round_(i):
+            u = await asyncio.to_thread(yq.new_user)
+            await asyncio.to_thread(self.join, u, room)
+            # unread notifications make the authentication take longer
+            await asyncio.to_thread(
+                yq.sql, "INSERT INTO notifications (user_id, type, content) "
+                "SELECT %d, 'system', '{}' FROM seq_1_to_200" % u.id)
+
+            async def connect(k):
+                try:
+                    return await open_ws(room_path(room), u,
+                                         node=nodes[k % len(nodes)])
+                except Exception as e:   # refused at the handshake: fine
+                    return e
+            kick = asyncio.to_thread(yq_rooms.r_kick, owner, room, u)
+            got = await asyncio.gather(kick, *[connect(k) for k in
+                                               range(self.CONNECTS)])
+            self.assertStatus(got[0], 204)
+            for c in got[1:]:
+                if isinstance(c, Exception):
+                    continue
+                # (not writing meanwhile: a client writing into a socket
+                # the server closes may see a reset, 1006, instead)
+                code, _ = await c.closed(15)
+                self.assertEqual(code, 4403, "round %d: a kicked member's "
+                                 "connection closed with %s" % (i, code))
+            return u
+
+        async def body():
+            for i in range(self.ROUNDS):
+                await round_(i)
+        self.run_async(body(), limit=600)
+
+    def two_nodes(self):
+        from test_ws_common import ws_nodes
+        return ws_nodes() >= 2
+
+
 class PresenceTest(WsTest):
     """On one node (node 1); across nodes see test_ws_multinode."""
 
