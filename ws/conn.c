@@ -1,9 +1,9 @@
 /*
  * conn.c - the lws protocol callback: a connection's life.
  *
- *   FILTER_PROTOCOL_CONNECTION  check the path (/ws or /ws/rooms/{id}) and
- *                               the Origin allow-list; refuse otherwise
- *   ESTABLISHED                 read the credentials (?ticket=, ?token=,
+ *   ESTABLISHED                 check the path (/ws or /ws/rooms/{id}) and
+ *                               the Origin allow-list (refuse otherwise),
+ *                               read the credentials (?ticket=, ?token=,
  *                               Authorization: Bearer) and hand them to the
  *                               database worker; the connection waits in
  *                               CONN_AUTH
@@ -129,21 +129,34 @@ bad:
 	return 0;
 }
 
+/* The Origin allow-list.  No Origin header is a client that is not a
+ * browser (allowed); an Origin that cannot be read whole (longer than any
+ * listed origin could be, or a copy that fails) is refused, never taken
+ * for "no header". */
+#define ORIGIN_MAX 1024
+
 static bool
 origin_allowed(struct lws *wsi)
 {
-	char origin[256];
-	int n = lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN);
+	char origin[ORIGIN_MAX + 1];
+	int total = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
 
-	if (n <= 0 || !hub.wc.allowed_origins[0])
-		return true; /* no Origin (not a browser), or no list configured */
+	if (!hub.wc.allowed_origins[0])
+		return true; /* no list configured */
+	if (total == 0)
+		return true; /* no Origin (not a browser) */
+	if (total < 0 || total > ORIGIN_MAX)
+		return false;
+	int n = lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN);
+	if (n != total)
+		return false; /* unreadable: refused */
 	const char *p = hub.wc.allowed_origins;
-	size_t ol = strlen(origin);
+	size_t ol = (size_t)n;
 	while (*p) {
 		while (*p == ' ' || *p == ',')
 			p++;
 		size_t l = strcspn(p, ", ");
-		if (l == ol && strncasecmp(p, origin, l) == 0)
+		if (l && l == ol && strncasecmp(p, origin, l) == 0)
 			return true;
 		p += l;
 	}
@@ -155,7 +168,7 @@ origin_allowed(struct lws *wsi)
  * until the answer is back; once it has its member list, the worker skips
  * the member query. */
 static void
-submit_auth(struct job *j)
+submit_auth(struct conn *c, struct job *j)
 {
 	struct room *rm = j->room_id ? hub_room(j->room_id, true) : NULL;
 
@@ -163,8 +176,38 @@ submit_auth(struct job *j)
 		j->hold_room = true;
 		j->skip_members = rm->members_loaded;
 		rm->pending_auth++;
+		c->auth_epoch = rm->epoch; /* before the worker reads membership */
 	}
 	dbworker_submit(j);
+}
+
+/* A room event that changes membership, roles or config reached this node
+ * while the connection's membership was being read: the read may predate
+ * it (and the event found no connection to act on), so read again, as the
+ * user the credentials named.  Rounds are bounded: a room whose members
+ * change faster than a read is answered 1013 (try again). */
+#define AUTH_ROUNDS_MAX 8
+
+static bool
+recheck_auth(struct conn *c, const struct result *r, const struct room *held)
+{
+	if (!c || c->state != CONN_AUTH || c->close_code || r->status || !held ||
+	    held->epoch == c->auth_epoch)
+		return false;
+	struct job *j = c->auth_rounds < AUTH_ROUNDS_MAX ? calloc(1, sizeof(*j)) : NULL;
+	if (!j) {
+		refuse(c, 1013, "internal", "the room is changing: try again shortly");
+		return true;
+	}
+	c->auth_rounds++;
+	j->kind = JOB_AUTH;
+	j->recheck = true;
+	j->uid = c->uid;
+	j->room_id = held->id;
+	j->user_id = r->user_id;
+	j->last_id = c->last_id;
+	submit_auth(c, j);
+	return true;
 }
 
 static void
@@ -192,6 +235,7 @@ start_auth(struct conn *c, struct lws *wsi, int64_t room_id)
 		if (yq_parse_i64(v, 0, INT64_MAX, &n) == 0)
 			j->last_id = n;
 	}
+	c->last_id = j->last_id;
 	if ((v = lws_get_urlarg_by_name(wsi, "ticket=", arg, sizeof(arg)))) {
 		if (yq_secret_hash(v, j->secret) < 0) {
 			free(j);
@@ -199,7 +243,7 @@ start_auth(struct conn *c, struct lws *wsi, int64_t room_id)
 			return;
 		}
 		j->flag = true;
-		submit_auth(j);
+		submit_auth(c, j);
 		return;
 	}
 	if ((v = lws_get_urlarg_by_name(wsi, "token=", token, sizeof(token))))
@@ -215,8 +259,9 @@ start_auth(struct conn *c, struct lws *wsi, int64_t room_id)
 		return;
 	}
 	j->user_id = cl.sub;
+	c->user_id = cl.sub; /* so a password change closes it while it authenticates */
 	j->num = cl.ver; /* checked against the user's token version */
-	submit_auth(j);
+	submit_auth(c, j);
 }
 
 static void
@@ -269,8 +314,8 @@ send_snapshot(struct conn *c, const struct result *r)
 static void
 auth_apply(struct conn *c, struct result *r)
 {
-	if (!c || c->state != CONN_AUTH)
-		return;
+	if (!c || c->state != CONN_AUTH || c->close_code)
+		return; /* gone, or closed meanwhile (its sessions ended) */
 	if (r->status) {
 		const char *msg = r->status == WS_CLOSE_BAD_TOKEN ? "invalid or expired credentials"
 		                  : r->status == WS_CLOSE_FORBIDDEN ? "not a member of this room"
@@ -281,6 +326,12 @@ auth_apply(struct conn *c, struct result *r)
 		       : r->status == 1011             ? "internal"
 		                                       : "forbidden",
 		       msg);
+		return;
+	}
+	struct user_entry *ue = map_get(&hub.users, r->user_id);
+	if (hub.wc.max_conns_per_user && ue && ue->conns >= (int)hub.wc.max_conns_per_user) {
+		/* exact: every attach happens here, on this thread */
+		refuse(c, WS_CLOSE_ABUSE, "rate_limited", "too many connections for this user");
 		return;
 	}
 	c->user_id = r->user_id;
@@ -352,7 +403,8 @@ auth_done(struct result *r)
 
 	if (held)
 		held->pending_auth--;
-	auth_apply(c, r);
+	if (!recheck_auth(c, r, held))
+		auth_apply(c, r);
 	if (held)
 		hub_room_maybe_free(held);
 }

@@ -187,7 +187,7 @@ auth_user(struct yq_db *db, struct job *j, struct result *r)
 	}
 	if ((n = YQ_DB_EXEC(db, user, &rows, YQ_PINT(uid))) < 0)
 		return (int)n;
-	bool ok = n == 1 && (j->flag || yq_rows_int(rows, 0, 2) == j->num);
+	bool ok = n == 1 && (j->flag || j->recheck || yq_rows_int(rows, 0, 2) == j->num);
 	if (ok) {
 		r->user_id = yq_rows_int(rows, 0, 0);
 		yq_strlcpy(r->username, yq_rows_str(rows, 0, 1), sizeof(r->username));
@@ -243,6 +243,7 @@ auth_room(struct yq_db *db, const struct yq_config *cfg, unsigned recent, struct
 		return (int)n;
 	yq_playback_from_row(rows, 0, &r->pb);
 	yq_rows_free(rows);
+	playback_sanitize(&r->pb, yq_now_ms()); /* a stored row may hold anything */
 
 	/* the member list only when this node does not keep it already */
 	if (!j->skip_members) {

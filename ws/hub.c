@@ -555,6 +555,21 @@ hub_volatile_id(void)
 }
 
 void
+hub_end_sessions(int64_t user_id)
+{
+	/* every connection of the user here, attached or still authenticating
+	 * (its credentials may have been read before the change) */
+	MAP_EACH(&hub.conns, k, v, {
+		(void)k;
+		struct conn *c = v;
+		if (c->user_id == user_id && c->state != CONN_CLOSING) {
+			conn_error(c, "forbidden", "the password was changed: sign in again", NULL);
+			conn_close(c, WS_CLOSE_BAD_TOKEN, "session ended");
+		}
+	});
+}
+
+void
 hub_attach(struct conn *c)
 {
 	struct user_entry *u = map_get(&hub.users, c->user_id);
@@ -805,11 +820,12 @@ ev_config(struct room *rm, json_object *p)
 static const struct {
 	const char *event;
 	void (*fn)(struct room *rm, json_object *p);
+	bool recheck; /* authentications under way read membership again */
 } room_events[] = {
-	{ "member_joined", ev_joined }, { "member_left", ev_gone },
-	{ "member_kicked", ev_gone },   { "dissolved", ev_dissolved },
-	{ "role_changed", ev_role },    { "owner_changed", ev_owner },
-	{ "config_updated", ev_config },
+	{ "member_joined", ev_joined, false }, { "member_left", ev_gone, true },
+	{ "member_kicked", ev_gone, true },    { "dissolved", ev_dissolved, true },
+	{ "role_changed", ev_role, true },     { "owner_changed", ev_owner, true },
+	{ "config_updated", ev_config, true },
 };
 
 /* A room event written by REST, after it was delivered: act on it. */
@@ -821,8 +837,10 @@ room_event_effects(struct room *rm, json_object *p)
 	if (yq_json_field(p, "event", json_type_string, &ev) != YQ_JF_OK)
 		return;
 	for (size_t i = 0; i < YQ_ARRAY_LEN(room_events); i++)
-		if (strcmp(room_events[i].event, json_object_get_string(ev)) == 0)
+		if (strcmp(room_events[i].event, json_object_get_string(ev)) == 0) {
+			rm->epoch += room_events[i].recheck;
 			room_events[i].fn(rm, p);
+		}
 }
 
 /* Playback changed on another node: adopt it when it is newer. */
@@ -857,6 +875,10 @@ hub_queue_event(const struct yq_event *ev)
 {
 	char head[160];
 
+	if (!ev->to_room && strcmp(ev->type, "sessions_ended") == 0) {
+		hub_end_sessions(ev->target_id);
+		return;
+	}
 	if (!ev->to_room) {
 		/* a notification for a user */
 		if (!map_get(&hub.users, ev->target_id))

@@ -74,6 +74,8 @@ ws_config_from(const struct yq_config *cfg, struct ws_config *wc)
 	                          ? cfg->ws_command_lead_min_ms
 	                          : cfg->ws_command_lead_max_ms;
 	wc->health_interval_ms = cfg->ws_health_interval_ms;
+	wc->max_conns_per_user = cfg->ws_max_connections_per_user;
+	wc->max_custom_event = cfg->ws_max_custom_event;
 }
 
 static void

@@ -17,15 +17,47 @@
 #include "core/util.h"
 #include "ws/ws.h"
 
+static int64_t
+clamp_i64(int64_t v, int64_t lo, int64_t hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+static double
+clamp_rate(double r)
+{
+	if (!(r == r)) /* NaN */
+		return 1.0;
+	return r < PB_RATE_MIN ? PB_RATE_MIN : r > PB_RATE_MAX ? PB_RATE_MAX : r;
+}
+
+void
+playback_sanitize(struct yq_playback *p, int64_t now)
+{
+	p->position_ms = clamp_i64(p->position_ms, 0, PB_POSITION_MAX_MS);
+	p->rate = clamp_rate(p->rate);
+	int64_t ahead = now > INT64_MAX - PB_AHEAD_MAX_MS ? INT64_MAX : now + PB_AHEAD_MAX_MS;
+	if (p->updated_at_ms < 0)
+		p->updated_at_ms = 0;
+	else if (p->updated_at_ms > ahead)
+		p->updated_at_ms = now > 0 ? now : 0;
+}
+
 int64_t
 playback_position(const struct yq_playback *p, int64_t now)
 {
+	int64_t pos = clamp_i64(p->position_ms, 0, PB_POSITION_MAX_MS);
+
 	/* before updated_at_ms (a command scheduled ahead, or a clock that
 	 * went back) the state has not started to move */
 	if (!p->playing || p->updated_at_ms == 0 || now <= p->updated_at_ms)
-		return p->position_ms;
-	int64_t pos = p->position_ms + (int64_t)((double)(now - p->updated_at_ms) * p->rate);
-	return pos < 0 ? 0 : pos;
+		return pos;
+	/* in double, so neither the difference nor the product can overflow;
+	 * the result is clamped before it becomes an integer again */
+	double d = (double)pos + ((double)now - (double)p->updated_at_ms) * clamp_rate(p->rate);
+	if (!(d > 0))
+		return 0;
+	return d >= (double)PB_POSITION_MAX_MS ? PB_POSITION_MAX_MS : (int64_t)d;
 }
 
 static const char *const actions[] = { "play", "pause", "seek", "load", "rate", "sync" };
@@ -45,14 +77,16 @@ playback_scheduled(enum pb_action a)
 void
 playback_apply(struct yq_playback *p, const struct pb_change *c, int64_t now, int64_t at)
 {
+	playback_sanitize(p, now);
 	/* play, pause, seek and rate take effect at `at` (execute_at_ms), and
 	 * never before a change already scheduled; the others at once */
-	if (!playback_scheduled(c->action) || at < now)
+	if (!playback_scheduled(c->action) || at < now || at - now > PB_AHEAD_MAX_MS)
 		at = now;
 	if (at < p->updated_at_ms)
 		at = p->updated_at_ms;
 	/* where the media is then, unless the change says where */
-	int64_t pos = c->has_position ? c->position_ms : playback_position(p, at);
+	int64_t pos = c->has_position ? clamp_i64(c->position_ms, 0, PB_POSITION_MAX_MS)
+	                              : playback_position(p, at);
 
 	switch (c->action) {
 	case PB_PLAY: p->playing = true; break;
@@ -64,7 +98,7 @@ playback_apply(struct yq_playback *p, const struct pb_change *c, int64_t now, in
 		if (!c->has_position)
 			pos = 0;
 		break;
-	case PB_RATE: p->rate = c->rate; break;
+	case PB_RATE: p->rate = clamp_rate(c->rate); break;
 	case PB_SYNC: p->playing = c->playing; break;
 	}
 	p->position_ms = pos;

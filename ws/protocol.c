@@ -67,8 +67,8 @@ parse_health(json_object *p, struct health *h, const char **why)
 	int n;
 
 	memset(h, 0, sizeof(*h));
-	if ((n = health_ms(p, "position_ms", 0, (1LL << 53) - 1, &h->position_ms)) < 0) {
-		*why = "position_ms must be a number of milliseconds, 0 to 2^53-1";
+	if ((n = health_ms(p, "position_ms", 0, PB_POSITION_MAX_MS, &h->position_ms)) < 0) {
+		*why = "position_ms must be a number of milliseconds, 0 to 604800000 (7 days)";
 		return -1;
 	}
 	h->has_position = n;
@@ -181,6 +181,17 @@ playback_allowed(struct conn *c, json_object *ref)
 	return false;
 }
 
+/* A position a client sends: an integer, 0 to PB_POSITION_MAX_MS. */
+#define POSITION_WHY "position_ms must be an integer from 0 to 604800000 (7 days in ms)"
+
+static bool
+position_ok(json_object *pos)
+{
+	int64_t v = json_object_get_int64(pos);
+
+	return v >= 0 && v <= PB_POSITION_MAX_MS;
+}
+
 static bool
 http_url(const char *s, size_t len)
 {
@@ -246,8 +257,8 @@ h_play_control(struct conn *c, json_object *p, json_object *ref)
 	chg.action = (enum pb_action)act;
 	enum yq_jfield fp = yq_json_field(p, "position_ms", json_type_int, &pos);
 	if (fp == YQ_JF_TYPE || fp == YQ_JF_NULL || (fp == YQ_JF_MISSING && act <= PB_SEEK) ||
-	    (pos && json_object_get_int64(pos) < 0)) {
-		conn_error(c, "bad_request", "position_ms must be a non-negative integer", ref);
+	    (pos && !position_ok(pos))) {
+		conn_error(c, "bad_request", POSITION_WHY, ref);
 		return;
 	}
 	if (pos) {
@@ -270,7 +281,7 @@ h_play_control(struct conn *c, json_object *p, json_object *ref)
 			return;
 		}
 		chg.rate = json_object_get_double(rate);
-		if (!(chg.rate >= 0.25 && chg.rate <= 4.0)) {
+		if (!(chg.rate >= PB_RATE_MIN && chg.rate <= PB_RATE_MAX)) {
 			conn_error(c, "bad_request", "rate must be between 0.25 and 4", ref);
 			return;
 		}
@@ -286,8 +297,8 @@ h_progress_sync(struct conn *c, json_object *p, json_object *ref)
 	json_object *pos, *st;
 
 	if (yq_json_field(p, "position_ms", json_type_int, &pos) != YQ_JF_OK ||
-	    json_object_get_int64(pos) < 0) {
-		conn_error(c, "bad_request", "position_ms must be a non-negative integer", ref);
+	    !position_ok(pos)) {
+		conn_error(c, "bad_request", POSITION_WHY, ref);
 		return;
 	}
 	if (yq_json_field(p, "state", json_type_string, &st) != YQ_JF_OK ||
@@ -313,6 +324,13 @@ h_custom(struct conn *c, json_object *p, json_object *ref)
 		return;
 	}
 	json_object_object_get_ex(p, "data", &data);
+	size_t cost = 0;
+	if (data)
+		json_object_to_json_string_length(data, JSON_C_TO_STRING_PLAIN, &cost);
+	if (cost > hub.wc.max_custom_event) {
+		conn_error(c, "too_large", "data is larger than ws.max_custom_event bytes", ref);
+		return;
+	}
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "name", json_object_get(name));
 	json_object_object_add(o, "data", json_object_get(data));
@@ -332,11 +350,11 @@ static const struct handler handlers[] = {
 /* Flood control: a refusal per excess message, and a close when a client
  * keeps at it (abuse_limit refusals within ten seconds). */
 static bool
-rate_ok(struct conn *c, enum rl_class cls, json_object *ref)
+take(struct conn *c, struct bucket *b, double scale, json_object *ref)
 {
 	int64_t now = yq_mono_ms();
 
-	if (cls == RL_NONE || bucket_take(&c->rl[cls], hub.wc.rate, hub.wc.burst, now))
+	if (bucket_take(b, hub.wc.rate * scale, hub.wc.burst * scale, now))
 		return true;
 	if (now - c->limited_since > 10000) {
 		c->limited_since = now;
@@ -349,6 +367,12 @@ rate_ok(struct conn *c, enum rl_class cls, json_object *ref)
 		conn_error(c, "rate_limited", "too many messages: slow down", ref);
 	}
 	return false;
+}
+
+static bool
+rate_ok(struct conn *c, enum rl_class cls, json_object *ref)
+{
+	return cls == RL_NONE || take(c, &c->rl[cls], 1.0, ref);
 }
 
 /* Client messages by type (the handlers' order), then unknown, invalid. */
@@ -369,20 +393,23 @@ void
 protocol_handle(struct conn *c, const char *text, size_t len)
 {
 	struct envelope e;
-
-	if (envelope_parse(&e, text, len) < 0) {
-		counts_in[YQ_ARRAY_LEN(handlers) + 1]++;
-		hub.m.drops[DROP_BAD_REQUEST]++;
-		conn_error(c, "bad_request", e.error, e.ref);
-		envelope_free(&e);
-		return;
-	}
 	const struct handler *h = NULL;
-	for (size_t i = 0; i < YQ_ARRAY_LEN(handlers); i++)
+	bool parsed = envelope_parse(&e, text, len) == 0;
+
+	for (size_t i = 0; parsed && i < YQ_ARRAY_LEN(handlers); i++)
 		if (strcmp(handlers[i].type, e.type) == 0)
 			h = &handlers[i];
-	counts_in[h ? (size_t)(h - handlers) : YQ_ARRAY_LEN(handlers)]++;
-	if (!h) {
+	counts_in[!parsed ? YQ_ARRAY_LEN(handlers) + 1
+	          : h     ? (size_t)(h - handlers)
+	                  : YQ_ARRAY_LEN(handlers)]++;
+	if (!take(c, &c->all, MSG_BUDGET, e.ref)) {
+		/* every message counts, whatever it is (heart_beat, unknown,
+		 * invalid): refused (and perhaps closing) */
+		hub.m.drops[DROP_RATE_LIMITED]++;
+	} else if (!parsed) {
+		hub.m.drops[DROP_BAD_REQUEST]++;
+		conn_error(c, "bad_request", e.error, e.ref);
+	} else if (!h) {
 		hub.m.drops[DROP_UNKNOWN_TYPE]++;
 		conn_error(c, "unknown_type", "unknown message type", e.ref);
 	} else if (h->needs_room && !c->room) {

@@ -149,6 +149,10 @@ struct bucket {
 	double tokens;
 	int64_t at_ms;
 };
+/* Every message a client sends, of any type (heart_beat, unknown,
+ * invalid ones too), also draws on one budget per connection: this many
+ * times the class rate and burst. */
+#define MSG_BUDGET 2
 /* true when an event may pass now */
 bool bucket_take(struct bucket *b, double rate_per_s, double burst, int64_t now_ms);
 
@@ -164,7 +168,21 @@ struct pb_change {
 	bool playing; /* PB_SYNC */
 };
 
+/* Bounds of every playback number a client sends (doc/protocol.md):
+ * positions 0 to 7 days in ms, rates 0.25 to 4. */
+#define PB_POSITION_MAX_MS (7LL * 24 * 3600 * 1000)
+#define PB_RATE_MIN 0.25
+#define PB_RATE_MAX 4.0
+/* A command is never scheduled further ahead than this (and a stored
+ * updated_at_ms further ahead of now is taken as now). */
+#define PB_AHEAD_MAX_MS 60000
+
 /* playback.c: pure functions, unit-tested */
+/* Bring a state read from anywhere (a stored row may hold anything) within
+ * the bounds: position and rate clamped, updated_at_ms in [0, now + PB_AHEAD_MAX_MS]. */
+void playback_sanitize(struct yq_playback *p, int64_t now_ms);
+/* The position at now_ms, in [0, PB_POSITION_MAX_MS] whatever p holds:
+ * the arithmetic saturates, it never overflows. */
 int64_t playback_position(const struct yq_playback *p, int64_t now_ms);
 /* Apply a change decided at now_ms: the new state with version + 1.  Play,
  * pause, seek and rate take effect at at_ms (>= now_ms, and not before the
@@ -244,6 +262,10 @@ struct room {
 	struct members members; /* the live member list (snapshots) */
 	bool members_loaded;
 	unsigned pending_auth; /* authentications under way that rely on members */
+	/* bumped by every room event that changes who may be in and as what
+	 * (left, kicked, roles, owner, config, dissolved): an authentication
+	 * read before such an event is checked again (conn.c) */
+	uint64_t epoch;
 	/* presence batching: changes since the last batch, in order */
 	struct presence_change *pending;
 	size_t npending, cappending;
@@ -284,6 +306,11 @@ struct conn {
 	/* messages that arrived while authenticating, handled once ready */
 	struct yq_buf early;
 	unsigned nearly;
+	/* the room's epoch when the membership read was asked for, rounds so
+	 * far, and last_notification_id (-1 absent) for a re-check */
+	uint64_t auth_epoch;
+	unsigned auth_rounds;
+	int64_t last_id;
 	struct sendq q;
 	uint64_t presence_seq; /* the room's presence sequence its snapshot reflects */
 	int close_code;
@@ -291,6 +318,7 @@ struct conn {
 	bool killed; /* dropped as a slow consumer */
 	/* flood control */
 	struct bucket rl[RL_COUNT];
+	struct bucket all; /* every message, whatever its type (MSG_BUDGET) */
 	unsigned limited;      /* rate_limited errors in the current window */
 	int64_t limited_since; /* window start */
 	lws_dll2_t in_user;
@@ -316,6 +344,8 @@ struct ws_config {
 	char metrics_listen[128];
 	unsigned lead_min_ms, lead_max_ms; /* execute_at_ms of playback commands */
 	unsigned health_interval_ms;       /* sync_health relay, per room */
+	unsigned max_conns_per_user;       /* on this node; 0: no cap */
+	size_t max_custom_event;           /* bytes of a custom_event's data */
 };
 
 /* ---- counters for GET /metrics (metrics.c) ---- */
@@ -379,6 +409,9 @@ struct room *hub_room(int64_t id, bool create);
 void hub_room_maybe_free(struct room *rm);
 void hub_attach(struct conn *c); /* READY: into the user's and room's lists */
 void hub_detach(struct conn *c); /* closing */
+/* The user's password changed: close each of their connections here with
+ * 4401 (a "sessions_ended" user event from the queue). */
+void hub_end_sessions(int64_t user_id);
 void room_broadcast(struct room *rm, struct msg *m, struct conn *except);
 void user_send(int64_t user_id, struct msg *m);
 void hub_tick(lws_sorted_usec_list_t *sul);
@@ -429,6 +462,7 @@ struct job {
 	int64_t num;     /* token version (auth), connections (presence) */
 	int64_t last_id; /* last_notification_id, -1 when absent */
 	bool flag;       /* auth by ticket (secret) rather than token */
+	bool recheck;    /* auth: credentials were accepted; read membership again */
 	bool skip_members; /* auth: the room's member list is loaded here already */
 	bool hold_room;    /* auth: the room is kept for this job (pending_auth) */
 	char secret[65]; /* ticket hash */

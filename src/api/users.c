@@ -340,9 +340,16 @@ current_password_ok(struct yq_req *r, const char *current, size_t curlen)
 	return rc;
 }
 
-/* PUT /users/me */
-int
-h_users_update_me(struct yq_req *r)
+struct update_me {
+	long long user_id;
+	const char *username, *email, *avatar, *hash; /* NULL: unchanged */
+};
+
+/* One transaction: the row; with a new password also every refresh token
+ * and unspent ws ticket of the user, and an event that makes every ws node
+ * close the user's open sockets (4401, doc/protocol.md). */
+static int
+update_me_tx(struct yq_db *db, void *arg)
 {
 	static const char upd[] =
 	        "UPDATE users SET username = COALESCE(?, username), email = COALESCE(?, email), "
@@ -350,6 +357,28 @@ h_users_update_me(struct yq_req *r)
 	        "token_version = token_version + ?, updated_at = NOW() WHERE id = ?";
 	static const char revoke[] = "UPDATE refresh_tokens SET revoked_at = NOW() WHERE user_id = "
 	                             "? AND revoked_at IS NULL";
+	static const char tickets[] = "UPDATE ws_tickets SET used_at = NOW() WHERE user_id = ? "
+	                              "AND used_at IS NULL";
+	static const char ended[] = "INSERT INTO event_queue (target_kind, target_id, type, payload) "
+	                            "VALUES ('user', ?, 'sessions_ended', '{}')";
+	const struct update_me *a = arg;
+	long long n = YQ_DB_EXEC(db, upd, NULL, YQ_PSTR_OR_NULL(a->username),
+	                         YQ_PSTR_OR_NULL(a->email), YQ_PSTR_OR_NULL(a->avatar),
+	                         a->hash ? YQ_PSTR(a->hash) : YQ_PNULL, YQ_PINT(a->hash ? 1 : 0),
+	                         YQ_PINT(a->user_id));
+	if (n >= 0 && a->hash)
+		n = YQ_DB_EXEC(db, revoke, NULL, YQ_PINT(a->user_id));
+	if (n >= 0 && a->hash)
+		n = YQ_DB_EXEC(db, tickets, NULL, YQ_PINT(a->user_id));
+	if (n >= 0 && a->hash)
+		n = YQ_DB_EXEC(db, ended, NULL, YQ_PINT(a->user_id));
+	return n < 0 ? (int)n : 0;
+}
+
+/* PUT /users/me */
+int
+h_users_update_me(struct yq_req *r)
+{
 	json_object *body;
 	size_t pwlen = 0, curlen = 0;
 	int rc = -1;
@@ -374,16 +403,12 @@ h_users_update_me(struct yq_req *r)
 		rc = yq_http_fail(r, YQ_ENOMEM);
 		goto out;
 	}
-	long long n =
-	        YQ_DB_EXEC(r->db, upd, NULL, YQ_PSTR_OR_NULL(username), YQ_PSTR_OR_NULL(email),
-	                   YQ_PSTR_OR_NULL(avatar), password ? YQ_PSTR(hash) : YQ_PNULL,
-	                   YQ_PINT(password ? 1 : 0), YQ_PINT(r->user->id));
+	struct update_me a = { r->user->id, username, email, avatar, password ? hash : NULL };
+	long long n = yq_db_tx(r->db, update_me_tx, &a);
 	if (n == YQ_EDUP) {
 		rc = duplicate(r);
 		goto out;
 	}
-	if (n >= 0 && password)
-		n = YQ_DB_EXEC(r->db, revoke, NULL, YQ_PINT(r->user->id));
 	struct yq_user u;
 	if (n < 0 || (n = yq_user_load(r, r->user->id, &u)) < 0) {
 		rc = yq_http_fail(r, (int)n);

@@ -91,6 +91,8 @@ static const struct ckey keys[] = {
 	U("ws.command_lead_min_ms", ws_command_lead_min_ms, "40"),
 	U("ws.command_lead_max_ms", ws_command_lead_max_ms, "250"),
 	U("ws.health_interval_ms", ws_health_interval_ms, "1000"),
+	U("ws.max_connections_per_user", ws_max_connections_per_user, "20"),
+	U("ws.max_custom_event", ws_max_custom_event, "8192"),
 	S("ws.event_loop", ws_event_loop, "libev"),
 };
 

@@ -86,6 +86,8 @@ struct yq_config {
 	unsigned ws_command_lead_min_ms;
 	unsigned ws_command_lead_max_ms;
 	unsigned ws_health_interval_ms;
+	unsigned ws_max_connections_per_user; /* per node; 0: no cap */
+	unsigned ws_max_custom_event;         /* bytes of a custom_event's data */
 	char ws_event_loop[16];
 };
 

@@ -64,9 +64,8 @@ test('errors, login by email, revoked session, logout', async () => {
   await a.page.getByLabel('当前密码（修改邮箱或密码时需要）').fill(PASSWORD);
   await a.page.getByRole('button', { name: '保存资料' }).click();
   await a.page.getByText('密码已修改，请用新密码重新登录。').waitFor();
-  // (the ws daemon does not yet close the other session's socket on a
-  // password change, so the page learns it at its next request)
-  await v.page.getByRole('tab', { name: '我的房间' }).click();
+  // (the ws daemon closes the other session's socket with 4401, whose
+  // refresh fails: the page goes to the login page by itself and says why)
   await v.page.getByText('登录已失效（可能在其他地方修改了密码或退出了登录），请重新登录。').waitFor();
   assert.match(v.page.url(), /\/login/);
 

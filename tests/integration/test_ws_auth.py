@@ -15,7 +15,8 @@ import websockets
 
 import yq
 import yq_rooms
-from test_ws_common import (WsTest, allowed_origins, jwt_key, open_room,
+from test_ws_common import (WsTest, allowed_origins, is_snapshot, jwt_key,
+                            open_room,
                             open_user, open_ws, room_path, ws_nodes,
                             ws_ticket)
 
@@ -141,6 +142,46 @@ class CredentialsTest(WsTest):
             await c.ready()
         self.run_async(body())
 
+    def test_password_change_ends_tickets_and_open_sockets(self):
+        """Issue 11, defect 7: a ticket obtained before a password change
+        no longer authenticates, and every open socket of the user (user
+        channel and room, on each node) is closed with 4401; another
+        user's sockets stay open."""
+        u, other = yq_rooms.new_users(2)
+        room = self.create_room(u)
+        self.join(other, room)
+
+        async def body():
+            held = []
+            for node in range(1, ws_nodes() + 1):
+                c = await open_ws("/ws", u, node=node)
+                await c.ready()
+                r, _ = await open_room(u, room, node=node)
+                held += [c, r]
+            o, _ = await open_room(other, room, node=1)
+            early = [ws_ticket(u), ws_ticket(u)]
+            new_pw = yq.rand_password()
+            r = await asyncio.to_thread(
+                yq.put, "/users/me", {"password": new_pw,
+                                      "current_password": u.password},
+                token=u.access)
+            self.assertStatus(r, 200)
+            for c in held:
+                await self.assertRefusal(c, 4401, "forbidden", timeout=10)
+            for t in early:
+                c = await open_ws("/ws", auth="ticket", ticket=t)
+                await self.assertRefusal(c, 4401, "forbidden")
+            await o.ping()
+            # the new password's session gets in, by token and by ticket
+            r = await asyncio.to_thread(yq.login, u.username, new_pw)
+            self.assertStatus(r, 200)
+            u.access = r.json["access_token"]
+            c = await open_ws("/ws", u)
+            await c.ready()
+            c = await open_ws("/ws", u, auth="ticket")
+            await c.ready()
+        self.run_async(body())
+
 
 class MembershipTest(WsTest):
 
@@ -240,6 +281,33 @@ class HandshakeTest(WsTest):
                 with self.subTest(front=origin):
                     c = await open_ws("/ws", u, origin=origin)
                     await c.ready()
+        self.run_async(body())
+
+    def test_long_origin_is_refused(self):
+        """An Origin longer than any buffer for it (255+ bytes: the copy
+        used to fail and "no header" was assumed) is refused with 4403,
+        never served: one that starts with a listed origin, and longer ones
+        up to past the daemon's limit (issue 11, defect 3)."""
+        u = yq.new_user()
+        allowed = allowed_origins()
+        self.assertTrue(allowed, "the test stack configures no "
+                        "ws.allowed_origins")
+        first = allowed[0]
+        longs = [first + "/" + "a" * (256 - len(first)),
+                 first + "." + "b" * 300,
+                 "http://evil.example/" + "c" * 1200,
+                 "http://" + "d" * 2000 + ".example"]
+
+        async def body():
+            for node in range(1, ws_nodes() + 1):
+                for origin in longs:
+                    with self.subTest(node=node, length=len(origin)):
+                        c = await open_ws("/ws", u, node=node, origin=origin,
+                                          open_timeout=5)
+                        await self.assertRefusal(c, 4403, "forbidden")
+                        self.assertEqual([m for m in c.pending
+                                          if m["type"] == "heart_beat"
+                                          or is_snapshot(m)], [])
         self.run_async(body())
 
     def test_paths(self):

@@ -13,7 +13,8 @@ import yq
 import yq_rooms
 from test_ws_common import (ABUSE_LIMIT, BURST, HEARTBEAT_TIMEOUT,
                             MAX_MESSAGE, RATE_PER_S, WsTest, now_ms,
-                            open_room, open_user, open_ws, ws_nodes)
+                            open_room, open_user, open_ws, ws_conf_int,
+                            ws_nodes)
 
 
 class SnapshotTest(WsTest):
@@ -275,6 +276,7 @@ class MalformedTest(WsTest):
                     self.assertError(m, code)
                     self.assertNotIn("ref", m)
                     await c.ping()
+                    await asyncio.sleep(PACE_S)
             for i, (name, msg, code) in enumerate(cases):
                 with self.subTest(case=name):
                     ref = "bad%d" % i
@@ -282,6 +284,7 @@ class MalformedTest(WsTest):
                     m = await c.expect_ref(ref)
                     self.assertError(m, code, ref)
                     await c.ping()
+                    await asyncio.sleep(PACE_S)
             # the boundaries that are fine
             with self.subTest("chat of 2000 characters (CJK)"):
                 text = "看" * 2000
@@ -319,8 +322,10 @@ class MalformedTest(WsTest):
 class SizeTest(WsTest):
 
     def big_custom(self, size, ref="big"):
-        head = '{"type":"custom_event","id":"%s","payload":{"name":"b",' \
-               '"data":"' % ref
+        # a heart_beat padded to size (a custom_event's data is bounded by
+        # ws.max_custom_event, far below ws.max_message)
+        head = '{"type":"heart_beat","id":"%s","payload":{"client_ts":1,' \
+               '"pad":"' % ref
         tail = '"}}'
         text = head + "a" * (size - len(head) - len(tail)) + tail
         self.assertEqual(len(text.encode()), size)
@@ -335,15 +340,14 @@ class SizeTest(WsTest):
             text = self.big_custom(MAX_MESSAGE, "max")
             await c.send_raw(text)
             m = await c.expect_ref("max", 10)
-            self.assertEqual(m["type"], "custom_event")
-            self.assertEqual(m["payload"]["data"],
-                             json.loads(text)["payload"]["data"])
+            self.assertEqual(m["type"], "heart_beat")
+            self.assertEqual(m["payload"]["client_ts"], 1)
             # in fragments too
             text = self.big_custom(MAX_MESSAGE, "frag")
             await c.ws.send([text[i:i + 7000]
                              for i in range(0, len(text), 7000)])
             m = await c.expect_ref("frag", 10)
-            self.assertEqual(m["type"], "custom_event")
+            self.assertEqual(m["type"], "heart_beat")
             await c.ping()
         self.run_async(body())
 
@@ -372,6 +376,10 @@ class SizeTest(WsTest):
             w, _ = await open_room(u, room)
             await w.ping()
         self.run_async(body())
+
+
+# two messages a case, well within the budget of every message (ws/ws.h)
+PACE_S = 2.0 / (2 * RATE_PER_S)
 
 
 class FloodTest(WsTest):
@@ -470,6 +478,134 @@ class FloodTest(WsTest):
             await c.expect_ref("g%d" % (n - 1))
             await asyncio.sleep(0.5)
             await c.ping()
+        self.run_async(body())
+
+
+MAX_CONNS_PER_USER = ws_conf_int("max_connections_per_user", 20)
+MAX_CUSTOM_EVENT = ws_conf_int("max_custom_event", 8192)
+MSG_BUDGET = 2     # times ws.burst (ws/ws.h)
+
+
+class BudgetTest(WsTest):
+    """Issue 11, defect 10: a cap on one user's connections, every message
+    type counted against a budget, and a bound on what a custom_event may
+    cost."""
+
+    def test_connections_per_user_are_capped(self):
+        """ws.max_connections_per_user on a node: the next one gets
+        rate_limited + 4429, on /ws and room paths alike; closing one makes
+        room for another; other users are not affected."""
+        owner, other = yq_rooms.new_users(2)
+        room = self.create_room(owner, keep_chat_history=False)
+        self.join(other, room)
+        self.assertGreater(MAX_CONNS_PER_USER, 0)
+
+        async def body():
+            for node in range(1, min(ws_nodes(), 2) + 1):
+                with self.subTest(node=node):
+                    held = []
+                    for i in range(MAX_CONNS_PER_USER):
+                        if i % 2:
+                            c, _ = await open_room(owner, room, node=node,
+                                                   keepalive=False)
+                        else:
+                            c = await open_ws("/ws", owner, node=node)
+                            await c.ready()
+                        held.append(c)
+                    for path in ("/ws", "/ws/rooms/%d" % room["id"]):
+                        c = await open_ws(path, owner, node=node)
+                        await self.assertRefusal(c, 4429, "rate_limited")
+                    # another user is not affected
+                    o, _ = await open_room(other, room, node=node)
+                    await o.ping()
+                    # one closed: room for one more, and only one
+                    await held.pop().close()
+                    await asyncio.sleep(0.2)
+                    c, _ = await open_room(owner, room, node=node)
+                    await c.ping()
+                    held.append(c)
+                    c = await open_ws("/ws", owner, node=node)
+                    await self.assertRefusal(c, 4429, "rate_limited")
+                    await o.close()
+                    for c in held:
+                        await c.close()
+                    await asyncio.sleep(0.2)
+        self.run_async(body(), limit=120)
+
+    def test_every_type_counts_against_the_budget(self):
+        """heart_beat, unknown types and invalid messages used to pass
+        unthrottled: a burst of any of them beyond MSG_BUDGET x ws.burst
+        gets rate_limited (with its ref), and keeping at it closes 4429."""
+        owner = yq.new_user()
+        budget = MSG_BUDGET * BURST
+        n = budget + 10
+        kinds = {
+            "heart_beat": lambda i: json.dumps(
+                {"type": "heart_beat", "id": "k%d" % i,
+                 "payload": {"client_ts": now_ms()}}),
+            "unknown": lambda i: json.dumps(
+                {"type": "no_such_type", "id": "k%d" % i}),
+            "invalid": lambda i: json.dumps(
+                {"type": 5, "id": "k%d" % i}),
+        }
+
+        async def body():
+            for kind, make in kinds.items():
+                with self.subTest(kind=kind):
+                    c = await open_ws("/ws", owner, node=1)
+                    await c.ready()
+                    c.stop_keepalive()
+                    for i in range(n):
+                        await c.send_raw(make(i))
+                    replies = [await c.expect_ref("k%d" % i)
+                               for i in range(n)]
+                    limited = [m for m in replies if m["type"] == "error"
+                               and m["payload"]["code"] == "rate_limited"]
+                    self.assertGreaterEqual(len(limited), 5,
+                                            "%d %s messages at once, none "
+                                            "rate limited" % (n, kind))
+                    self.assertLessEqual(len(limited), n - budget + 5)
+                    await c.close()
+            # keeping at it closes, like flooding chat
+            c = await open_ws("/ws", owner, node=1)
+            await c.ready()
+            c.stop_keepalive()
+            for i in range(budget + ABUSE_LIMIT + 10):
+                try:
+                    await c.send_raw(kinds["heart_beat"](i))
+                    m = await c.expect_ref("k%d" % i)
+                except (websockets.ConnectionClosed, AssertionError):
+                    break
+                if m["type"] == "error" and "clos" in m["payload"]["message"]:
+                    break
+            code, _ = await c.closed(5)
+            self.assertEqual(code, 4429)
+        self.run_async(body(), limit=90)
+
+    def test_custom_event_cost_is_bounded(self):
+        """A custom_event's data may be at most ws.max_custom_event bytes
+        of JSON: larger is too_large, not relayed."""
+        owner, other = yq_rooms.new_users(2)
+        room = self.create_room(owner, keep_chat_history=False)
+        self.join(other, room)
+        edge = "x" * (MAX_CUSTOM_EVENT - 2)     # with its quotes: the limit
+
+        async def body():
+            c, _ = await open_room(owner, room)
+            w, _ = await open_room(other, room)
+            # (each just over the limit: still within ws.max_message)
+            for data in (edge + "y", {"a": edge}, [edge, 1]):
+                with self.subTest(size=len(json.dumps(data))):
+                    e = await c.refused("custom_event",
+                                        {"name": "big", "data": data},
+                                        "too_large")
+                    self.assertError(e, "too_large")
+            await c.ok("custom_event", {"name": "edge", "data": edge})
+            got = await w.expect_type("custom_event", name="edge")
+            self.assertEqual(got["payload"]["data"], edge)
+            self.assertEqual([m for m in w.pending
+                              if m["type"] == "custom_event"
+                              and m["payload"]["name"] == "big"], [])
         self.run_async(body())
 
 

@@ -9,7 +9,8 @@ import unittest
 
 import yq
 import yq_rooms
-from test_ws_common import (PRESENCE_GRACE_MS, RECENT_MESSAGES, WsTest,
+from test_ws_common import (PRESENCE_GRACE_MS, RATE_PER_S, RECENT_MESSAGES,
+                            WsTest,
                             now_ms, open_room, open_user, open_ws,
                             room_path)
 
@@ -345,6 +346,117 @@ class PlaybackTest(WsTest):
         self.run_async(body())
 
 
+POSITION_MAX_MS = 7 * 24 * 3600 * 1000
+
+
+class PlaybackBoundsTest(WsTest):
+    """Every number a client sends is bounded (doc/protocol.md): positions
+    0 to 7 days in ms, rates 0.25 to 4; anything else is a bad_request that
+    changes nothing.  A stored row out of every bound (play at 2^63-1 used
+    to overflow the playback arithmetic and abort the sanitizer daemon:
+    issue 11, defect 6) is clamped when read."""
+
+    def test_numbers_out_of_range_are_bad_requests(self):
+        owner, member = yq_rooms.new_users(2)
+        room = self.create_room(owner)
+        self.join(member, room)
+        bad_pos = [-1, POSITION_MAX_MS + 1, 2 ** 53, 2 ** 63 - 1, 2 ** 63,
+                   2 ** 64 + 5]
+
+        async def body():
+            o, snap = await open_room(owner, room, node=1)
+            m, _ = await open_room(member, room, node=1)
+            await o.ok("play_control", {"action": "load", "media_url": URL})
+            v = snap["playback"]["version"] + 1
+            for pos in bad_pos:
+                for payload in ({"action": "play", "position_ms": pos},
+                                {"action": "seek", "position_ms": pos},
+                                {"action": "load", "media_url": URL,
+                                 "position_ms": pos}):
+                    with self.subTest(play=payload):
+                        await o.refused("play_control", payload,
+                                        "bad_request")
+                        await asyncio.sleep(1.5 / RATE_PER_S)
+                with self.subTest(sync=pos):
+                    await o.refused("progress_sync", {"position_ms": pos,
+                                                      "state": "playing"},
+                                    "bad_request")
+                    await asyncio.sleep(1.5 / RATE_PER_S)
+                with self.subTest(health=pos):
+                    await o.refused("heart_beat", {"client_ts": now_ms(),
+                                                   "position_ms": pos},
+                                    "bad_request")
+            for rate in (0, 0.24, 4.01, 1e308, -1):
+                with self.subTest(rate=rate):
+                    await o.refused("play_control", {"action": "rate",
+                                                     "rate": rate},
+                                    "bad_request")
+                    await asyncio.sleep(1.5 / RATE_PER_S)
+            # the edge is fine, and later changes stay within the bounds
+            mine = await o.ok("play_control", {"action": "play",
+                                               "position_ms": POSITION_MAX_MS})
+            PlaybackTest.assertPlay(self, mine, "play", v + 1, owner,
+                                    position_ms=POSITION_MAX_MS,
+                                    state="playing")
+            await asyncio.sleep(0.5)
+            mine = await o.ok("play_control", {"action": "rate", "rate": 4})
+            self.assertEqual(mine["payload"]["position_ms"], POSITION_MAX_MS)
+            self.assertEqual(mine["payload"]["version"], v + 2)
+            # nothing refused was relayed: the member saw v+1 and v+2 only
+            got = await m.expect_type("play_control", version=v + 2)
+            seen = [x["payload"]["version"] for x in m.pending + [got]
+                    if x["type"] == "play_control"]
+            self.assertEqual(sorted(set(seen)), [v, v + 1, v + 2])
+            _, s = await open_room(member, room, node=2 if self.nodes2()
+                                   else 1)
+            self.assertLessEqual(s["playback"]["position_now_ms"],
+                                 POSITION_MAX_MS)
+        self.run_async(body())
+
+    def nodes2(self):
+        from test_ws_common import ws_nodes
+        return ws_nodes() >= 2
+
+    def test_stored_row_out_of_range_is_clamped(self):
+        owner, = yq_rooms.new_users(1)
+        room = self.create_room(owner)
+        yq.require_db()
+        rid = int(room["id"])
+        yq.sql("UPDATE room_playback SET media_url = %s, state = 'playing', "
+               "position_ms = 9223372036854775807, rate = 1e300, "
+               "version = 5, updated_at_ms = -9223372036854775808 "
+               "WHERE room_id = %d" % (yq.sql_quote(URL), rid))
+
+        async def body():
+            for node in ((1, 2) if self.nodes2() else (1,)):
+                with self.subTest(node=node):
+                    o, snap = await open_room(owner, room, node=node)
+                    pb = snap["playback"]
+                    self.assertTrue(0 <= pb["position_ms"] <= POSITION_MAX_MS,
+                                    "%r" % (pb,))
+                    self.assertTrue(0 <= pb["position_now_ms"]
+                                    <= POSITION_MAX_MS, "%r" % (pb,))
+                    self.assertTrue(0.25 <= pb["rate"] <= 4, "%r" % (pb,))
+                    # any later change works and stays within the bounds
+                    for payload in ({"action": "rate", "rate": 2},
+                                    {"action": "pause", "position_ms": 20},
+                                    {"action": "play", "position_ms": 10}):
+                        mine = await o.ok("play_control", payload)
+                        p = mine["payload"]
+                        self.assertTrue(0 <= p["position_ms"]
+                                        <= POSITION_MAX_MS, "%r" % (p,))
+                        self.assertLess(abs(p["server_ts"] - now_ms()), 60000)
+                    await o.close()
+                    yq.sql("UPDATE room_playback SET state = 'playing', "
+                           "position_ms = -5, rate = 1e300, "
+                           "updated_at_ms = 9223372036854775807 "
+                           "WHERE room_id = %d" % rid)
+            # the daemons are alive (an overflow aborts the sanitizer build)
+            c, _ = await open_room(owner, room)
+            await c.ping()
+        self.run_async(body())
+
+
 class CustomEventTest(WsTest):
 
     def test_custom_event(self):
@@ -518,6 +630,59 @@ class RoomEventsTest(WsTest):
     def nodes(self):
         from test_ws_common import ws_nodes
         return ws_nodes()
+
+
+class KickRaceTest(WsTest):
+    """Issue 11, defect 1: a member kicked while their room connection is
+    still authenticating stayed inside (the membership read predated the
+    kick, and the kick found no connection to close).  Kick is raced
+    against several connects, on both nodes, many times: every connection
+    of the kicked member must end closed with 4403, never served on."""
+
+    ROUNDS = 30
+    CONNECTS = 4
+
+    def test_kick_racing_connects_never_leaves_a_member_inside(self):
+        owner = yq.new_user()
+        room = self.create_room(owner, keep_chat_history=True)
+        nodes = [1, 2] if self.two_nodes() else [1]
+
+        async def round_(i):
+            u = await asyncio.to_thread(yq.new_user)
+            await asyncio.to_thread(self.join, u, room)
+            # unread notifications make the authentication take longer
+            await asyncio.to_thread(
+                yq.sql, "INSERT INTO notifications (user_id, type, content) "
+                "SELECT %d, 'system', '{}' FROM seq_1_to_200" % u.id)
+
+            async def connect(k):
+                try:
+                    return await open_ws(room_path(room), u,
+                                         node=nodes[k % len(nodes)])
+                except Exception as e:   # refused at the handshake: fine
+                    return e
+            kick = asyncio.to_thread(yq_rooms.r_kick, owner, room, u)
+            got = await asyncio.gather(kick, *[connect(k) for k in
+                                               range(self.CONNECTS)])
+            self.assertStatus(got[0], 204)
+            for c in got[1:]:
+                if isinstance(c, Exception):
+                    continue
+                # (not writing meanwhile: a client writing into a socket
+                # the server closes may see a reset, 1006, instead)
+                code, _ = await c.closed(15)
+                self.assertEqual(code, 4403, "round %d: a kicked member's "
+                                 "connection closed with %s" % (i, code))
+            return u
+
+        async def body():
+            for i in range(self.ROUNDS):
+                await round_(i)
+        self.run_async(body(), limit=600)
+
+    def two_nodes(self):
+        from test_ws_common import ws_nodes
+        return ws_nodes() >= 2
 
 
 class PresenceTest(WsTest):

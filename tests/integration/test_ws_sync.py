@@ -178,6 +178,7 @@ class SyncHealthTest(WsTest):
         room = self.create_room(owner, keep_chat_history=False)
         self.join(b, room)
         bad = [{"position_ms": -1}, {"position_ms": 2 ** 53},
+               {"position_ms": 7 * 24 * 3600 * 1000 + 1},
                {"position_ms": "12"}, {"drift_ms": 86400001},
                {"drift_ms": -86400001}, {"drift_ms": None},
                {"rtt_ms": -1}, {"rtt_ms": 60001}, {"rtt_ms": True},
@@ -197,7 +198,7 @@ class SyncHealthTest(WsTest):
             self.assertEqual(await co.collect(HEALTH_MS / 1000.0 * 1.5,
                                               is_health), [])
             # the edges are fine
-            edge = {"position_ms": 2 ** 53 - 1, "drift_ms": -86400000,
+            edge = {"position_ms": 7 * 24 * 3600 * 1000, "drift_ms": -86400000,
                     "rtt_ms": 60000, "buffering": True}
             await cb.ok("heart_beat", dict(edge, client_ts=now_ms()))
             m = await co.expect(is_health, HEALTH_MS / 1000.0 + 5)

@@ -6,7 +6,8 @@
  * never updated; each action's effect on state, position and version;
  * load starts paused at 0 unless told otherwise; a change without a
  * position continues from the extrapolated one; the broadcast payloads of
- * play_control and progress_sync.
+ * play_control and progress_sync; a state out of every bound (a stored
+ * row may hold anything) saturates instead of overflowing.
  */
 #include "config.h"
 
@@ -205,6 +206,57 @@ START_TEST(test_scheduled_ahead)
 }
 END_TEST
 
+/* A stored row may hold anything (issue 11, defect 6: play at 2^63-1 and
+ * any later change overflowed): the arithmetic saturates, the position
+ * stays within 0..PB_POSITION_MAX_MS, nothing overflows (UBSan aborts on
+ * signed overflow in the sanitizer build). */
+START_TEST(test_out_of_range_state_saturates)
+{
+	const int64_t now = 1795500958000LL;
+	struct yq_playback p = playing_at(INT64_MAX, now - 1000, 1.0);
+
+	ck_assert_int_eq(playback_position(&p, now), PB_POSITION_MAX_MS);
+	p = playing_at(INT64_MAX - 5, 1, 4.0);
+	ck_assert_int_eq(playback_position(&p, INT64_MAX), PB_POSITION_MAX_MS);
+	p = playing_at(INT64_MIN, INT64_MIN, 1e308);
+	ck_assert_int_eq(playback_position(&p, INT64_MAX), PB_POSITION_MAX_MS);
+	p = playing_at(100, INT64_MIN + 1, -1e308);
+	int64_t pos = playback_position(&p, now);
+	ck_assert(pos >= 0 && pos <= PB_POSITION_MAX_MS);
+	p = playing_at(-5, now - 10, 1.0);
+	ck_assert_int_eq(playback_position(&p, now), 10);
+
+	/* every later change on such a state is sane */
+	static const enum pb_action acts[] = { PB_PLAY, PB_PAUSE, PB_SEEK, PB_RATE, PB_SYNC };
+	for (size_t i = 0; i < sizeof(acts) / sizeof(acts[0]); i++) {
+		p = playing_at(INT64_MAX, INT64_MIN, 1e308);
+		struct pb_change c = { .action = acts[i], .rate = 2.0 };
+		playback_apply(&p, &c, now, now + 250);
+		ck_assert(p.position_ms >= 0 && p.position_ms <= PB_POSITION_MAX_MS);
+		ck_assert(p.rate >= PB_RATE_MIN && p.rate <= PB_RATE_MAX);
+		ck_assert(p.updated_at_ms >= now && p.updated_at_ms <= now + 250);
+		pos = playback_position(&p, INT64_MAX);
+		ck_assert(pos >= 0 && pos <= PB_POSITION_MAX_MS);
+	}
+	/* updated_at_ms far in the future is taken as now; a change asks to
+	 * be scheduled absurdly far ahead: it happens now */
+	p = playing_at(1000, INT64_MAX, 1.0);
+	struct pb_change c = { .action = PB_PLAY, .has_position = true, .position_ms = INT64_MAX };
+	playback_apply(&p, &c, now, INT64_MAX);
+	ck_assert_int_eq(p.updated_at_ms, now);
+	ck_assert_int_eq(p.position_ms, PB_POSITION_MAX_MS);
+	ck_assert_int_eq(playback_position(&p, now + 1000), PB_POSITION_MAX_MS);
+	/* NaN and infinite rates */
+	p = playing_at(0, now - 1000, 0.0 / 0.0);
+	playback_sanitize(&p, now);
+	ck_assert(p.rate == 1.0);
+	p.rate = 1.0 / 0.0;
+	playback_sanitize(&p, now);
+	ck_assert(p.rate == PB_RATE_MAX);
+	ck_assert_int_eq(playback_position(&p, now), 4000);
+}
+END_TEST
+
 static Suite *
 playback_suite(void)
 {
@@ -218,6 +270,7 @@ playback_suite(void)
 	tcase_add_test(tc, test_change_without_position_continues);
 	tcase_add_test(tc, test_event_payloads);
 	tcase_add_test(tc, test_scheduled_ahead);
+	tcase_add_test(tc, test_out_of_range_state_saturates);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -211,7 +211,9 @@ export function endSession(why: AuthNotice): void {
   const was = me.value !== null || access !== null;
   clearTokens();
   me.value = null;
-  authNotice.value = why;
+  // the first reason stands: a password change also closes this tab's
+  // socket (4401), whose failed refresh must not relabel it
+  if (was || !authNotice.value) authNotice.value = why;
   if (was) sessionListeners.forEach((f) => f(false));
   if (location.pathname !== '/login' && location.pathname !== '/register') navigate('/login', true);
 }
