@@ -260,7 +260,7 @@ start_auth(struct conn *c, struct lws *wsi, int64_t room_id)
 	}
 	j->user_id = cl.sub;
 	c->user_id = cl.sub; /* so a password change closes it while it authenticates */
-	j->num = cl.ver; /* checked against the user's token version */
+	j->num = cl.ver;     /* checked against the user's token version */
 	submit_auth(c, j);
 }
 
@@ -362,7 +362,8 @@ auth_apply(struct conn *c, struct result *r)
 			/* presence seen here since the list was read is newer */
 			for (size_t i = 0; i < rm->nusers; i++)
 				if (rm->users[i].conns || rm->users[i].remote)
-					members_set_online(&rm->members, rm->users[i].user_id, true);
+					members_set_online(&rm->members, rm->users[i].user_id,
+					                   true);
 		}
 		/* what the database says of the joiner now is the freshest (its
 		 * presence changes in hub_attach) */
@@ -591,6 +592,7 @@ static int
 callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
 	struct pss *pss = user;
+	// cppcheck-suppress variableScope ; one buffer for several cases
 	char path[256];
 	bool ok;
 

@@ -36,8 +36,20 @@ struct jobq_state {
 	pthread_t threads[JOBQ_THREADS_MAX];
 };
 static struct jobq_state queues[JOBQ_COUNT] = {
-	[JOBQ_AUTH] = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0, { 0 } },
-	[JOBQ_ROOM] = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0, { 0 } },
+	[JOBQ_AUTH] = { PTHREAD_MUTEX_INITIALIZER,
+	                PTHREAD_COND_INITIALIZER,
+	                NULL,
+	                NULL,
+	                0,
+	                0,
+	                { 0 } },
+	[JOBQ_ROOM] = { PTHREAD_MUTEX_INITIALIZER,
+	                PTHREAD_COND_INITIALIZER,
+	                NULL,
+	                NULL,
+	                0,
+	                0,
+	                { 0 } },
 };
 static pthread_mutex_t rlock = PTHREAD_MUTEX_INITIALIZER;
 static struct result *results_head, *results_tail;
@@ -251,8 +263,9 @@ auth_room(struct yq_db *db, const struct yq_config *cfg, unsigned recent, struct
 		                    YQ_PINT(j->room_id))) < 0)
 			return (int)n;
 		for (unsigned i = 0; i < rows->nrows; i++)
-			if (members_add(&r->members, yq_rows_int(rows, i, 0), yq_rows_str(rows, i, 1),
-			                yq_rows_str(rows, i, 2), yq_role_parse(yq_rows_str(rows, i, 3)),
+			if (members_add(&r->members, yq_rows_int(rows, i, 0),
+			                yq_rows_str(rows, i, 1), yq_rows_str(rows, i, 2),
+			                yq_role_parse(yq_rows_str(rows, i, 3)),
 			                yq_rows_int(rows, i, 5)) < 0) {
 				yq_rows_free(rows);
 				return YQ_ENOMEM;
@@ -552,9 +565,8 @@ static void
 tail_wait(unsigned *idle_ms, unsigned *last)
 {
 	unsigned lo = H->cfg->queue_poll_ms ? H->cfg->queue_poll_ms : 1;
-	unsigned hi = __atomic_load_n(&H->live_conns, __ATOMIC_RELAXED)
-	                      ? H->wc.queue_poll_idle_ms
-	                      : 1000;
+	unsigned hi =
+	        __atomic_load_n(&H->live_conns, __ATOMIC_RELAXED) ? H->wc.queue_poll_idle_ms : 1000;
 	/* a second at the floor before backing off: a conversation's next
 	 * message usually comes soon */
 	unsigned ms = *idle_ms < 1000 ? lo : *last * 2;
@@ -647,7 +659,8 @@ dbworker_start(struct hub *h)
 	queues[JOBQ_ROOM].nthreads = 1; /* room jobs keep their order */
 	for (int q = 0; q < JOBQ_COUNT; q++)
 		for (unsigned i = 0; i < queues[q].nthreads; i++)
-			if (pthread_create(&queues[q].threads[i], NULL, worker_main, &queues[q]) != 0) {
+			if (pthread_create(&queues[q].threads[i], NULL, worker_main, &queues[q]) !=
+			    0) {
 				queues[q].nthreads = i;
 				return -1;
 			}

@@ -99,6 +99,7 @@ room_user_remove(struct room *rm, struct room_user *u)
 }
 
 void
+// cppcheck-suppress constParameter ; compared only, the callers hold it mutable
 room_broadcast(struct room *rm, struct msg *m, struct conn *except)
 {
 	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&rm->conns))
@@ -225,11 +226,11 @@ room_health(struct room *rm, int64_t user_id, const struct health *h)
 		return;
 	struct health *k = &ru->health;
 	bool changed = false;
-#define TAKE(has, field)                                                  \
-	if (h->has && (!k->has || k->field != h->field)) {                \
-		k->has = true;                                            \
-		k->field = h->field;                                      \
-		changed = true;                                           \
+#define TAKE(has, field)                                   \
+	if (h->has && (!k->has || k->field != h->field)) { \
+		k->has = true;                             \
+		k->field = h->field;                       \
+		changed = true;                            \
 	}
 	TAKE(has_position, position_ms)
 	TAKE(has_drift, drift_ms)
@@ -257,12 +258,15 @@ health_flush(struct room *rm, int64_t now)
 		json_object *e = json_object_new_object();
 		yq_json_add_int(e, "user_id", ru->user_id);
 		json_object_object_add(e, "position_ms",
-		                       h->has_position ? json_object_new_int64(h->position_ms) : NULL);
+		                       h->has_position ? json_object_new_int64(h->position_ms)
+		                                       : NULL);
 		json_object_object_add(e, "drift_ms",
 		                       h->has_drift ? json_object_new_int64(h->drift_ms) : NULL);
-		json_object_object_add(e, "rtt_ms", h->has_rtt ? json_object_new_int64(h->rtt_ms) : NULL);
+		json_object_object_add(e, "rtt_ms",
+		                       h->has_rtt ? json_object_new_int64(h->rtt_ms) : NULL);
 		json_object_object_add(e, "buffering",
-		                       h->has_buffering ? json_object_new_boolean(h->buffering) : NULL);
+		                       h->has_buffering ? json_object_new_boolean(h->buffering)
+		                                        : NULL);
 		json_object_array_add(a, e);
 	}
 	json_object_object_add(p, "members", a);
@@ -503,7 +507,7 @@ presence_job(enum job_kind kind, int64_t user_id, int conns)
 
 /* ---- ids of unstored chat messages ---- */
 
-#define VOL_BASE (1ULL << 52)
+#define VOL_BASE  (1ULL << 52)
 #define VOL_BLOCK (1ULL << 16)
 
 void
@@ -873,6 +877,7 @@ adopt_playback(struct room *rm, json_object *p)
 void
 hub_queue_event(const struct yq_event *ev)
 {
+	// cppcheck-suppress variableScope ; used by both kinds of event below
 	char head[160];
 
 	if (!ev->to_room && strcmp(ev->type, "sessions_ended") == 0) {

@@ -46,13 +46,12 @@ on_evlib_signal(void *handle, int sig)
 static void
 ws_config_from(const struct yq_config *cfg, struct ws_config *wc)
 {
-	char host[64] = "localhost";
-
 	memset(wc, 0, sizeof(*wc));
 	wc->port = cfg->ws_port;
 	if (cfg->ws_node_id[0]) {
 		yq_strlcpy(wc->node_id, cfg->ws_node_id, sizeof(wc->node_id));
 	} else {
+		char host[64] = "localhost";
 		gethostname(host, sizeof(host) - 1);
 		snprintf(wc->node_id, sizeof(wc->node_id), "%.40s:%u", host, cfg->ws_port);
 	}
@@ -66,7 +65,9 @@ ws_config_from(const struct yq_config *cfg, struct ws_config *wc)
 	wc->sendq_bytes = cfg->ws_sendq_bytes;
 	wc->recent_messages = cfg->ws_recent_messages;
 	wc->presence_batch_above = cfg->ws_presence_batch_above;
-	wc->auth_workers = cfg->ws_auth_workers < 1 ? 1 : cfg->ws_auth_workers > 4 ? 4 : cfg->ws_auth_workers;
+	wc->auth_workers = cfg->ws_auth_workers < 1   ? 1
+	                   : cfg->ws_auth_workers > 4 ? 4
+	                                              : cfg->ws_auth_workers;
 	wc->queue_poll_idle_ms = cfg->ws_queue_poll_idle_ms;
 	yq_strlcpy(wc->metrics_listen, cfg->ws_metrics_listen, sizeof(wc->metrics_listen));
 	wc->lead_min_ms = cfg->ws_command_lead_min_ms;

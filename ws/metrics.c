@@ -39,9 +39,12 @@ metrics_count_close(int code)
 }
 
 static const char *const drop_names[DROP_COUNT] = {
-	[DROP_SLOW_CONSUMER] = "slow_consumer", [DROP_RATE_LIMITED] = "rate_limited",
-	[DROP_BUSY] = "busy",                   [DROP_BAD_REQUEST] = "bad_request",
-	[DROP_UNKNOWN_TYPE] = "unknown_type",   [DROP_FORBIDDEN] = "forbidden",
+	[DROP_SLOW_CONSUMER] = "slow_consumer",
+	[DROP_RATE_LIMITED] = "rate_limited",
+	[DROP_BUSY] = "busy",
+	[DROP_BAD_REQUEST] = "bad_request",
+	[DROP_UNKNOWN_TYPE] = "unknown_type",
+	[DROP_FORBIDDEN] = "forbidden",
 };
 
 static void
@@ -58,41 +61,44 @@ render(struct yq_buf *b)
 		if (c->q.count > qmax)
 			qmax = c->q.count;
 	});
-	yq_buf_printf(b,
-	              "# HELP yiqikan_ws_connections Open WebSocket connections by state.\n"
-	              "# TYPE yiqikan_ws_connections gauge\n"
-	              "yiqikan_ws_connections{state=\"authenticating\"} %llu\n"
-	              "yiqikan_ws_connections{state=\"ready\"} %llu\n"
-	              "yiqikan_ws_connections{state=\"closing\"} %llu\n"
-	              "# HELP yiqikan_ws_rooms Rooms this node serves.\n"
-	              "# TYPE yiqikan_ws_rooms gauge\n"
-	              "yiqikan_ws_rooms %llu\n"
-	              "# HELP yiqikan_ws_send_queue_messages Messages queued for clients, all connections.\n"
-	              "# TYPE yiqikan_ws_send_queue_messages gauge\n"
-	              "yiqikan_ws_send_queue_messages %llu\n"
-	              "# HELP yiqikan_ws_send_queue_bytes Bytes queued for clients, all connections.\n"
-	              "# TYPE yiqikan_ws_send_queue_bytes gauge\n"
-	              "yiqikan_ws_send_queue_bytes %llu\n"
-	              "# HELP yiqikan_ws_send_queue_max_messages The deepest connection queue.\n"
-	              "# TYPE yiqikan_ws_send_queue_max_messages gauge\n"
-	              "yiqikan_ws_send_queue_max_messages %llu\n",
-	              st[CONN_AUTH], st[CONN_READY], st[CONN_CLOSING],
-	              (unsigned long long)hub.rooms.n, qmsgs, qbytes, qmax);
+	yq_buf_printf(
+	        b,
+	        "# HELP yiqikan_ws_connections Open WebSocket connections by state.\n"
+	        "# TYPE yiqikan_ws_connections gauge\n"
+	        "yiqikan_ws_connections{state=\"authenticating\"} %llu\n"
+	        "yiqikan_ws_connections{state=\"ready\"} %llu\n"
+	        "yiqikan_ws_connections{state=\"closing\"} %llu\n"
+	        "# HELP yiqikan_ws_rooms Rooms this node serves.\n"
+	        "# TYPE yiqikan_ws_rooms gauge\n"
+	        "yiqikan_ws_rooms %llu\n"
+	        "# HELP yiqikan_ws_send_queue_messages Messages queued for clients, all "
+	        "connections.\n"
+	        "# TYPE yiqikan_ws_send_queue_messages gauge\n"
+	        "yiqikan_ws_send_queue_messages %llu\n"
+	        "# HELP yiqikan_ws_send_queue_bytes Bytes queued for clients, all connections.\n"
+	        "# TYPE yiqikan_ws_send_queue_bytes gauge\n"
+	        "yiqikan_ws_send_queue_bytes %llu\n"
+	        "# HELP yiqikan_ws_send_queue_max_messages The deepest connection queue.\n"
+	        "# TYPE yiqikan_ws_send_queue_max_messages gauge\n"
+	        "yiqikan_ws_send_queue_max_messages %llu\n",
+	        st[CONN_AUTH], st[CONN_READY], st[CONN_CLOSING], (unsigned long long)hub.rooms.n,
+	        qmsgs, qbytes, qmax);
 	yq_buf_puts(b, "# HELP yiqikan_ws_messages_in_total Client messages received, by type.\n"
 	               "# TYPE yiqikan_ws_messages_in_total counter\n");
 	protocol_metrics(b);
-	yq_buf_printf(b,
-	              "# HELP yiqikan_ws_deliveries_total Messages written to clients.\n"
-	              "# TYPE yiqikan_ws_deliveries_total counter\n"
-	              "yiqikan_ws_deliveries_total %llu\n"
-	              "# HELP yiqikan_ws_writeable_callbacks_total WRITEABLE callbacks served.\n"
-	              "# TYPE yiqikan_ws_writeable_callbacks_total counter\n"
-	              "yiqikan_ws_writeable_callbacks_total %llu\n"
-	              "# HELP yiqikan_ws_presence_batches_total Presence batches sent to large rooms.\n"
-	              "# TYPE yiqikan_ws_presence_batches_total counter\n"
-	              "yiqikan_ws_presence_batches_total %llu\n",
-	              (unsigned long long)hub.sent, (unsigned long long)hub.writeables,
-	              (unsigned long long)hub.presence_batches);
+	yq_buf_printf(
+	        b,
+	        "# HELP yiqikan_ws_deliveries_total Messages written to clients.\n"
+	        "# TYPE yiqikan_ws_deliveries_total counter\n"
+	        "yiqikan_ws_deliveries_total %llu\n"
+	        "# HELP yiqikan_ws_writeable_callbacks_total WRITEABLE callbacks served.\n"
+	        "# TYPE yiqikan_ws_writeable_callbacks_total counter\n"
+	        "yiqikan_ws_writeable_callbacks_total %llu\n"
+	        "# HELP yiqikan_ws_presence_batches_total Presence batches sent to large rooms.\n"
+	        "# TYPE yiqikan_ws_presence_batches_total counter\n"
+	        "yiqikan_ws_presence_batches_total %llu\n",
+	        (unsigned long long)hub.sent, (unsigned long long)hub.writeables,
+	        (unsigned long long)hub.presence_batches);
 	yq_buf_puts(b, "# HELP yiqikan_ws_drops_total Messages not handled or not delivered, by "
 	               "reason.\n"
 	               "# TYPE yiqikan_ws_drops_total counter\n");
@@ -113,8 +119,8 @@ render(struct yq_buf *b)
 	yq_buf_puts(b, "# HELP yiqikan_ws_db_jobs_queued Database jobs waiting, by queue.\n"
 	               "# TYPE yiqikan_ws_db_jobs_queued gauge\n");
 	for (int q = 0; q < JOBQ_COUNT; q++)
-		yq_buf_printf(b, "yiqikan_ws_db_jobs_queued{queue=\"%s\"} %u\n", dbworker_queue_name(q),
-		              dbworker_queued(q));
+		yq_buf_printf(b, "yiqikan_ws_db_jobs_queued{queue=\"%s\"} %u\n",
+		              dbworker_queue_name(q), dbworker_queued(q));
 	yq_buf_printf(b,
 	              "# HELP yiqikan_ws_queue_tail_lag_ms Since the event-queue tail last read "
 	              "up to the head.\n"

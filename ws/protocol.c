@@ -49,13 +49,14 @@ health_ms(json_object *p, const char *key, int64_t lo, int64_t hi, int64_t *out)
 
 	if (!json_object_object_get_ex(p, key, &v))
 		return 0;
-	if (!v || !(json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)))
+	if (!v ||
+	    !(json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)))
 		return -1;
 	double d = json_object_get_double(v);
 	if (!(d >= (double)lo - 0.5 && d <= (double)hi + 0.5))
 		return -1;
 	*out = json_object_is_type(v, json_type_int) ? json_object_get_int64(v)
-	                                              : (int64_t)(d < 0 ? d - 0.5 : d + 0.5);
+	                                             : (int64_t)(d < 0 ? d - 0.5 : d + 0.5);
 	return *out >= lo && *out <= hi ? 1 : -1;
 }
 
@@ -296,8 +297,7 @@ h_progress_sync(struct conn *c, json_object *p, json_object *ref)
 	struct pb_change chg = { .action = PB_SYNC, .has_position = true };
 	json_object *pos, *st;
 
-	if (yq_json_field(p, "position_ms", json_type_int, &pos) != YQ_JF_OK ||
-	    !position_ok(pos)) {
+	if (yq_json_field(p, "position_ms", json_type_int, &pos) != YQ_JF_OK || !position_ok(pos)) {
 		conn_error(c, "bad_request", POSITION_WHY, ref);
 		return;
 	}
@@ -383,9 +383,9 @@ protocol_metrics(struct yq_buf *b)
 {
 	for (size_t i = 0; i < YQ_ARRAY_LEN(counts_in); i++)
 		yq_buf_printf(b, "yiqikan_ws_messages_in_total{type=\"%s\"} %llu\n",
-		              i < YQ_ARRAY_LEN(handlers)       ? handlers[i].type
+		              i < YQ_ARRAY_LEN(handlers)    ? handlers[i].type
 		              : i == YQ_ARRAY_LEN(handlers) ? "unknown"
-		                                              : "invalid",
+		                                            : "invalid",
 		              (unsigned long long)counts_in[i]);
 }
 

@@ -50,7 +50,7 @@ enum {
 	WS_CLOSE_NOT_FOUND = 4404,
 	WS_CLOSE_TIMEOUT = 4408,
 	WS_CLOSE_ABUSE = 4429,
-	WS_CLOSE_SLOW = 1,       /* metrics only: dropped as a slow consumer, no close frame */
+	WS_CLOSE_SLOW = 1, /* metrics only: dropped as a slow consumer, no close frame */
 };
 
 /* The send queue grows from a few slots to at most this many messages;
@@ -171,8 +171,8 @@ struct pb_change {
 /* Bounds of every playback number a client sends (doc/protocol.md):
  * positions 0 to 7 days in ms, rates 0.25 to 4. */
 #define PB_POSITION_MAX_MS (7LL * 24 * 3600 * 1000)
-#define PB_RATE_MIN 0.25
-#define PB_RATE_MAX 4.0
+#define PB_RATE_MIN        0.25
+#define PB_RATE_MAX        4.0
 /* A command is never scheduled further ahead than this (and a stored
  * updated_at_ms further ahead of now is taken as now). */
 #define PB_AHEAD_MAX_MS 60000
@@ -188,7 +188,8 @@ int64_t playback_position(const struct yq_playback *p, int64_t now_ms);
  * pause, seek and rate take effect at at_ms (>= now_ms, and not before the
  * state's own updated_at_ms), which becomes updated_at_ms; load and
  * progress_sync at now_ms. */
-void playback_apply(struct yq_playback *p, const struct pb_change *c, int64_t now_ms, int64_t at_ms);
+void playback_apply(struct yq_playback *p, const struct pb_change *c, int64_t now_ms,
+                    int64_t at_ms);
 bool playback_scheduled(enum pb_action a); /* broadcast with execute_at_ms */
 const char *playback_action_name(enum pb_action a);
 /* The broadcast payload of a change (play_control or progress_sync). */
@@ -202,8 +203,8 @@ struct member {
 	char *avatar_url; /* malloc'd, NULL for "" */
 	enum yq_role role;
 	bool online;
-	uint64_t order;  /* join order within the list */
-	char *head;      /* malloc'd: the member's JSON up to its "online" value */
+	uint64_t order; /* join order within the list */
+	char *head;     /* malloc'd: the member's JSON up to its "online" value */
 	size_t head_len;
 };
 struct members {
@@ -246,9 +247,9 @@ struct room_user {
 struct presence_change {
 	int64_t user_id;
 	char username[33];
-	bool online;     /* the latest state */
-	bool was;        /* what the room's members knew before the first change */
-	uint64_t first;  /* room presence sequence of the first and the latest change */
+	bool online;    /* the latest state */
+	bool was;       /* what the room's members knew before the first change */
+	uint64_t first; /* room presence sequence of the first and the latest change */
 	uint64_t latest;
 };
 
@@ -318,7 +319,7 @@ struct conn {
 	bool killed; /* dropped as a slow consumer */
 	/* flood control */
 	struct bucket rl[RL_COUNT];
-	struct bucket all; /* every message, whatever its type (MSG_BUDGET) */
+	struct bucket all;     /* every message, whatever its type (MSG_BUDGET) */
 	unsigned limited;      /* rate_limited errors in the current window */
 	int64_t limited_since; /* window start */
 	lws_dll2_t in_user;
@@ -383,7 +384,7 @@ struct hub {
 	/* counters for logs and benchmarks */
 	uint64_t sent, dropped_slow, writeables, presence_batches;
 	struct ws_metrics m;
-	unsigned live_conns; /* atomic: connections, read by the queue tail */
+	unsigned live_conns;        /* atomic: connections, read by the queue tail */
 	volatile sig_atomic_t stop; /* SIGTERM/SIGINT */
 	bool evloop;                /* lws runs on libev (else its poll loop) */
 	/* ids of the other nodes seen in presence events */
@@ -459,13 +460,13 @@ struct job {
 	uint64_t uid;
 	int64_t room_id;
 	int64_t user_id;
-	int64_t num;     /* token version (auth), connections (presence) */
-	int64_t last_id; /* last_notification_id, -1 when absent */
-	bool flag;       /* auth by ticket (secret) rather than token */
-	bool recheck;    /* auth: credentials were accepted; read membership again */
+	int64_t num;       /* token version (auth), connections (presence) */
+	int64_t last_id;   /* last_notification_id, -1 when absent */
+	bool flag;         /* auth by ticket (secret) rather than token */
+	bool recheck;      /* auth: credentials were accepted; read membership again */
 	bool skip_members; /* auth: the room's member list is loaded here already */
 	bool hold_room;    /* auth: the room is kept for this job (pending_auth) */
-	char secret[65]; /* ticket hash */
+	char secret[65];   /* ticket hash */
 	char type[33];
 	char *text; /* JSON payload or chat text, malloc'd */
 	size_t text_len;
@@ -496,7 +497,7 @@ struct result {
 	int64_t room_id;
 	bool sync_playback, guest_control, keep_chat_history;
 	struct yq_playback pb;
-	char *room_json; /* summary for the snapshot */
+	char *room_json;        /* summary for the snapshot */
 	struct members members; /* RES_AUTH unless skip_members: the room's list */
 	bool has_members;
 	int64_t held_room; /* RES_AUTH: the room kept for it (pending_auth), 0 none */
@@ -531,7 +532,7 @@ void dbworker_submit(struct job *j); /* takes ownership */
  * traffic is refused ("busy") rather than queued without bound. */
 #define DBWORKER_BUSY 20000
 bool dbworker_busy(int q);
-void dbworker_tail_kick(void); /* end the queue tail's idle wait now */
+void dbworker_tail_kick(void);         /* end the queue tail's idle wait now */
 struct result *dbworker_results(void); /* the list of finished results */
 void result_free(struct result *r);
 

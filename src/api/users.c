@@ -359,13 +359,14 @@ update_me_tx(struct yq_db *db, void *arg)
 	                             "? AND revoked_at IS NULL";
 	static const char tickets[] = "UPDATE ws_tickets SET used_at = NOW() WHERE user_id = ? "
 	                              "AND used_at IS NULL";
-	static const char ended[] = "INSERT INTO event_queue (target_kind, target_id, type, payload) "
-	                            "VALUES ('user', ?, 'sessions_ended', '{}')";
+	static const char ended[] =
+	        "INSERT INTO event_queue (target_kind, target_id, type, payload) "
+	        "VALUES ('user', ?, 'sessions_ended', '{}')";
 	const struct update_me *a = arg;
-	long long n = YQ_DB_EXEC(db, upd, NULL, YQ_PSTR_OR_NULL(a->username),
-	                         YQ_PSTR_OR_NULL(a->email), YQ_PSTR_OR_NULL(a->avatar),
-	                         a->hash ? YQ_PSTR(a->hash) : YQ_PNULL, YQ_PINT(a->hash ? 1 : 0),
-	                         YQ_PINT(a->user_id));
+	long long n =
+	        YQ_DB_EXEC(db, upd, NULL, YQ_PSTR_OR_NULL(a->username), YQ_PSTR_OR_NULL(a->email),
+	                   YQ_PSTR_OR_NULL(a->avatar), a->hash ? YQ_PSTR(a->hash) : YQ_PNULL,
+	                   YQ_PINT(a->hash ? 1 : 0), YQ_PINT(a->user_id));
 	if (n >= 0 && a->hash)
 		n = YQ_DB_EXEC(db, revoke, NULL, YQ_PINT(a->user_id));
 	if (n >= 0 && a->hash)

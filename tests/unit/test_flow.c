@@ -134,8 +134,8 @@ START_TEST(test_sendq_lanes_priority_and_order)
 	ck_assert_uint_eq(q.bytes, 3 * (5 + 7 + 11));
 	ck_assert_uint_eq(q.presence_bytes, 15);
 	/* control first, then room, then presence; each lane in order */
-	struct msg *want[9] = { ctl[0], ctl[1], ctl[2], room[0], room[1], room[2],
-		                pres[0], pres[1], pres[2] };
+	struct msg *want[9] = { ctl[0],  ctl[1],  ctl[2],  room[0], room[1],
+		                room[2], pres[0], pres[1], pres[2] };
 	for (int i = 0; i < 9; i++) {
 		struct msg *p = sendq_pop(&q);
 		ck_assert_ptr_eq(p, want[i]);

@@ -11,6 +11,8 @@
  */
 #include "config.h"
 
+#include <math.h>
+
 #include "ws/ws.h"
 
 #include <check.h>
@@ -199,8 +201,9 @@ START_TEST(test_scheduled_ahead)
 	o = playback_event(&p, &c, 1, "a");
 	ck_assert(!json_object_object_get_ex(o, "execute_at_ms", NULL));
 	json_object_put(o);
-	c = (struct pb_change){ .action = PB_SYNC, .has_position = true, .position_ms = 9,
-		                .playing = true };
+	c = (struct pb_change){
+		.action = PB_SYNC, .has_position = true, .position_ms = 9, .playing = true
+	};
 	playback_apply(&p, &c, 22000, 22500);
 	ck_assert_int_eq(p.updated_at_ms, 22000);
 }
@@ -247,7 +250,7 @@ START_TEST(test_out_of_range_state_saturates)
 	ck_assert_int_eq(p.position_ms, PB_POSITION_MAX_MS);
 	ck_assert_int_eq(playback_position(&p, now + 1000), PB_POSITION_MAX_MS);
 	/* NaN and infinite rates */
-	p = playing_at(0, now - 1000, 0.0 / 0.0);
+	p = playing_at(0, now - 1000, NAN);
 	playback_sanitize(&p, now);
 	ck_assert(p.rate == 1.0);
 	p.rate = 1.0 / 0.0;
