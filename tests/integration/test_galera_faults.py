@@ -63,10 +63,6 @@ def devstack(*args):
                                 p.stdout.decode("utf-8", "replace")))
 
 
-def api_master():
-    with open(os.path.join(yq.STATE, "run", "api.pid")) as f:
-        return int(f.read().strip())
-
 
 class Load:
     """REST and notification load in threads until stop()."""
@@ -190,7 +186,7 @@ class DatabaseFaultTest(WsTest):
     def run_fault(self, fault, heal, full_outage):
         owner, watcher, recipient, room, joiners, readers = self.prepare()
         load = Load(self, owner, room, joiners, readers, recipient)
-        pids = (api_master(), node_pid(1), node_pid(2))
+        pids = (yq.api_master_pid(), node_pid(1), node_pid(2))
 
         async def body():
             inbox = await open_ws("/ws", recipient, node=1)
@@ -299,7 +295,7 @@ class DatabaseFaultTest(WsTest):
                          "member_count %d, %d members listed"
                          % (view["member_count"], len(items)))
         self.assertLessEqual(len(items), MAX_MEMBERS)
-        self.assertEqual((api_master(), node_pid(1), node_pid(2)), pids,
+        self.assertEqual((yq.api_master_pid(), node_pid(1), node_pid(2)), pids,
                          "a process was restarted")
         print("  [db-fault] answers %r; %d notifications created (%d "
               "refused), all delivered; %d play_control acks, %d seen"

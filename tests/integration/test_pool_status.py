@@ -29,26 +29,6 @@ PROM_METRICS = {
 }
 
 
-def master_pid():
-    with open(os.path.join(yq.STATE, "run", "api.pid")) as f:
-        return int(f.read().strip())
-
-
-def live_children(ppid):
-    kids = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        if int(fields[1]) == ppid and fields[0] not in ("Z", "X"):
-            kids.append(int(d))
-    return sorted(kids)
-
 
 class PoolStatusTest(ApiTest):
 
@@ -63,7 +43,7 @@ class PoolStatusTest(ApiTest):
                 cls.saved = f.read()
             with open(yq.CONF, "a", encoding="utf-8") as f:
                 f.write("\n[api]\nstatus_path = %s\n" % DEFAULT_PATH)
-            os.kill(master_pid(), signal.SIGHUP)
+            os.kill(yq.api_master_pid(), signal.SIGHUP)
             path = DEFAULT_PATH
         cls.path = yq.API_PREFIX + path
         yq.wait_for(lambda: cls.fetch().status == 200, 60, 0.1, "the status page")
@@ -74,9 +54,9 @@ class PoolStatusTest(ApiTest):
             return
         with open(yq.CONF, "w", encoding="utf-8") as f:
             f.write(cls.saved)
-        os.kill(master_pid(), signal.SIGHUP)
+        os.kill(yq.api_master_pid(), signal.SIGHUP)
         yq.wait_for(lambda: cls.fetch().status == 404, 60, 0.1, "the page to go")
-        yq.wait_for(lambda: len(live_children(master_pid())) ==
+        yq.wait_for(lambda: len(yq.live_children(yq.api_master_pid())) ==
                     yq.conf_int("api", "workers", 2), 60, 0.1, "the pool after reload")
 
     @classmethod
@@ -99,7 +79,7 @@ class PoolStatusTest(ApiTest):
         self.assertEqual(s["busy_workers"] + s["idle_workers"], n)
         self.assertGreaterEqual(s["busy_workers"], 1)   # this very request
         self.assertEqual(sorted(p["pid"] for p in s["processes"]),
-                         live_children(master_pid()))
+                         yq.live_children(yq.api_master_pid()))
         self.assertEqual(sorted(p["slot"] for p in s["processes"]), list(range(n)))
         for p in s["processes"]:
             self.assertIn(p["state"], ("busy", "idle"))

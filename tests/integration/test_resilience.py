@@ -19,23 +19,6 @@ import yq
 from yq import ApiTest
 
 
-def live_children(ppid):
-    """Pids of the non-zombie direct children of ppid (from /proc)."""
-    kids = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # comm may contain spaces and parentheses: split after the last ')'.
-        fields = stat[stat.rindex(")") + 2:].split()
-        if int(fields[1]) == ppid and fields[0] not in ("Z", "X"):
-            kids.append(int(d))
-    return sorted(kids)
-
 
 class ResilienceTest(ApiTest):
 
@@ -57,8 +40,7 @@ class ResilienceTest(ApiTest):
             self.db_down = False
 
     def master_pid(self):
-        with open(os.path.join(yq.STATE, "run", "api.pid")) as f:
-            pid = int(f.read().strip())
+        pid = yq.api_master_pid()
         os.kill(pid, 0)         # it is alive
         return pid
 
@@ -66,7 +48,7 @@ class ResilienceTest(ApiTest):
         self.need("YQ_STATE")
         u = yq.new_user()
         master = self.master_pid()
-        before = live_children(master)
+        before = yq.live_children(master)
         self.assertTrue(before, "api master %d has no children" % master)
         victim = before[len(before) // 2]
         os.kill(victim, signal.SIGKILL)
@@ -75,7 +57,7 @@ class ResilienceTest(ApiTest):
         t0 = time.monotonic()
         now = []
         while time.monotonic() - t0 < 30.0:
-            now = live_children(master)
+            now = yq.live_children(master)
             if len(now) == len(before) and victim not in now:
                 break
             time.sleep(0.05)
@@ -94,7 +76,7 @@ class ResilienceTest(ApiTest):
         self.need("YQ_STATE")
         u = yq.new_user()
         master = self.master_pid()
-        for victim in live_children(master):
+        for victim in yq.live_children(master):
             os.kill(victim, signal.SIGKILL)
             time.sleep(0.1)
         t0 = time.monotonic()

@@ -610,6 +610,30 @@ def conf_int(section, key, default):
     return int(conf_value(section, key, str(default)))
 
 
+
+def api_master_pid():
+    """The FastCGI pool's master (from $YQ_STATE/run/api.pid)."""
+    with open(os.path.join(STATE, "run", "api.pid")) as f:
+        return int(f.read().strip())
+
+
+def live_children(ppid):
+    """Pids of the non-zombie direct children of ppid (from /proc)."""
+    kids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # comm may contain spaces and parentheses: split after the last ')'.
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[1]) == ppid and fields[0] not in ("Z", "X"):
+            kids.append(int(d))
+    return sorted(kids)
+
 def wait_for(pred, timeout, interval=0.01, what="condition"):
     """Poll pred() until it returns something true; return that value."""
     deadline = time.monotonic() + timeout
