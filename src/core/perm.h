@@ -18,6 +18,7 @@
 enum yq_role { YQ_ROLE_NONE = 0, YQ_ROLE_MEMBER, YQ_ROLE_MODERATOR, YQ_ROLE_OWNER };
 
 enum yq_action {
+	YQ_ACT_NONE = -1, /* sentinel: no permission needed (yq_perm_allowed says no) */
 	YQ_ACT_CHAT,
 	YQ_ACT_CUSTOM_EVENT,
 	YQ_ACT_CONTROL,
@@ -28,7 +29,7 @@ enum yq_action {
 	YQ_ACT_SET_ROLE,
 	YQ_ACT_TRANSFER,
 	YQ_ACT_DISSOLVE,
-	YQ_ACT_COUNT
+	YQ_ACT_COUNT /* the number of actions, not an action */
 };
 
 /* May someone with role do act in a room whose guest_control is as given? */
