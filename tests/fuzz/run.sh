@@ -18,7 +18,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${YQ_FUZZ_BUILD:-$ROOT/build/fuzz}
-TARGETS=(json form cursor body router jwt config envelope)
+TARGETS=(json form cursor body router jwt config envelope request)
 want=${1:-all}
 secs=${2:-10}
 
@@ -65,9 +65,10 @@ build() {
         $(pkg-config --cflags $pkgs)"
     ldlibs="$OUT/src/core/libyqcore.a $(pkg-config --libs json-c libjwt libsodium libmariadb) -lpthread"
     # the REST sources but main.c (FastCGI), so the router target sees
-    # the real yq_routes and every handler it names; ws/flow.c read-only
+    # the real yq_routes and every handler it names; ws/flow.c (the
+    # envelope) and ws/request.c (the handlers' payload validation) read-only
     local objs=() src obj
-    for src in "$ROOT"/src/api/*.c "$ROOT"/ws/flow.c; do
+    for src in "$ROOT"/src/api/*.c "$ROOT"/ws/flow.c "$ROOT"/ws/request.c; do
         [[ $src == */main.c ]] && continue
         obj=$OUT/obj/$(basename "$(dirname "$src")")-$(basename "$src" .c).o
         if [[ ! -f $obj || $src -nt $obj || $OUT/src/core/libyqcore.a -nt $obj ]]; then
