@@ -13,7 +13,7 @@
  *                               room snapshot
  *   RECEIVE                     assemble fragments up to ws.max_message
  *                               (1009 beyond), then protocol_handle()
- *   SERVER_WRITEABLE            one queued message per callback
+ *   SERVER_WRITEABLE            queued messages while the socket takes them (writeable())
  *   CLOSED                      detach; presence goes offline after grace
  *
  * LWS_CALLBACK_HTTP_CONFIRM_UPGRADE is deliberately not handled

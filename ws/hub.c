@@ -15,11 +15,15 @@
  * and the node's presence rows (table presence, refreshed every
  * presence.ttl/3) tell the REST side and the other nodes.
  *
- * Events from the queue: notifications go to the user's connections, room
- * events and relayed room traffic to the room's connections here (rows
- * this node wrote itself are skipped: they were fanned out when they
- * happened).  Kicks, departures and dissolutions close the affected
- * connections after the event is delivered.
+ * Events from the queue, dispatched by type through two tables
+ * (user_events, room_queue_events): notifications go to the user's
+ * connections, room events and relayed room traffic to the room's
+ * connections here (rows this node wrote itself are skipped: they were
+ * fanned out when they happened).  A room event written by REST then acts
+ * through a third table (room_events): kicks, departures and dissolutions
+ * close the affected connections after the event is delivered, role and
+ * config changes update the live state.  Every message is built with
+ * json-c.
  */
 #include "config.h"
 
@@ -32,6 +36,25 @@
 #include <string.h>
 
 struct hub hub;
+
+/* ---- close codes ---- */
+
+const struct ws_close_text *
+ws_close_text(int code)
+{
+	static const struct ws_close_text texts[] = {
+		{ WS_CLOSE_BAD_TOKEN, "forbidden", "invalid or expired credentials" },
+		{ WS_CLOSE_FORBIDDEN, "forbidden", "not a member of this room" },
+		{ WS_CLOSE_NOT_FOUND, "not_found", "no such room" },
+		{ WS_CLOSE_INTERNAL, "internal", "internal error" },
+	};
+	static const struct ws_close_text other = { 0, "forbidden", "internal error" };
+
+	for (size_t i = 0; i < YQ_ARRAY_LEN(texts); i++)
+		if (texts[i].code == code)
+			return &texts[i];
+	return &other;
+}
 
 /* ---- rooms ---- */
 
@@ -436,12 +459,15 @@ presence_flush(struct room *rm)
 static void
 announce_presence(struct room *rm, const struct room_user *ru, bool online)
 {
-	char text[160];
+	json_object *p = json_object_new_object();
+	size_t len;
 
-	/* usernames are [A-Za-z0-9_.-]: nothing to escape */
-	int n = snprintf(text, sizeof(text), "{\"user_id\":%lld,\"username\":\"%s\",\"online\":%s}",
-	                 (long long)ru->user_id, ru->username, online ? "true" : "false");
-	relay(rm, "presence", text, (size_t)n);
+	yq_json_add_int(p, "user_id", ru->user_id);
+	yq_json_add_str(p, "username", ru->username);
+	yq_json_add_bool(p, "online", online);
+	const char *text = yq_json_str(p, &len);
+	relay(rm, "presence", text, len);
+	json_object_put(p);
 }
 
 static bool
@@ -677,7 +703,7 @@ sweep_heartbeats(int64_t now)
 		if (c->state == CONN_READY && now - c->last_rx_ms > limit)
 			conn_close(c, WS_CLOSE_TIMEOUT, "heartbeat timeout");
 		else if (c->state == CONN_AUTH && now - c->since_ms > 2 * limit)
-			conn_close(c, 1013, "authentication timed out: try again");
+			conn_close(c, WS_CLOSE_TRY_AGAIN, "authentication timed out: try again");
 	});
 }
 
@@ -766,16 +792,27 @@ ev_joined(struct room *rm, json_object *p)
 		members_add(&rm->members, uid, username_of(p, "user"), NULL, YQ_ROLE_MEMBER, false);
 }
 
+/* A member left or was kicked: out of the list, and their connections
+ * here closed with why. */
 static void
-ev_gone(struct room *rm, json_object *p)
+member_gone(struct room *rm, json_object *p, const char *why)
 {
 	int64_t uid = user_id_of(p, "user");
-	json_object *ev;
 
-	yq_json_field(p, "event", json_type_string, &ev);
-	bool kicked = strcmp(json_object_get_string(ev), "member_kicked") == 0;
 	members_remove(&rm->members, uid);
-	close_room_user(rm, uid, WS_CLOSE_FORBIDDEN, kicked ? "kicked" : "left the room");
+	close_room_user(rm, uid, WS_CLOSE_FORBIDDEN, why);
+}
+
+static void
+ev_left(struct room *rm, json_object *p)
+{
+	member_gone(rm, p, "left the room");
+}
+
+static void
+ev_kicked(struct room *rm, json_object *p)
+{
+	member_gone(rm, p, "kicked");
 }
 
 static void
@@ -826,8 +863,8 @@ static const struct {
 	void (*fn)(struct room *rm, json_object *p);
 	bool recheck; /* authentications under way read membership again */
 } room_events[] = {
-	{ "member_joined", ev_joined, false }, { "member_left", ev_gone, true },
-	{ "member_kicked", ev_gone, true },    { "dissolved", ev_dissolved, true },
+	{ "member_joined", ev_joined, false }, { "member_left", ev_left, true },
+	{ "member_kicked", ev_kicked, true },  { "dissolved", ev_dissolved, true },
 	{ "role_changed", ev_role, true },     { "owner_changed", ev_owner, true },
 	{ "config_updated", ev_config, true },
 };
@@ -874,64 +911,131 @@ adopt_playback(struct room *rm, json_object *p)
 	rm->pb = pb; /* the writing node stored it */
 }
 
+/* ---- events from the queue, by type ----
+ *
+ * For a user: a notification (the default) or the end of their sessions.
+ * For a room: broadcast to its connections here (the default), with a
+ * step before (playback: the newer state is adopted) or after (room
+ * events act once delivered); presence is between nodes only, never
+ * broadcast. */
+
+static void
+qe_sessions_ended(const struct yq_event *ev)
+{
+	hub_end_sessions(ev->target_id);
+}
+
+/* A notification: {"type": "notification" or "invite_notification",
+ * "payload": the notification, "ts"} to each of the user's connections. */
+static void
+qe_notification(const struct yq_event *ev)
+{
+	json_object *n, *t;
+
+	if (!map_get(&hub.users, ev->target_id))
+		return;
+	if (!(n = json_tokener_parse(ev->payload))) {
+		yq_error("queue event %llu: the notification is not JSON", ev->id);
+		return;
+	}
+	bool invite = yq_json_field(n, "type", json_type_string, &t) == YQ_JF_OK &&
+	              strcmp(json_object_get_string(t), "room_invite") == 0;
+	json_object *o = json_object_new_object();
+	yq_json_add_str(o, "type", invite ? "invite_notification" : "notification");
+	json_object_object_add(o, "payload", n);
+	struct msg *m = msg_from_json(o);
+	json_object_put(o);
+	if (m) {
+		user_send(ev->target_id, m);
+		msg_unref(m);
+	}
+}
+
+static void
+qe_presence(struct room *rm, const struct yq_event *ev, json_object *p)
+{
+	remote_presence(rm, ev->origin, p);
+}
+
+static void
+qe_playback(struct room *rm, const struct yq_event *ev, json_object *p)
+{
+	adopt_playback(rm, p);
+}
+
+static void
+qe_room_event(struct room *rm, const struct yq_event *ev, json_object *p)
+{
+	room_event_effects(rm, p);
+}
+
+static const struct {
+	const char *type;
+	void (*fn)(const struct yq_event *ev);
+} user_events[] = {
+	{ "sessions_ended", qe_sessions_ended },
+};
+
+typedef void (*room_step)(struct room *rm, const struct yq_event *ev, json_object *p);
+static const struct {
+	const char *type;
+	room_step before; /* NULL: nothing */
+	bool broadcast;
+	room_step after; /* NULL: nothing */
+} room_queue_events[] = {
+	{ "presence", qe_presence, false, NULL },
+	{ "play_control", qe_playback, true, NULL },
+	{ "progress_sync", qe_playback, true, NULL },
+	{ "room_event", NULL, true, qe_room_event },
+};
+
+static void
+room_queue_event(struct room *rm, const struct yq_event *ev, json_object *p)
+{
+	room_step before = NULL, after = NULL;
+	bool broadcast = true; /* chat, custom events, sync health relayed */
+
+	for (size_t i = 0; i < YQ_ARRAY_LEN(room_queue_events); i++)
+		if (strcmp(room_queue_events[i].type, ev->type) == 0) {
+			before = room_queue_events[i].before;
+			broadcast = room_queue_events[i].broadcast;
+			after = room_queue_events[i].after;
+		}
+	if (before)
+		before(rm, ev, p);
+	if (broadcast) {
+		json_object *o = json_object_new_object();
+		yq_json_add_str(o, "type", ev->type);
+		json_object_object_add(o, "payload", json_object_get(p));
+		struct msg *m = msg_from_json(o);
+		json_object_put(o);
+		if (m) {
+			room_broadcast(rm, m, NULL);
+			msg_unref(m);
+		}
+	}
+	if (after)
+		after(rm, ev, p);
+}
+
 void
 hub_queue_event(const struct yq_event *ev)
 {
-	// cppcheck-suppress variableScope ; used by both kinds of event below
-	char head[160];
-
-	if (!ev->to_room && strcmp(ev->type, "sessions_ended") == 0) {
-		hub_end_sessions(ev->target_id);
-		return;
-	}
 	if (!ev->to_room) {
-		/* a notification for a user */
-		if (!map_get(&hub.users, ev->target_id))
-			return;
-		json_object *n = json_tokener_parse(ev->payload), *t;
-		bool invite = yq_json_field(n, "type", json_type_string, &t) == YQ_JF_OK &&
-		              strcmp(json_object_get_string(t), "room_invite") == 0;
-		json_object_put(n);
-		struct yq_buf b = { 0 };
-		snprintf(head, sizeof(head), "{\"type\":\"%s\",\"payload\":",
-		         invite ? "invite_notification" : "notification");
-		yq_buf_puts(&b, head);
-		yq_buf_append(&b, ev->payload, ev->payload_len);
-		yq_buf_printf(&b, ",\"ts\":%lld}", (long long)yq_now_ms());
-		struct msg *m = b.data ? msg_new(b.data, b.len) : NULL;
-		yq_buf_free(&b);
-		if (m) {
-			user_send(ev->target_id, m);
-			msg_unref(m);
-		}
+		void (*fn)(const struct yq_event *ev) = qe_notification;
+		for (size_t i = 0; i < YQ_ARRAY_LEN(user_events); i++)
+			if (strcmp(user_events[i].type, ev->type) == 0)
+				fn = user_events[i].fn;
+		fn(ev);
 		return;
 	}
 	if (strcmp(ev->origin, hub.wc.node_id) == 0)
 		return; /* fanned out here when it happened */
 	struct room *rm = hub_room(ev->target_id, false);
-	if (!rm)
+	json_object *p;
+	if (!rm || !(p = json_tokener_parse(ev->payload)))
 		return;
-	json_object *p = json_tokener_parse(ev->payload);
-	if (!p)
-		return;
-	if (strcmp(ev->type, "presence") == 0) { /* between nodes only */
-		remote_presence(rm, ev->origin, p);
-		json_object_put(p);
-		return;
-	}
-	if (strcmp(ev->type, "play_control") == 0 || strcmp(ev->type, "progress_sync") == 0)
-		adopt_playback(rm, p);
-	json_object *o = json_object_new_object();
-	yq_json_add_str(o, "type", ev->type);
-	json_object_object_add(o, "payload", json_object_get(p));
-	struct msg *m = msg_from_json(o);
-	json_object_put(o);
-	if (m) {
-		room_broadcast(rm, m, NULL);
-		msg_unref(m);
-	}
-	if (strcmp(ev->type, "room_event") == 0)
-		room_event_effects(rm, p);
+	room_queue_event(rm, ev, p);
 	json_object_put(p);
 }
 

@@ -43,8 +43,12 @@
 #include "core/roomview.h"
 #include "core/util.h"
 
-/* ---- close codes (SPEC section 5) ---- */
+/* ---- close codes: RFC 6455's that we send, then SPEC section 5's ---- */
 enum {
+	WS_CLOSE_GOING_AWAY = 1001, /* the node is shutting down: reconnect elsewhere */
+	WS_CLOSE_TOO_BIG = 1009,    /* a message beyond ws.max_message */
+	WS_CLOSE_INTERNAL = 1011,   /* the server failed (database, memory) */
+	WS_CLOSE_TRY_AGAIN = 1013,  /* busy or changing: try again later */
 	WS_CLOSE_BAD_TOKEN = 4401,
 	WS_CLOSE_FORBIDDEN = 4403,
 	WS_CLOSE_NOT_FOUND = 4404,
@@ -121,7 +125,7 @@ struct envelope {
 int envelope_parse(struct envelope *e, const char *text, size_t len);
 void envelope_free(struct envelope *e);
 
-/* ---- a bounded map of 64-bit keys (hub.c) ---- */
+/* ---- a chained hash map of 64-bit keys (flow.c) ---- */
 struct map_node;
 struct map {
 	struct map_node **b;
@@ -406,6 +410,14 @@ void conn_close(struct conn *c, int code, const char *reason);
 extern const struct lws_protocols ws_protocols[];
 
 /* hub.c */
+/* What a connection refused with close code is told: the "error"
+ * message's code and text (a table; unknown codes get a generic one). */
+struct ws_close_text {
+	int code;
+	const char *error;
+	const char *message;
+};
+const struct ws_close_text *ws_close_text(int code);
 struct room *hub_room(int64_t id, bool create);
 void hub_room_maybe_free(struct room *rm);
 void hub_attach(struct conn *c); /* READY: into the user's and room's lists */
