@@ -11,6 +11,7 @@
 static void
 apply_fields(struct yq_req *r, json_object *body, struct tx *t)
 {
+	room_id_field(r, body, t);
 	t->u.apply.message = yq_body_str(r, body, "message", false, 0, 500, NULL);
 }
 
@@ -61,7 +62,9 @@ apply_fn(struct tx *t)
 int
 h_rooms_apply(struct yq_req *r)
 {
-	return room_body_tx(r, apply_fn, apply_fields, 201);
+	struct tx t = { .r = r, .fn = apply_fn };
+
+	return tx_body(r, &t, apply_fields, 201, TX_ANSWER_OUT);
 }
 
 /* GET /rooms/{id}/applications: pending ones, for approvers. */
@@ -100,11 +103,9 @@ decide_fn(struct tx *t)
 
 	if (rc < 0)
 		return rc;
-	long long n = YQ_DB_EXEC(r->db, find, &rows, YQ_PINT(app), YQ_PINT(t->rm.id));
-	if (n <= 0) {
-		yq_rows_free(rows);
-		return n < 0 ? (int)n : tx_deny(t, 404, "Application not found");
-	}
+	if ((rc = tx_lock_row(t, find, app, t->rm.id, "Application not found", &rows)) < 0)
+		return rc;
+	long long n;
 	char status[16], name[33];
 	yq_strlcpy(status, yq_rows_str(rows, 0, 0), sizeof(status));
 	long long uid = yq_rows_int(rows, 0, 1);

@@ -45,11 +45,20 @@ invite_fn(struct tx *t)
 	return tx_out_row(t, get, inv, invitation_json);
 }
 
+static void
+invite_fields(struct yq_req *r, json_object *body, struct tx *t)
+{
+	room_id_field(r, body, t);
+	target_field(r, body, t);
+}
+
 /* POST /rooms/invite {room_id, user_id} */
 int
 h_rooms_invite(struct yq_req *r)
 {
-	return room_body_tx(r, invite_fn, target_field, 201);
+	struct tx t = { .r = r, .fn = invite_fn };
+
+	return tx_body(r, &t, invite_fields, 201, TX_ANSWER_OUT);
 }
 
 /* GET /rooms/invitations: my pending invitations. */
@@ -80,12 +89,11 @@ decline_fn(struct tx *t)
 	struct yq_req *r = t->r;
 	long long inv = t->u.decline.inv_id;
 	struct yq_rows *rows;
-	long long n = YQ_DB_EXEC(r->db, find, &rows, YQ_PINT(inv), YQ_PINT(r->user->id));
+	int rc = tx_lock_row(t, find, inv, r->user->id, "Invitation not found", &rows);
+	long long n;
 
-	if (n <= 0) {
-		yq_rows_free(rows);
-		return n < 0 ? (int)n : tx_deny(t, 404, "Invitation not found");
-	}
+	if (rc < 0)
+		return rc;
 	char status[16];
 	yq_strlcpy(status, yq_rows_str(rows, 0, 0), sizeof(status));
 	long long room_id = yq_rows_int(rows, 0, 1), inviter = yq_rows_int(rows, 0, 2);
@@ -96,8 +104,7 @@ decline_fn(struct tx *t)
 		return tx_deny(t, 409, "The invitation was already accepted");
 	if (strcmp(status, "pending") == 0) {
 		/* the invitee's own invitation: no visibility rule to apply */
-		int rc = room_load(r, room_id, true, &t->rm);
-		if (rc < 0)
+		if ((rc = room_load(r, room_id, true, &t->rm)) < 0)
 			return rc;
 		if ((n = YQ_DB_EXEC(r->db, mark, NULL, YQ_PINT(inv))) < 0)
 			return (int)n;

@@ -50,11 +50,13 @@ join_fn(struct tx *t)
 	return 0;
 }
 
-/* POST /rooms/join */
+/* POST /rooms/join {room_id} */
 int
 h_rooms_join(struct yq_req *r)
 {
-	return room_body_tx(r, join_fn, NULL, 200);
+	struct tx t = { .r = r, .fn = join_fn };
+
+	return tx_body(r, &t, room_id_field, 200, TX_ANSWER_OUT);
 }
 
 static int
@@ -74,11 +76,13 @@ leave_fn(struct tx *t)
 	                   member_payload(t->r->user->id, t->r->user->username, YQ_ROLE_NONE));
 }
 
-/* POST /rooms/leave */
+/* POST /rooms/leave {room_id} */
 int
 h_rooms_leave(struct yq_req *r)
 {
-	return room_body_tx(r, leave_fn, NULL, 204);
+	struct tx t = { .r = r, .fn = leave_fn };
+
+	return tx_body(r, &t, room_id_field, 204, TX_ANSWER_OUT);
 }
 
 /* GET /rooms/{id}/members: members only, by user id, paged. */
@@ -109,14 +113,12 @@ kick_fn(struct tx *t)
 {
 	struct yq_req *r = t->r;
 	long long uid = t->u.target.user_id;
-	int rc = tx_room(t, YQ_ACT_KICK);
 	enum yq_role target;
-	char name[33] = "";
+	char name[33];
+	int rc = tx_room_member(t, YQ_ACT_KICK, uid, &target, name);
 
-	if (rc < 0 || (rc = member_role(t, uid, &target, name, sizeof(name))) < 0)
+	if (rc < 0)
 		return rc;
-	if (target == YQ_ROLE_NONE)
-		return tx_deny(t, 404, "Not a member of this room");
 	if (!yq_perm_can_kick(t->rm.role, target))
 		return tx_deny(t, 403, "You can only kick members with a lower role");
 	if ((rc = remove_member(t, uid)) < 0 ||

@@ -26,14 +26,12 @@ set_role_fn(struct tx *t)
 	struct yq_req *r = t->r;
 	long long uid = t->u.set_role.user_id;
 	enum yq_role role = t->u.set_role.role;
-	int rc = tx_room(t, YQ_ACT_SET_ROLE);
 	enum yq_role cur;
-	char name[33] = "";
+	char name[33];
+	int rc = tx_room_member(t, YQ_ACT_SET_ROLE, uid, &cur, name);
 
-	if (rc < 0 || (rc = member_role(t, uid, &cur, name, sizeof(name))) < 0)
+	if (rc < 0)
 		return rc;
-	if (cur == YQ_ROLE_NONE)
-		return tx_deny(t, 404, "Not a member of this room");
 	if (cur == YQ_ROLE_OWNER)
 		return tx_deny(t, 409, "The owner's role changes only by transfer");
 	if (cur != role) {
@@ -55,19 +53,11 @@ set_role_fn(struct tx *t)
 int
 h_rooms_set_role(struct yq_req *r)
 {
-	json_object *body;
 	struct tx t = {
 		.r = r, .fn = set_role_fn, .room_id = r->ids[0], .u.set_role.user_id = r->ids[1]
 	};
-	int rc = -1;
 
-	if (yq_http_body_object(r, &body) < 0)
-		return -1;
-	role_field(r, body, &t);
-	if (yq_http_invalid_done(r) == 0 && tx_run(&t) == 0)
-		rc = yq_http_json(r, 200, t.out);
-	json_object_put(body);
-	return rc;
+	return tx_body(r, &t, role_field, 200, TX_ANSWER_OUT);
 }
 
 static int
@@ -81,16 +71,14 @@ transfer_fn(struct tx *t)
 	        "UPDATE rooms SET owner_id = ?, updated_at = NOW() WHERE id = ?";
 	struct yq_req *r = t->r;
 	long long uid = t->u.target.user_id;
-	int rc = tx_room(t, YQ_ACT_TRANSFER);
 	enum yq_role target;
-	char name[33] = "";
+	char name[33];
+	int rc = tx_room_member(t, YQ_ACT_TRANSFER, uid, &target, name);
 
-	if (rc < 0 || (rc = member_role(t, uid, &target, name, sizeof(name))) < 0)
+	if (rc < 0)
 		return rc;
-	if (uid == r->user->id)
+	if (uid == r->user->id) /* the owner is a member: not refused above */
 		return tx_deny(t, 409, "You already own this room");
-	if (target == YQ_ROLE_NONE)
-		return tx_deny(t, 404, "Not a member of this room");
 	long long n = YQ_DB_EXEC(r->db, demote, NULL, YQ_PINT(t->rm.id), YQ_PINT(r->user->id));
 	if (n >= 0)
 		n = YQ_DB_EXEC(r->db, promote, NULL, YQ_PINT(t->rm.id), YQ_PINT(uid));
@@ -112,15 +100,7 @@ transfer_fn(struct tx *t)
 int
 h_rooms_transfer(struct yq_req *r)
 {
-	json_object *body;
 	struct tx t = { .r = r, .fn = transfer_fn, .room_id = r->ids[0] };
-	int rc = -1;
 
-	if (yq_http_body_object(r, &body) < 0)
-		return -1;
-	target_field(r, body, &t);
-	if (yq_http_invalid_done(r) == 0 && tx_run(&t) == 0)
-		rc = room_show(r, t.room_id, 200);
-	json_object_put(body);
-	return rc;
+	return tx_body(r, &t, target_field, 200, TX_ANSWER_ROOM);
 }

@@ -82,7 +82,7 @@ tx_deny(struct tx *t, int status, const char *detail)
 }
 
 static int
-tx_body(struct yq_db *db, void *arg)
+tx_step(struct yq_db *db, void *arg)
 {
 	struct tx *t = arg;
 
@@ -95,7 +95,7 @@ tx_body(struct yq_db *db, void *arg)
 int
 tx_run(struct tx *t)
 {
-	int rc = yq_db_tx(t->r->db, tx_body, t);
+	int rc = yq_db_tx(t->r->db, tx_step, t);
 
 	if (rc >= 0)
 		return 0;
@@ -205,6 +205,30 @@ member_role(struct tx *t, long long uid, enum yq_role *role, char *username, siz
 }
 
 int
+tx_room_member(struct tx *t, enum yq_action act, long long uid, enum yq_role *role, char *username)
+{
+	int rc = tx_room(t, act);
+
+	*username = '\0';
+	if (rc < 0 || (rc = member_role(t, uid, role, username, 33)) < 0)
+		return rc;
+	return *role == YQ_ROLE_NONE ? tx_deny(t, 404, "Not a member of this room") : 0;
+}
+
+int
+tx_lock_row(struct tx *t, const char *sql, long long a, long long b, const char *detail,
+            struct yq_rows **rows)
+{
+	long long n = YQ_DB_EXEC(t->r->db, sql, rows, YQ_PINT(a), YQ_PINT(b));
+
+	if (n > 0)
+		return 0;
+	yq_rows_free(*rows);
+	*rows = NULL;
+	return n < 0 ? (int)n : tx_deny(t, 404, detail);
+}
+
+int
 add_member(struct tx *t, long long uid, const char *username)
 {
 	static const char ins[] =
@@ -238,24 +262,27 @@ remove_member(struct tx *t, long long uid)
 /* ---- handlers' shapes ---- */
 
 int
-room_body_tx(struct yq_req *r, int (*fn)(struct tx *t),
-             void (*fields)(struct yq_req *r, json_object *body, struct tx *t), int status)
+tx_body(struct yq_req *r, struct tx *t, tx_fields fields, int status, enum tx_answer answer)
 {
 	json_object *body;
-	struct tx t = { .r = r, .fn = fn };
 	int rc = -1;
 
 	if (yq_http_body_object(r, &body) < 0)
 		return -1;
-	yq_body_int(r, body, "room_id", true, 1, INT64_MAX, &t.room_id);
 	if (fields)
-		fields(r, body, &t);
-	if (yq_http_invalid_done(r) < 0 || tx_run(&t) < 0)
-		goto out;
-	rc = t.out ? yq_http_json(r, status, t.out) : yq_http_empty(r, status);
-out:
+		fields(r, body, t);
+	if (yq_http_invalid_done(r) == 0 && tx_run(t) == 0)
+		rc = answer == TX_ANSWER_ROOM ? room_show(r, t->room_id, status)
+		     : t->out                 ? yq_http_json(r, status, t->out)
+		                              : yq_http_empty(r, status);
 	json_object_put(body);
 	return rc;
+}
+
+void
+room_id_field(struct yq_req *r, json_object *body, struct tx *t)
+{
+	yq_body_int(r, body, "room_id", true, 1, INT64_MAX, &t->room_id);
 }
 
 void

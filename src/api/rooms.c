@@ -139,21 +139,19 @@ create_fn(struct tx *t)
 	return n < 0 ? (int)n : 0;
 }
 
+static void
+create_fields(struct yq_req *r, json_object *body, struct tx *t)
+{
+	read_room_fields(r, body, true, &t->u.create);
+}
+
 /* POST /rooms/ */
 int
 h_rooms_create(struct yq_req *r)
 {
-	json_object *body;
 	struct tx t = { .r = r, .fn = create_fn };
-	int rc = -1;
 
-	if (yq_http_body_object(r, &body) < 0)
-		return -1;
-	read_room_fields(r, body, true, &t.u.create);
-	if (yq_http_invalid_done(r) == 0 && tx_run(&t) == 0)
-		rc = room_show(r, t.room_id, 201);
-	json_object_put(body);
-	return rc;
+	return tx_body(r, &t, create_fields, 201, TX_ANSWER_ROOM);
 }
 
 /* ---- list, get ---- */
@@ -265,21 +263,19 @@ config_fn(struct tx *t)
 	return tx_announce(t, "config_updated", p);
 }
 
+static void
+config_fields(struct yq_req *r, json_object *body, struct tx *t)
+{
+	read_room_fields(r, body, false, &t->u.config);
+}
+
 /* PUT /rooms/{id}/config: fields at the top level or in "config". */
 int
 h_rooms_config(struct yq_req *r)
 {
-	json_object *body;
 	struct tx t = { .r = r, .fn = config_fn, .room_id = r->ids[0] };
-	int rc = -1;
 
-	if (yq_http_body_object(r, &body) < 0)
-		return -1;
-	read_room_fields(r, body, false, &t.u.config);
-	if (yq_http_invalid_done(r) == 0 && tx_run(&t) == 0)
-		rc = room_show(r, t.room_id, 200);
-	json_object_put(body);
-	return rc;
+	return tx_body(r, &t, config_fields, 200, TX_ANSWER_ROOM);
 }
 
 /* ---- dissolve ---- */

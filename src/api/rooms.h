@@ -122,6 +122,14 @@ json_object *member_payload(long long uid, const char *username, enum yq_role ro
 json_object *membership_json(const struct yq_room *rm, long long uid, enum yq_role role);
 /* A user's role in t->rm (row locked), with their username when asked. */
 int member_role(struct tx *t, long long uid, enum yq_role *role, char *username, size_t usz);
+/* tx_room(t, act), then the role and username (33 bytes) of the member uid
+ * acts on: 404 when uid is no member. */
+int tx_room_member(struct tx *t, enum yq_action act, long long uid, enum yq_role *role,
+                   char *username);
+/* Lock the one row sql selects with ids a and b into *rows (free it):
+ * 0, a database error, or a 404 refusal with detail when there is none. */
+int tx_lock_row(struct tx *t, const char *sql, long long a, long long b, const char *detail,
+                struct yq_rows **rows);
 /* Add a user to t->rm: capacity (409 full), row, count, event. */
 int add_member(struct tx *t, long long uid, const char *username);
 /* Remove a user from t->rm (404 when not a member), count. */
@@ -129,11 +137,19 @@ int remove_member(struct tx *t, long long uid);
 
 /* ---- handlers' shapes ---- */
 
-/* A handler whose body is {room_id, ...} and whose work is one tx; fields
- * (may be NULL) reads the handler's other fields into t before the 422
- * check.  Answers t->out with status, or an empty status. */
-int room_body_tx(struct yq_req *r, int (*fn)(struct tx *t),
-                 void (*fields)(struct yq_req *r, json_object *body, struct tx *t), int status);
+/* Reads a handler's body fields into t, recording 422 entries. */
+typedef void (*tx_fields)(struct yq_req *r, json_object *body, struct tx *t);
+/* What a handler with a body answers after its tx. */
+enum tx_answer {
+	TX_ANSWER_OUT,  /* t->out with the status, or the status alone */
+	TX_ANSWER_ROOM, /* the room (room_show) with the status */
+};
+/* The shape of every handler with a JSON body whose work is one tx: read
+ * the fields into t (fields may be NULL), answer their 422, run t, answer.
+ * t is the handler's, with r, fn and the path's ids set. */
+int tx_body(struct yq_req *r, struct tx *t, tx_fields fields, int status, enum tx_answer answer);
+/* Read {room_id} (join, leave, invite, apply) into t->room_id. */
+void room_id_field(struct yq_req *r, json_object *body, struct tx *t);
 /* Read {user_id} (invite, transfer) into t->u.target. */
 void target_field(struct yq_req *r, json_object *body, struct tx *t);
 
