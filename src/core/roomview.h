@@ -1,6 +1,6 @@
 /*
  * roomview.h - one read model of a room, shared by the REST app
- * (src/api/rooms.c) and the ws daemon (ws/dbworker.c, ws/members.c,
+ * (src/api/rooms*.c) and the ws daemon (ws/dbworker.c, ws/members.c,
  * ws/playback.c), as notify.h is for notifications: the room row with the
  * viewer's relation to it, the visibility rule, the summary JSON, the
  * member list, the playback row and the chat-message JSON.  A field added
