@@ -105,7 +105,6 @@ decide_fn(struct tx *t)
 		return rc;
 	if ((rc = tx_lock_row(t, find, app, t->rm.id, "Application not found", &rows)) < 0)
 		return rc;
-	long long n;
 	char status[16], name[33];
 	yq_strlcpy(status, yq_rows_str(rows, 0, 0), sizeof(status));
 	long long uid = yq_rows_int(rows, 0, 1);
@@ -122,8 +121,9 @@ decide_fn(struct tx *t)
 			if (role == YQ_ROLE_NONE && (rc = add_member(t, uid, name)) < 0)
 				return rc;
 		}
-		if ((n = YQ_DB_EXEC(r->db, mark, NULL, YQ_PSTR(want), YQ_PINT(r->user->id),
-		                    YQ_PINT(app))) < 0)
+		long long n = YQ_DB_EXEC(r->db, mark, NULL, YQ_PSTR(want), YQ_PINT(r->user->id),
+		                         YQ_PINT(app));
+		if (n < 0)
 			return (int)n;
 		json_object *c = room_content(&t->rm, r->user);
 		yq_json_add_int(c, "application_id", app);

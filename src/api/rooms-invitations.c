@@ -90,7 +90,6 @@ decline_fn(struct tx *t)
 	long long inv = t->u.decline.inv_id;
 	struct yq_rows *rows;
 	int rc = tx_lock_row(t, find, inv, r->user->id, "Invitation not found", &rows);
-	long long n;
 
 	if (rc < 0)
 		return rc;
@@ -106,7 +105,8 @@ decline_fn(struct tx *t)
 		/* the invitee's own invitation: no visibility rule to apply */
 		if ((rc = room_load(r, room_id, true, &t->rm)) < 0)
 			return rc;
-		if ((n = YQ_DB_EXEC(r->db, mark, NULL, YQ_PINT(inv))) < 0)
+		long long n = YQ_DB_EXEC(r->db, mark, NULL, YQ_PINT(inv));
+		if (n < 0)
 			return (int)n;
 		json_object *c = room_content(&t->rm, NULL);
 		yq_json_add_int(c, "invitation_id", inv);
