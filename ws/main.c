@@ -10,9 +10,9 @@
  *
  * Signals (doc/operations.md): they only set a flag and wake the loop;
  * the lifecycle tick (every LIFE_TICK_MS, on the service thread) acts.
- *   SIGTERM, SIGINT  drain: the listener closes, every client is closed
- *                    with 1001 (going away) so it reconnects to another
- *                    node at once, and the loop keeps running until the
+ *   SIGTERM, SIGINT  drain: every client (and any that still connects)
+ *                    is closed with 1001 (going away) so it reconnects to
+ *                    another node at once, and the loop keeps running until the
  *                    database work already queued (chat, playback, the
  *                    relays that stored chat still needs) is done and
  *                    every client is gone, or ws.shutdown_timeout_ms
