@@ -275,9 +275,12 @@ main(int argc, char **argv)
 	 * (ws.heartbeat_timeout) closes silent connections instead. */
 	info.fd_limit_per_thread = 0;
 	info.count_threads = 1;
-	/* lws drops a connection whose upgrade has not completed within this
-	 * (a slowloris trickling its headers); 0 is lws' own default */
+	/* lws drops a connection whose upgrade has not completed within
+	 * this: headers still arriving (a slowloris trickling them holds a
+	 * header table: timeout_secs_ah_idle, lws' default 10 s) or complete
+	 * without an upgrade (timeout_secs, lws' default 5 s) */
 	info.timeout_secs = cfg.ws_handshake_timeout;
+	info.timeout_secs_ah_idle = cfg.ws_handshake_timeout;
 	/* lws' libev plugin (epoll underneath): its own poll(2) loop walks
 	 * every descriptor on each wake-up, which at 20,000 idle connections
 	 * took half a core doing nothing but heart_beats.  Without the plugin
