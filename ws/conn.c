@@ -13,7 +13,9 @@
  *                               room snapshot
  *   RECEIVE                     assemble fragments up to ws.max_message
  *                               (1009 beyond), then protocol_handle()
- *   SERVER_WRITEABLE            queued messages while the socket takes them (writeable())
+ *   SERVER_WRITEABLE            queued messages while the socket takes them
+ *                               (writeable()); then the close frame, if one
+ *                               was asked for, and a lingering close
  *   CLOSED                      detach; presence goes offline after grace
  *
  * LWS_CALLBACK_HTTP_CONFIRM_UPGRADE is deliberately not handled
@@ -27,9 +29,13 @@
 #include "core/util.h"
 #include "ws/ws.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define EARLY_MAX 16
 
@@ -481,11 +487,104 @@ drain_results(void)
 	}
 }
 
+/* ---- closing: the close frame, then a lingering close ----
+ *
+ * Closing a socket that still holds unread input makes the kernel answer
+ * with a reset, and a client that is still writing (a flood, an oversized
+ * message) then loses the close frame it was sent.  So, as nginx's
+ * lingering close does, the close frame is written here, the sending side
+ * shut down (a FIN right behind the frame), and a duplicate of the socket
+ * kept and read to nothing until the client closes its side or
+ * ws.linger_ms pass; lws closes its own descriptor as usual (the
+ * duplicate keeps the socket open).  lws has no lingering close of its own:
+ * it closes at once, or waits for the close acknowledgement while a
+ * flooding client's data piles up unread. */
+#define LINGER_MAX 1024
+
+static struct {
+	int fd;
+	int64_t until_ms;
+} lingering[LINGER_MAX];
+static unsigned nlingering;
+
+/* The close frame, then lingering; when that cannot be done (output still
+ * buffered by lws, no room in the socket, too many lingering) lws sends
+ * the frame and closes as before. */
+static void
+close_lingering(struct lws *wsi, int code, const char *reason)
+{
+	unsigned char f[4 + 123];
+	size_t rl = strnlen(reason, sizeof(f) - 4);
+	int fd = lws_get_socket_fd(wsi);
+	ssize_t n = -1;
+
+	if (fd >= 0 && !lws_partial_buffered(wsi) && nlingering < LINGER_MAX && hub.wc.linger_ms) {
+		f[0] = 0x88; /* FIN, opcode close; a server's frames are not masked */
+		f[1] = (unsigned char)(2 + rl);
+		f[2] = (unsigned char)(code >> 8);
+		f[3] = (unsigned char)(code & 0xff);
+		memcpy(f + 4, reason, rl);
+		n = send(fd, f, 4 + rl, MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
+	if (n <= 0) {
+		lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)reason, rl);
+		return;
+	}
+	int keep = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	shutdown(fd, SHUT_WR);
+	if (keep >= 0) {
+		lingering[nlingering].fd = keep;
+		lingering[nlingering].until_ms = yq_mono_ms() + hub.wc.linger_ms;
+		nlingering++;
+	}
+}
+
+/* Up to LINGER_READ bytes per socket and sweep: a flooding client is held
+ * back by TCP flow control meanwhile, not by a reset. */
+#define LINGER_READ (1024 * 1024)
+
+void
+conn_linger_sweep(int64_t now_ms, bool all)
+{
+	char buf[16384];
+
+	for (unsigned i = 0; i < nlingering;) {
+		bool done = all || now_ms >= lingering[i].until_ms;
+		for (size_t got = 0; !done && got < LINGER_READ;) {
+			ssize_t n = recv(lingering[i].fd, buf, sizeof(buf), MSG_DONTWAIT);
+			if (n > 0)
+				got += (size_t)n;
+			else if (n == 0 ||
+			         (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+				done = true; /* the client closed its side (or the socket failed) */
+			else
+				break;
+		}
+		if (!done) {
+			i++;
+			continue;
+		}
+		close(lingering[i].fd);
+		lingering[i] = lingering[--nlingering];
+	}
+}
+
+unsigned
+conn_lingering(void)
+{
+	return nlingering;
+}
+
 /* ---- receiving ---- */
 
 static int
 receive(struct conn *c, struct lws *wsi, const void *in, size_t len)
 {
+	/* a connection being closed is not served any more (a flood would
+	 * otherwise keep its queue, and the close behind it, from draining);
+	 * one told 1001 still is: it may still send what it had to say */
+	if (c->close_code && c->close_code != LWS_CLOSE_STATUS_GOINGAWAY)
+		return 0;
 	if (lws_is_first_fragment(wsi)) {
 		c->rx_len = 0;
 		c->rx_overflow = false;
@@ -493,8 +592,7 @@ receive(struct conn *c, struct lws *wsi, const void *in, size_t len)
 	if (c->rx_overflow || c->rx_len + len > hub.wc.max_message) {
 		c->rx_overflow = true;
 		metrics_count_close(LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE);
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-		                 (unsigned char *)"message too large", 17);
+		close_lingering(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
 		return -1;
 	}
 	if (c->rx_len + len + 1 > c->rx_cap) {
@@ -563,8 +661,7 @@ writeable(struct conn *c, struct lws *wsi)
 		return 0;
 	}
 	if (c->close_code) {
-		lws_close_reason(wsi, (enum lws_close_status)c->close_code,
-		                 (unsigned char *)c->close_reason, strlen(c->close_reason));
+		close_lingering(wsi, c->close_code, c->close_reason);
 		return -1;
 	}
 	return 0;
@@ -627,6 +724,8 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 			       "no such endpoint: use /ws or /ws/rooms/{id}");
 		else if (!origin_allowed(wsi))
 			refuse(c, WS_CLOSE_FORBIDDEN, "forbidden", "origin not allowed");
+		else if (hub.draining) /* accepted before the listener closed */
+			conn_close(c, LWS_CLOSE_STATUS_GOINGAWAY, "going away");
 		else
 			start_auth(c, wsi, room_id);
 		return 0;

@@ -82,6 +82,18 @@ dbworker_queued(int q)
 }
 
 bool
+dbworker_idle(void)
+{
+	for (int q = 0; q < JOBQ_COUNT; q++)
+		if (__atomic_load_n(&queues[q].pending, __ATOMIC_ACQUIRE))
+			return false;
+	pthread_mutex_lock(&rlock); /* a job posts its result before it stops counting */
+	bool none = !results_head;
+	pthread_mutex_unlock(&rlock);
+	return none;
+}
+
+bool
 dbworker_busy(int q)
 {
 	return dbworker_queued(q) > DBWORKER_BUSY;

@@ -712,10 +712,6 @@ hub_tick(lws_sorted_usec_list_t *sul)
 {
 	int64_t now = yq_mono_ms();
 
-	if (hub.stop && hub.evloop) {
-		lws_context_destroy(hub.ctx); /* ends the event library's loop */
-		return;
-	}
 	sweep_presence(now);
 	if (hub.vol_next == hub.vol_end)
 		hub_ask_id_block(); /* at start, or after a failed reservation */

@@ -7,6 +7,18 @@
  * one service thread.  The database threads start before the service loop
  * and stop after it, so every job the loop queued (playback, presence)
  * still reaches the database on a clean shutdown.
+ *
+ * Signals (doc/operations.md): they only set a flag and wake the loop;
+ * the lifecycle tick (every LIFE_TICK_MS, on the service thread) acts.
+ *   SIGTERM, SIGINT  drain: every client (and any that still connects)
+ *                    is closed with 1001 (going away) so it reconnects to
+ *                    another node at once, and the loop keeps running until the
+ *                    database work already queued (chat, playback, the
+ *                    relays that stored chat still needs) is done and
+ *                    every client is gone, or ws.shutdown_timeout_ms
+ *   SIGHUP           reload the keys that can change under running
+ *                    connections (reload_config); a file that does not
+ *                    load or validate changes nothing
  */
 #include "config.h"
 
@@ -26,11 +38,15 @@
 #define YQ_SYSCONFDIR "/etc"
 #endif
 
+static const char *conf_file;
+
 static void
 on_signal(int sig)
 {
-	(void)sig;
-	hub.stop = 1;
+	if (sig == SIGHUP)
+		hub.reload = 1;
+	else
+		hub.stop = 1;
 	if (hub.ctx)
 		lws_cancel_service(hub.ctx);
 }
@@ -77,6 +93,130 @@ ws_config_from(const struct yq_config *cfg, struct ws_config *wc)
 	wc->health_interval_ms = cfg->ws_health_interval_ms;
 	wc->max_conns_per_user = cfg->ws_max_connections_per_user;
 	wc->max_custom_event = cfg->ws_max_custom_event;
+	wc->shutdown_timeout_ms = cfg->ws_shutdown_timeout_ms;
+	wc->linger_ms = cfg->ws_linger_ms;
+}
+
+/* ---- SIGHUP: reload ----
+ *
+ * Reloaded: the keys only the service thread reads, checked on each use
+ * (limits, timeouts, origins, caps, lingering) and log.level.  The rest
+ * (where it listens, its node id, the database, keys, the event loop,
+ * the worker threads, the queue tail) needs a restart: a change there is
+ * logged and ignored.  A changed limit applies from the next message or
+ * connection; nothing open is closed for it. */
+static void
+reload_config(void)
+{
+	static struct yq_config next;
+	struct ws_config wc;
+	char err[512];
+	const struct yq_config *cur = hub.cfg;
+
+	if (yq_config_load(&next, conf_file, err, sizeof(err)) < 0 ||
+	    yq_config_validate(&next, err, sizeof(err)) < 0) {
+		yq_error("SIGHUP: %s: the configuration is unchanged", err);
+		return;
+	}
+	ws_config_from(&next, &wc);
+	if (strcmp(wc.node_id, hub.wc.node_id) || next.ws_port != cur->ws_port ||
+	    strcmp(next.ws_bind, cur->ws_bind) || wc.auth_workers != hub.wc.auth_workers ||
+	    strcmp(wc.metrics_listen, hub.wc.metrics_listen) ||
+	    strcmp(next.ws_event_loop, cur->ws_event_loop) ||
+	    wc.recent_messages != hub.wc.recent_messages ||
+	    wc.queue_poll_idle_ms != hub.wc.queue_poll_idle_ms ||
+	    next.ws_handshake_timeout != cur->ws_handshake_timeout ||
+	    strcmp(next.db_host, cur->db_host) || strcmp(next.db_hosts, cur->db_hosts) ||
+	    strcmp(next.jwt_key, cur->jwt_key) || strcmp(next.log_target, cur->log_target))
+		yq_warn("SIGHUP: keys that need a restart changed (listener, node id, threads, "
+		        "database, auth, queue, log target): those keep their values");
+	yq_strlcpy(hub.wc.allowed_origins, wc.allowed_origins, sizeof(hub.wc.allowed_origins));
+	hub.wc.heartbeat_timeout_s = wc.heartbeat_timeout_s;
+	hub.wc.presence_grace_ms = wc.presence_grace_ms;
+	hub.wc.rate = wc.rate;
+	hub.wc.burst = wc.burst;
+	hub.wc.abuse_limit = wc.abuse_limit;
+	hub.wc.max_message = wc.max_message;
+	hub.wc.sendq_bytes = wc.sendq_bytes;
+	hub.wc.presence_batch_above = wc.presence_batch_above;
+	hub.wc.lead_min_ms = wc.lead_min_ms;
+	hub.wc.lead_max_ms = wc.lead_max_ms;
+	hub.wc.health_interval_ms = wc.health_interval_ms;
+	hub.wc.max_conns_per_user = wc.max_conns_per_user;
+	hub.wc.max_custom_event = wc.max_custom_event;
+	hub.wc.shutdown_timeout_ms = wc.shutdown_timeout_ms;
+	hub.wc.linger_ms = wc.linger_ms;
+	yq_log_set_level(next.log_level);
+	yq_info("SIGHUP: configuration reloaded from %s", conf_file);
+}
+
+/* ---- SIGTERM: drain, then stop ---- */
+
+#define LIFE_TICK_MS 50
+
+static lws_sorted_usec_list_t life;
+static int64_t drain_until_ms;
+static unsigned idle_ticks;
+
+static void
+drain_begin(int64_t now)
+{
+	unsigned n = 0;
+
+	hub.draining = true;
+	drain_until_ms = now + hub.wc.shutdown_timeout_ms;
+	/* no more sweeps: a room stays until the chat its members sent has
+	 * been stored and relayed (conn.c's chat_saved) */
+	lws_sul_cancel(&hub.tick);
+	/* The listener stays open (lws 4.1.6's lws_context_deprecate() reads
+	 * the listener it has just freed): a client that connects meanwhile
+	 * is answered 1001 at once (conn.c), and one through nginx tries
+	 * again, reaching another node or, once this one has exited, being
+	 * passed on by nginx itself. */
+	MAP_EACH(&hub.conns, id, v, {
+		(void)id;
+		conn_close(v, LWS_CLOSE_STATUS_GOINGAWAY, "going away");
+		n++;
+	});
+	yq_info("stopping: %u connections told 1001, %u + %u database jobs to flush", n,
+	        dbworker_queued(JOBQ_AUTH), dbworker_queued(JOBQ_ROOM));
+}
+
+/* Done when no client is left (lingering ones included) and the database
+ * threads have been idle for two ticks in a row (a result the loop has
+ * not handled yet may queue a relay), or at the deadline. */
+static bool
+drained(int64_t now)
+{
+	idle_ticks = dbworker_idle() ? idle_ticks + 1 : 0;
+	if (now >= drain_until_ms) {
+		yq_warn("stopping after ws.shutdown_timeout_ms: %zu connections, %u + %u database "
+		        "jobs left",
+		        hub.conns.n, dbworker_queued(JOBQ_AUTH), dbworker_queued(JOBQ_ROOM));
+		return true;
+	}
+	return hub.conns.n == 0 && conn_lingering() == 0 && idle_ticks >= 2;
+}
+
+static void
+life_tick(lws_sorted_usec_list_t *sul)
+{
+	int64_t now = yq_mono_ms();
+
+	conn_linger_sweep(now, false);
+	if (hub.reload && !hub.stop) {
+		hub.reload = 0;
+		reload_config();
+	}
+	if (hub.stop && !hub.draining) {
+		drain_begin(now);
+	} else if (hub.draining && drained(now)) {
+		hub.done = true;
+		if (hub.evloop)
+			lws_context_destroy(hub.ctx); /* ends the event library's loop */
+		return;
+	}
+	lws_sul_schedule(hub.ctx, 0, sul, life_tick, LIFE_TICK_MS * LWS_US_PER_MS);
 }
 
 static void
@@ -108,7 +248,8 @@ main(int argc, char **argv)
 			return opt == 'h' ? 0 : 2;
 		}
 	}
-	if (yq_config_load(&cfg, conf ? conf : defconf, err, sizeof(err)) < 0 ||
+	conf_file = conf ? conf : defconf;
+	if (yq_config_load(&cfg, conf_file, err, sizeof(err)) < 0 ||
 	    yq_config_validate(&cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "yiqikan-ws: %s\n", err);
 		return 1;
@@ -134,6 +275,12 @@ main(int argc, char **argv)
 	 * (ws.heartbeat_timeout) closes silent connections instead. */
 	info.fd_limit_per_thread = 0;
 	info.count_threads = 1;
+	/* lws drops a connection whose upgrade has not completed within
+	 * this: headers still arriving (a slowloris trickling them holds a
+	 * header table: timeout_secs_ah_idle, lws' default 10 s) or complete
+	 * without an upgrade (timeout_secs, lws' default 5 s) */
+	info.timeout_secs = cfg.ws_handshake_timeout;
+	info.timeout_secs_ah_idle = cfg.ws_handshake_timeout;
 	/* lws' libev plugin (epoll underneath): its own poll(2) loop walks
 	 * every descriptor on each wake-up, which at 20,000 idle connections
 	 * took half a core doing nothing but heart_beats.  Without the plugin
@@ -173,27 +320,33 @@ main(int argc, char **argv)
 		}
 	}
 	struct sigaction sa = { .sa_handler = on_signal };
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	lws_sul_schedule(hub.ctx, 0, &hub.tick, hub_tick, 200 * LWS_US_PER_MS);
+	lws_sul_schedule(hub.ctx, 0, &life, life_tick, LIFE_TICK_MS * LWS_US_PER_MS);
 	yq_info("node %s listening on %s:%u (%s)", hub.wc.node_id, cfg.ws_bind, cfg.ws_port,
 	        hub.evloop ? "libev" : "poll");
 	if (hub.evloop) {
-		/* the event library's loop runs until hub_tick() sees hub.stop
+		/* the event library's loop runs until life_tick() has drained
 		 * and destroys the context */
 		while (!lws_service(hub.ctx, 0))
 			;
 	} else {
-		while (!hub.stop && lws_service(hub.ctx, 0) >= 0)
+		while (!hub.done && lws_service(hub.ctx, 0) >= 0)
 			;
 	}
 	yq_info("stopping (%llu messages sent, %llu slow consumers dropped)",
 	        (unsigned long long)hub.sent, (unsigned long long)hub.dropped_slow);
 	lws_sul_cancel(&hub.tick);
+	lws_sul_cancel(&life);
 	lws_context_destroy(hub.ctx);
 	hub.ctx = NULL;
+	conn_linger_sweep(yq_mono_ms(), true);
 	/* rooms that outlived their connections (grace) still hold playback */
 	MAP_EACH(&hub.rooms, id, v, {
 		struct room *rm = v;

@@ -351,6 +351,8 @@ struct ws_config {
 	unsigned health_interval_ms;       /* sync_health relay, per room */
 	unsigned max_conns_per_user;       /* on this node; 0: no cap */
 	size_t max_custom_event;           /* bytes of a custom_event's data */
+	unsigned shutdown_timeout_ms;      /* SIGTERM: the longest drain */
+	unsigned linger_ms;                /* a closed socket is drained this long at most */
 };
 
 /* ---- counters for GET /metrics (metrics.c) ---- */
@@ -388,9 +390,12 @@ struct hub {
 	/* counters for logs and benchmarks */
 	uint64_t sent, dropped_slow, writeables, presence_batches;
 	struct ws_metrics m;
-	unsigned live_conns;        /* atomic: connections, read by the queue tail */
-	volatile sig_atomic_t stop; /* SIGTERM/SIGINT */
-	bool evloop;                /* lws runs on libev (else its poll loop) */
+	unsigned live_conns;          /* atomic: connections, read by the queue tail */
+	volatile sig_atomic_t stop;   /* SIGTERM/SIGINT */
+	volatile sig_atomic_t reload; /* SIGHUP */
+	bool draining;                /* stopping: clients told 1001, database work flushing */
+	bool done;                    /* drained: the service loop ends */
+	bool evloop;                  /* lws runs on libev (else its poll loop) */
 	/* ids of the other nodes seen in presence events */
 	char nodes[64][65];
 	unsigned nnodes;
@@ -407,6 +412,10 @@ void conn_send(struct conn *c, struct msg *m);
 void conn_send_json(struct conn *c, json_object *o); /* consumes o */
 void conn_error(struct conn *c, const char *code, const char *message, json_object *ref);
 void conn_close(struct conn *c, int code, const char *reason);
+/* Lingering closes (conn.c): read what closed clients still send, close
+ * their sockets at EOF or after ws.linger_ms (all: now); how many remain. */
+void conn_linger_sweep(int64_t now_ms, bool all);
+unsigned conn_lingering(void);
 extern const struct lws_protocols ws_protocols[];
 
 /* hub.c */
@@ -544,6 +553,9 @@ void dbworker_submit(struct job *j); /* takes ownership */
  * traffic is refused ("busy") rather than queued without bound. */
 #define DBWORKER_BUSY 20000
 bool dbworker_busy(int q);
+/* No job queued or running and no result waiting for the service thread
+ * (a clean shutdown waits for this, conn.c's results may queue more). */
+bool dbworker_idle(void);
 void dbworker_tail_kick(void);         /* end the queue tail's idle wait now */
 struct result *dbworker_results(void); /* the list of finished results */
 void result_free(struct result *r);

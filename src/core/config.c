@@ -94,6 +94,9 @@ static const struct ckey keys[] = {
 	U("ws.max_connections_per_user", ws_max_connections_per_user, "20"),
 	U("ws.max_custom_event", ws_max_custom_event, "8192"),
 	S("ws.event_loop", ws_event_loop, "libev"),
+	U("ws.handshake_timeout", ws_handshake_timeout, "5"),
+	U("ws.shutdown_timeout_ms", ws_shutdown_timeout_ms, "10000"),
+	U("ws.linger_ms", ws_linger_ms, "5000"),
 };
 
 static const struct ckey *

@@ -89,6 +89,9 @@ struct yq_config {
 	unsigned ws_max_connections_per_user; /* per node; 0: no cap */
 	unsigned ws_max_custom_event;         /* bytes of a custom_event's data */
 	char ws_event_loop[16];
+	unsigned ws_handshake_timeout;   /* s: an upgrade that has not completed is dropped */
+	unsigned ws_shutdown_timeout_ms; /* SIGTERM: longest wait for clients and the database */
+	unsigned ws_linger_ms; /* after a close frame: drain the socket this long at most */
 };
 
 /* Fill cfg with defaults, then the file at path (NULL: none), then the

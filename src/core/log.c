@@ -37,6 +37,17 @@ is_devnull(int fd)
 }
 
 int
+yq_log_set_level(const char *level)
+{
+	for (size_t i = 0; i < YQ_ARRAY_LEN(level_names); i++)
+		if (level && strcmp(level, level_names[i]) == 0) {
+			__atomic_store_n(&min_level, (enum yq_log_level)i, __ATOMIC_RELAXED);
+			return 0;
+		}
+	return -1;
+}
+
+int
 yq_log_init(const char *ident, const char *target, const char *level)
 {
 	yq_strlcpy(log_ident, ident, sizeof(log_ident));
@@ -79,7 +90,7 @@ yq_log_reqid(void)
 void
 yq_log(enum yq_log_level level, const char *fmt, ...)
 {
-	if (level < min_level)
+	if (level < (enum yq_log_level)__atomic_load_n(&min_level, __ATOMIC_RELAXED))
 		return;
 
 	char msg[1024];

@@ -13,6 +13,9 @@
 enum yq_log_level { YQ_LOG_DEBUG, YQ_LOG_INFO, YQ_LOG_WARN, YQ_LOG_ERROR };
 
 int yq_log_init(const char *ident, const char *target, const char *level);
+/* Change the lowest level logged, from any thread (a reload): -1 for an
+ * unknown name, nothing changed. */
+int yq_log_set_level(const char *level);
 void yq_log_set_reqid(const char *reqid);
 const char *yq_log_reqid(void);
 void yq_log(enum yq_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
