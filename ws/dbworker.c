@@ -36,20 +36,9 @@ struct jobq_state {
 	pthread_t threads[JOBQ_THREADS_MAX];
 };
 static struct jobq_state queues[JOBQ_COUNT] = {
-	[JOBQ_AUTH] = { PTHREAD_MUTEX_INITIALIZER,
-	                PTHREAD_COND_INITIALIZER,
-	                NULL,
-	                NULL,
-	                0,
-	                0,
-	                { 0 } },
-	[JOBQ_ROOM] = { PTHREAD_MUTEX_INITIALIZER,
-	                PTHREAD_COND_INITIALIZER,
-	                NULL,
-	                NULL,
-	                0,
-	                0,
-	                { 0 } },
+	[JOBQ_AUTH] = { .lock = PTHREAD_MUTEX_INITIALIZER, .more = PTHREAD_COND_INITIALIZER },
+	[JOBQ_ROOM] = { .lock = PTHREAD_MUTEX_INITIALIZER, .more = PTHREAD_COND_INITIALIZER },
+	[JOBQ_PRESENCE] = { .lock = PTHREAD_MUTEX_INITIALIZER, .more = PTHREAD_COND_INITIALIZER },
 };
 static pthread_mutex_t rlock = PTHREAD_MUTEX_INITIALIZER;
 static struct result *results_head, *results_tail;
@@ -62,17 +51,25 @@ static struct hub *H;
 
 /* Authentication runs apart from room traffic: its jobs are independent
  * (any order, several at once), room jobs keep the order they were sent
- * in (one thread). */
+ * in (one thread).  Presence rows have a queue of their own: a join storm
+ * writes one per joiner, and a play command must not wait behind them. */
 static enum jobq
 queue_of(const struct job *j)
 {
-	return j->kind == JOB_AUTH ? JOBQ_AUTH : JOBQ_ROOM;
+	switch (j->kind) {
+	case JOB_AUTH: return JOBQ_AUTH;
+	case JOB_PRESENCE_UP:
+	case JOB_PRESENCE_DOWN:
+	case JOB_PRESENCE_REFRESH:
+	case JOB_LIVE_NODES: return JOBQ_PRESENCE;
+	default: return JOBQ_ROOM;
+	}
 }
 
 const char *
 dbworker_queue_name(int q)
 {
-	return q == JOBQ_AUTH ? "auth" : "room";
+	return q == JOBQ_AUTH ? "auth" : q == JOBQ_PRESENCE ? "presence" : "room";
 }
 
 unsigned
@@ -738,29 +735,73 @@ run_job(struct yq_db *db, struct job *j)
 		yq_warn("database job %d failed (%lld)", (int)j->kind, n);
 }
 
+/* Presence jobs in order, the upserts of a run of them (no other job in
+ * between) in one statement: a join storm writes one row per joiner.
+ * Within a run the last upsert of a user stands, as it would in turn. */
+static void
+do_presence_batch(struct yq_db *db, struct job **jobs, size_t n)
+{
+	static const char ups[] =
+	        "INSERT INTO presence (user_id, node_id, connections) SELECT j.u, ?, j.c "
+	        "FROM JSON_TABLE(?, '$[*]' COLUMNS (u BIGINT PATH '$[0]', c INT PATH '$[1]')) AS j "
+	        "ON DUPLICATE KEY UPDATE connections = VALUES(connections), seen_at = NOW()";
+
+	for (size_t i = 0; i < n;) {
+		if (jobs[i]->kind != JOB_PRESENCE_UP || i + 1 == n ||
+		    jobs[i + 1]->kind != JOB_PRESENCE_UP) {
+			run_job(db, jobs[i++]);
+			continue;
+		}
+		size_t end = i;
+		while (end < n && jobs[end]->kind == JOB_PRESENCE_UP)
+			end++;
+		struct yq_buf b = { 0 };
+		bool any = false;
+		yq_buf_puts(&b, "[");
+		for (size_t k = i; k < end; k++) {
+			bool later = false; /* superseded by a later upsert of the user */
+			for (size_t l = k + 1; l < end && !later; l++)
+				later = jobs[l]->user_id == jobs[k]->user_id;
+			if (!later)
+				yq_buf_printf(&b, "%s[%lld,%d]", any ? "," : "",
+				              (long long)jobs[k]->user_id,
+				              jobs[k]->presence.connections);
+			any = any || !later;
+		}
+		long long rc = yq_buf_puts(&b, "]") < 0
+		                       ? YQ_ENOMEM
+		                       : YQ_DB_EXEC(db, ups, NULL, YQ_PSTR(H->wc.node_id),
+		                                    YQ_PSTR(b.data));
+		if (rc < 0)
+			yq_warn("presence of %zu users not stored (%lld)", end - i, rc);
+		yq_buf_free(&b);
+		i = end;
+	}
+}
+
 static bool
 is_stopping(void)
 {
 	return __atomic_load_n(&stopping, __ATOMIC_ACQUIRE);
 }
 
-/* Room jobs one at a time, in order; authentications as many as are
- * waiting (up to AUTH_BATCH) in one batch. */
+/* Room jobs one at a time, in order; authentications and presence rows as
+ * many as are waiting (up to AUTH_BATCH) in one batch. */
 static void *
 worker_main(void *arg)
 {
 	struct jobq_state *q = arg;
 	struct yq_db *db = yq_db_new(H->cfg);
-	bool auth = q == &queues[JOBQ_AUTH];
+	bool auth = q == &queues[JOBQ_AUTH], presence = q == &queues[JOBQ_PRESENCE];
 	struct job *batch[AUTH_BATCH];
 
-	yq_log_set_reqid(auth ? "dbauth" : "dbworker");
+	yq_log_set_reqid(auth ? "dbauth" : presence ? "dbpresence" : "dbworker");
 	for (;;) {
 		size_t n = 0;
 		pthread_mutex_lock(&q->lock);
 		while (!q->head && !is_stopping())
 			pthread_cond_wait(&q->more, &q->lock);
-		while (q->head && n < (auth ? AUTH_BATCH : 1)) {
+		while (q->head && n < (auth || presence ? AUTH_BATCH : 1)) {
 			struct job *j = q->head;
 			q->head = j->next;
 			if (!q->head)
@@ -772,6 +813,8 @@ worker_main(void *arg)
 			break; /* stopping, and nothing left */
 		if (auth)
 			do_auth_batch(db, batch, n);
+		else if (presence)
+			do_presence_batch(db, batch, n);
 		else
 			run_job(db, batch[0]);
 		for (size_t i = 0; i < n; i++)
@@ -884,7 +927,8 @@ dbworker_start(struct hub *h)
 	H = h;
 	cleanup_presence();
 	queues[JOBQ_AUTH].nthreads = h->wc.auth_workers;
-	queues[JOBQ_ROOM].nthreads = 1; /* room jobs keep their order */
+	queues[JOBQ_ROOM].nthreads = 1;     /* room jobs keep their order */
+	queues[JOBQ_PRESENCE].nthreads = 1; /* and so do presence rows */
 	for (int q = 0; q < JOBQ_COUNT; q++)
 		for (unsigned i = 0; i < queues[q].nthreads; i++)
 			if (pthread_create(&queues[q].threads[i], NULL, worker_main, &queues[q]) !=

@@ -615,7 +615,12 @@ struct result {
 
 /* Job queues, each with its own thread(s) and database connection(s), so
  * a burst of connects never holds up room traffic. */
-enum jobq { JOBQ_AUTH, JOBQ_ROOM, JOBQ_COUNT };
+enum jobq {
+	JOBQ_AUTH,     /* connects, in batches */
+	JOBQ_ROOM,     /* chat, playback, relay, id blocks: in order */
+	JOBQ_PRESENCE, /* presence rows, in order (consecutive upserts in one statement) */
+	JOBQ_COUNT,
+};
 unsigned dbworker_queued(int q);
 const char *dbworker_queue_name(int q);
 int64_t dbworker_tail_lag_ms(void); /* since the queue tail last reached the head */
