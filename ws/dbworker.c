@@ -2,12 +2,14 @@
  * dbworker.c - everything yiqikan-ws asks of MariaDB, off the service
  * thread.
  *
- * One worker thread takes jobs in order from a locked FIFO (so a chat
- * message is stored and relayed in the order it was sent) on its own
- * connection; a second thread tails the event queue with the reader of
- * src/core/queue.c.  Both hand results back through one locked list and
- * wake the service thread with lws_cancel_service().  Nothing here touches
- * a connection or a room: results carry ids.
+ * Job queues, each a locked FIFO with its own thread(s) and connection(s):
+ * authentication (ws.auth_workers threads, connects answered in batches),
+ * room traffic (one thread, so a chat message is stored and relayed in the
+ * order it was sent) and presence rows (one thread); another thread tails
+ * the event queue with the reader of src/core/queue.c.  All hand results
+ * back through one locked list and wake the service thread with
+ * lws_cancel_service().  Nothing here touches a connection or a room:
+ * results carry ids.
  */
 #include "config.h"
 

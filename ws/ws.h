@@ -7,9 +7,10 @@
  *     of lws.  It never calls MariaDB.
  *   - database job queues (dbworker.c), each with its own thread(s) and
  *     connection(s): authentication (ws.auth_workers threads; connects are
- *     independent) and room traffic (one thread, in order: store a chat
- *     message, persist playback, presence rows, relay room traffic to the
- *     queue), so a burst of connects never delays a play command.
+ *     independent and answered in batches), room traffic (one thread, in
+ *     order: store a chat message, persist playback, relay room traffic to
+ *     the queue) and presence rows (one thread, in order), so a burst of
+ *     connects never delays a play command.
  *   - the queue tail (dbworker.c) polls the event queue with the reader of
  *     src/core/queue.c on its own connection, backing off when idle.
  *   Results come back through a locked list and lws_cancel_service() (one
