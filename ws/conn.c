@@ -568,6 +568,7 @@ receive(struct conn *c, struct lws *wsi, const void *in, size_t len)
 static int
 write_parts(struct conn *c, struct lws *wsi, struct msg *m, size_t *budget)
 {
+	// cppcheck-suppress unassignedVariable ; msg_copy fills it
 	static unsigned char chunk[LWS_PRE + WRITE_CHUNK]; /* the service thread's */
 	size_t off = c->q.partial_off;
 	size_t n = msg_copy(m, off, chunk + LWS_PRE, WRITE_CHUNK);
