@@ -203,29 +203,34 @@ struct auth {
 };
 
 /* "[a,b,...]" of the users of the batch still in the running (with_after:
- * "[[user,last_id],...]"), or NULL when there are none. */
-static char *
-id_list(const struct auth *v, size_t n, int64_t room_id, bool with_after)
+ * "[[user,last_id],...]") in *out, NULL when there are none: 0, or
+ * YQ_ENOMEM (never "none" for want of memory: that would skip a check). */
+static int
+id_list(const struct auth *v, size_t n, int64_t room_id, bool with_after, char **out)
 {
 	struct yq_buf b = { 0 };
 	bool any = false;
+	int rc = yq_buf_puts(&b, "[");
 
-	yq_buf_puts(&b, "[");
-	for (size_t i = 0; i < n; i++) {
+	*out = NULL;
+	for (size_t i = 0; i < n && rc == 0; i++) {
 		if (v[i].rc || (room_id && v[i].j->room_id != room_id))
 			continue;
 		if (with_after)
-			yq_buf_printf(&b, "%s[%lld,%lld]", any ? "," : "", (long long)v[i].uid,
-			              (long long)v[i].j->auth.last_id);
+			rc = yq_buf_printf(&b, "%s[%lld,%lld]", any ? "," : "", (long long)v[i].uid,
+			                   (long long)v[i].j->auth.last_id);
 		else
-			yq_buf_printf(&b, "%s%lld", any ? "," : "", (long long)v[i].uid);
+			rc = yq_buf_printf(&b, "%s%lld", any ? "," : "", (long long)v[i].uid);
 		any = true;
 	}
-	if (yq_buf_puts(&b, "]") < 0 || !any) {
+	if (rc == 0)
+		rc = yq_buf_puts(&b, "]");
+	if (rc < 0 || !any) {
 		yq_buf_free(&b);
-		return NULL;
+		return rc < 0 ? YQ_ENOMEM : 0;
 	}
-	return b.data;
+	*out = b.data;
+	return 0;
 }
 
 /* A ticket is spent by one UPDATE (single use, 30 s): which user it names
@@ -259,8 +264,10 @@ auth_users(struct yq_db *db, struct auth *v, size_t n)
 	                          "FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT PATH '$')) AS j "
 	                          "JOIN users u ON u.id = j.id";
 	struct yq_rows *rows;
-	char *ids = id_list(v, n, 0, false);
+	char *ids;
 
+	if (id_list(v, n, 0, false, &ids) < 0)
+		return YQ_ENOMEM;
 	if (!ids)
 		return 0;
 	long long rc = YQ_DB_EXEC(db, sql, &rows, YQ_PSTR(ids));
@@ -317,9 +324,11 @@ auth_room(struct yq_db *db, const struct yq_config *cfg, unsigned nrecent, struc
 	        "STRAIGHT_JOIN users u ON u.id = t.user_id ORDER BY t.id";
 	struct yq_rows *rows;
 	struct yq_room rm = { 0 };
-	char *ids = id_list(v, n, room_id, false);
+	char *ids;
 	bool any = false, want_members = false, history_on = false;
 
+	if (id_list(v, n, room_id, false, &ids) < 0)
+		return YQ_ENOMEM;
 	if (!ids)
 		return 0;
 	long long rc = YQ_DB_EXEC(db, room, &rows, YQ_PSTR(ids), YQ_PINT(room_id));
@@ -456,8 +465,10 @@ auth_replay(struct yq_db *db, struct auth *v, size_t n)
 	                             " FROM notifications WHERE user_id = ? AND status = 'unread' "
 	                             "AND deleted_at IS NULL ORDER BY id LIMIT 1000";
 	struct yq_rows *some, *rows;
-	char *ids = id_list(v, n, 0, true);
+	char *ids;
 
+	if (id_list(v, n, 0, true, &ids) < 0)
+		return YQ_ENOMEM;
 	if (!ids)
 		return 0;
 	long long rc = YQ_DB_EXEC(db, who, &some, YQ_PSTR(ids));
