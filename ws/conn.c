@@ -179,10 +179,11 @@ submit_auth(struct conn *c, struct job *j)
 	struct room *rm = j->room_id ? hub_room(j->room_id, true) : NULL;
 
 	if (rm) {
-		j->hold_room = true;
-		j->skip_members = rm->members_loaded;
+		j->auth.hold_room = true;
+		j->auth.skip_members = rm->members_loaded;
 		rm->pending_auth++;
 		c->auth_epoch = rm->epoch; /* before the worker reads membership */
+		j->auth.epoch = rm->epoch;
 	}
 	dbworker_submit(j);
 }
@@ -190,15 +191,17 @@ submit_auth(struct conn *c, struct job *j)
 /* A room event that changes membership, roles or config reached this node
  * while the connection's membership was being read: the read may predate
  * it (and the event found no connection to act on), so read again, as the
- * user the credentials named.  Rounds are bounded: a room whose members
- * change faster than a read is answered 1013 (try again). */
+ * user the credentials named.  The same when the room still has no member
+ * list (the one read with it was left because the epoch had moved).
+ * Rounds are bounded: a room whose members change faster than a read is
+ * answered 1013 (try again). */
 #define AUTH_ROUNDS_MAX 8
 
 static bool
 recheck_auth(struct conn *c, const struct result *r, const struct room *held)
 {
-	if (!c || c->state != CONN_AUTH || c->close_code || r->status || !held ||
-	    held->epoch == c->auth_epoch)
+	if (!c || c->state != CONN_AUTH || c->close_code || r->auth.status || !held ||
+	    (held->epoch == c->auth_epoch && held->members_loaded))
 		return false;
 	struct job *j = c->auth_rounds < AUTH_ROUNDS_MAX ? calloc(1, sizeof(*j)) : NULL;
 	if (!j) {
@@ -207,11 +210,11 @@ recheck_auth(struct conn *c, const struct result *r, const struct room *held)
 	}
 	c->auth_rounds++;
 	j->kind = JOB_AUTH;
-	j->recheck = true;
+	j->auth.recheck = true;
 	j->uid = c->uid;
 	j->room_id = held->id;
 	j->user_id = r->user_id;
-	j->last_id = c->last_id;
+	j->auth.last_id = c->last_id;
 	submit_auth(c, j);
 	return true;
 }
@@ -235,20 +238,20 @@ start_auth(struct conn *c, struct lws *wsi, int64_t room_id)
 	j->kind = JOB_AUTH;
 	j->uid = c->uid;
 	j->room_id = room_id;
-	j->last_id = -1;
+	j->auth.last_id = -1;
 	if ((v = lws_get_urlarg_by_name(wsi, "last_notification_id=", arg, sizeof(arg)))) {
 		int64_t n;
 		if (yq_parse_i64(v, 0, INT64_MAX, &n) == 0)
-			j->last_id = n;
+			j->auth.last_id = n;
 	}
-	c->last_id = j->last_id;
+	c->last_id = j->auth.last_id;
 	if ((v = lws_get_urlarg_by_name(wsi, "ticket=", arg, sizeof(arg)))) {
-		if (yq_secret_hash(v, j->secret) < 0) {
+		if (yq_secret_hash(v, j->auth.ticket_hash) < 0) {
 			free(j);
 			refuse(c, WS_CLOSE_BAD_TOKEN, "forbidden", "invalid or expired ticket");
 			return;
 		}
-		j->flag = true;
+		j->auth.by_ticket = true;
 		submit_auth(c, j);
 		return;
 	}
@@ -265,16 +268,16 @@ start_auth(struct conn *c, struct lws *wsi, int64_t room_id)
 		return;
 	}
 	j->user_id = cl.sub;
-	c->user_id = cl.sub; /* so a password change closes it while it authenticates */
-	j->num = cl.ver;     /* checked against the user's token version */
+	c->user_id = cl.sub;            /* so a password change closes it while it authenticates */
+	j->auth.token_version = cl.ver; /* checked against the user's */
 	submit_auth(c, j);
 }
 
 static void
 send_replay(struct conn *c, const struct result *r, enum lane lane)
 {
-	for (size_t i = 0; i < r->nreplay; i++) {
-		struct msg *m = msg_new(r->replay[i], strlen(r->replay[i]));
+	for (size_t i = 0; i < r->auth.nreplay; i++) {
+		struct msg *m = msg_new(r->auth.replay[i], strlen(r->auth.replay[i]));
 		if (m) {
 			m->lane = (unsigned char)lane;
 			conn_send(c, m);
@@ -284,29 +287,31 @@ send_replay(struct conn *c, const struct result *r, enum lane lane)
 }
 
 /* The snapshot, assembled as text: the room summary and recent messages
- * as the worker rendered them, the member list from the room's live list,
+ * as the worker rendered them, the member list from the room's live list
+ * (shared with every other snapshot of the same list: members_snapshot),
  * the playback state of this node. */
 static void
 send_snapshot(struct conn *c, const struct result *r)
 {
 	struct room *rm = c->room;
-	struct yq_buf b = { 0 };
+	struct yq_buf head = { 0 }, tail = { 0 };
 	json_object *pb = yq_playback_json(&rm->pb);
 	int64_t now = yq_now_ms();
 	size_t pblen;
 
 	yq_json_add_int(pb, "position_now_ms", playback_position(&rm->pb, now));
 	const char *pbs = yq_json_str(pb, &pblen);
-	yq_buf_puts(&b, "{\"type\":\"room_event\",\"payload\":{\"event\":\"snapshot\",\"room\":");
-	yq_buf_puts(&b, r->room_json ? r->room_json : "null");
-	yq_buf_printf(&b, ",\"my_role\":\"%s\",\"members\":", yq_role_name(c->role));
-	members_render(&rm->members, &b, c->user_id);
-	yq_buf_puts(&b, ",\"playback\":");
-	yq_buf_append(&b, pbs, pblen);
-	yq_buf_puts(&b, ",\"recent_messages\":");
-	yq_buf_puts(&b, r->recent_json ? r->recent_json : "[]");
-	if (yq_buf_printf(&b, "},\"ts\":%lld}", (long long)now) == 0) {
-		struct msg *m = msg_new(b.data, b.len);
+	yq_buf_puts(&head,
+	            "{\"type\":\"room_event\",\"payload\":{\"event\":\"snapshot\",\"room\":");
+	yq_buf_puts(&head, r->auth.room_json ? r->auth.room_json : "null");
+	yq_buf_printf(&head, ",\"my_role\":\"%s\",\"members\":", yq_role_name(c->role));
+	yq_buf_puts(&tail, ",\"playback\":");
+	yq_buf_append(&tail, pbs, pblen);
+	yq_buf_puts(&tail, ",\"recent_messages\":");
+	yq_buf_puts(&tail, r->auth.recent_json ? r->auth.recent_json : "[]");
+	if (yq_buf_printf(&tail, "},\"ts\":%lld}", (long long)now) == 0 && head.data) {
+		struct msg *m = members_snapshot(&rm->members, c->user_id, head.data, head.len,
+		                                 tail.data, tail.len);
 		if (m) {
 			m->lane = LANE_CONTROL;
 			conn_send(c, m);
@@ -314,7 +319,8 @@ send_snapshot(struct conn *c, const struct result *r)
 		}
 	}
 	json_object_put(pb);
-	yq_buf_free(&b);
+	yq_buf_free(&head);
+	yq_buf_free(&tail);
 }
 
 static void
@@ -322,15 +328,16 @@ auth_apply(struct conn *c, struct result *r)
 {
 	if (!c || c->state != CONN_AUTH || c->close_code)
 		return; /* gone, or closed meanwhile (its sessions ended) */
-	if (r->status) {
-		const char *msg = r->status == WS_CLOSE_BAD_TOKEN ? "invalid or expired credentials"
-		                  : r->status == WS_CLOSE_FORBIDDEN ? "not a member of this room"
-		                  : r->status == WS_CLOSE_NOT_FOUND ? "no such room"
-		                                                    : "internal error";
-		refuse(c, r->status,
-		       r->status == WS_CLOSE_NOT_FOUND ? "not_found"
-		       : r->status == 1011             ? "internal"
-		                                       : "forbidden",
+	if (r->auth.status) {
+		const char *msg =
+		        r->auth.status == WS_CLOSE_BAD_TOKEN   ? "invalid or expired credentials"
+		        : r->auth.status == WS_CLOSE_FORBIDDEN ? "not a member of this room"
+		        : r->auth.status == WS_CLOSE_NOT_FOUND ? "no such room"
+		                                               : "internal error";
+		refuse(c, r->auth.status,
+		       r->auth.status == WS_CLOSE_NOT_FOUND ? "not_found"
+		       : r->auth.status == 1011             ? "internal"
+		                                            : "forbidden",
 		       msg);
 		return;
 	}
@@ -341,47 +348,30 @@ auth_apply(struct conn *c, struct result *r)
 		return;
 	}
 	c->user_id = r->user_id;
-	yq_strlcpy(c->username, r->username, sizeof(c->username));
-	c->role = r->role;
+	yq_strlcpy(c->username, r->auth.username, sizeof(c->username));
+	c->role = r->auth.role;
 	if (r->room_id) {
-		struct room *known = hub_room(r->room_id, false);
-		bool fresh = !known || !known->members_loaded;
-		c->room = known ? known : hub_room(r->room_id, true);
+		/* the room came to life at submit_auth and has its list
+		 * (room_loaded, or recheck_auth reads again) */
+		c->room = hub_room(r->room_id, true);
 		if (!c->room) {
 			refuse(c, 1011, "internal", "out of memory");
 			return;
 		}
 		/* the stored state may be newer than what this node has seen */
-		if (fresh || r->pb.version > c->room->pb.version)
-			c->room->pb = r->pb;
-		if (fresh) {
-			c->room->sync_playback = r->sync_playback;
-			c->room->guest_control = r->guest_control;
-			c->room->keep_chat_history = r->keep_chat_history;
-		}
-		if (!c->room->members_loaded && r->has_members) {
-			struct room *rm = c->room;
-			members_free(&rm->members); /* events seen before it had a list */
-			rm->members = r->members;   /* adopted */
-			memset(&r->members, 0, sizeof(r->members));
-			rm->members_loaded = true;
-			/* presence seen here since the list was read is newer */
-			for (size_t i = 0; i < rm->nusers; i++)
-				if (rm->users[i].conns || rm->users[i].remote)
-					members_set_online(&rm->members, rm->users[i].user_id,
-					                   true);
-		}
+		if (r->auth.pb.version > c->room->pb.version)
+			c->room->pb = r->auth.pb;
 		/* what the database says of the joiner now is the freshest (its
 		 * presence changes in hub_attach) */
-		members_add(&c->room->members, r->user_id, r->username, r->avatar_url, r->role,
-		            false);
+		members_add(&c->room->members, r->user_id, r->auth.username, r->auth.avatar_url,
+		            r->auth.role, false);
 	}
 	c->state = CONN_READY;
 	c->last_rx_ms = yq_mono_ms(); /* the heartbeat clock starts when ready */
 	/* A reconnect with last_notification_id gets what it missed first,
 	 * then the snapshot; otherwise the snapshot is the first message and
 	 * the unread notifications follow. */
-	bool replay_first = r->replay_after;
+	bool replay_first = r->auth.replay_after;
 	if (replay_first)
 		send_replay(c, r, LANE_CONTROL);
 	if (c->room)
@@ -401,12 +391,39 @@ auth_apply(struct conn *c, struct result *r)
 	c->nearly = 0;
 }
 
+/* A room's member list and state, read by a batch of connects to it (their
+ * answers follow): taken when the room has no list yet and no event that
+ * changes who may be in moved its epoch since the newest of those
+ * connects asked (else their answers are read again, and so is the list). */
+static void
+room_loaded(struct result *r)
+{
+	struct room *rm = hub_room(r->room_id, false);
+
+	if (!rm || rm->members_loaded || rm->epoch != r->room.epoch)
+		return;
+	members_free(&rm->members);    /* events seen before it had a list */
+	rm->members = r->room.members; /* adopted */
+	memset(&r->room.members, 0, sizeof(r->room.members));
+	rm->members_loaded = true;
+	/* presence seen here since the list was read is newer */
+	for (size_t i = 0; i < rm->nusers; i++)
+		if (rm->users[i].conns || rm->users[i].remote)
+			members_set_online(&rm->members, rm->users[i].user_id, true);
+	/* the stored state may be newer than what this node has seen */
+	if (r->room.pb.version > rm->pb.version)
+		rm->pb = r->room.pb;
+	rm->sync_playback = r->room.sync_playback;
+	rm->guest_control = r->room.guest_control;
+	rm->keep_chat_history = r->room.keep_chat_history;
+}
+
 /* The worker's verdict on a connection (which may have gone meanwhile). */
 static void
 auth_done(struct result *r)
 {
 	struct conn *c = map_get(&hub.conns, (int64_t)r->uid);
-	struct room *held = r->held_room ? hub_room(r->held_room, false) : NULL;
+	struct room *held = r->auth.held_room ? hub_room(r->auth.held_room, false) : NULL;
 
 	if (held)
 		held->pending_auth--;
@@ -420,9 +437,9 @@ static void
 chat_saved(struct result *r)
 {
 	struct room *rm = hub_room(r->room_id, false);
-	json_object *p = yq_chat_json(r->msg_id, r->room_id, r->user_id, r->username, r->text,
-	                              r->created_at_ms);
-	json_object *ref = r->ref[0] ? json_tokener_parse(r->ref) : NULL;
+	json_object *p = yq_chat_json(r->chat.msg_id, r->room_id, r->user_id, r->chat.username,
+	                              r->chat.text, r->chat.created_at_ms);
+	json_object *ref = r->chat.ref[0] ? json_tokener_parse(r->chat.ref) : NULL;
 	struct conn *sender = map_get(&hub.conns, (int64_t)r->uid);
 	if (rm)
 		room_publish(rm, "chat_message", p, sender, ref);
@@ -438,19 +455,19 @@ playback_done(struct result *r)
 
 	if (!rm)
 		return;
-	if (r->pb.version > rm->pb.version)
-		rm->pb = r->pb;
-	if (r->submitted_ms) {
-		int64_t ms = yq_mono_ms() - r->submitted_ms;
+	if (r->playback.pb.version > rm->pb.version)
+		rm->pb = r->playback.pb;
+	if (r->playback.submitted_ms) {
+		int64_t ms = yq_mono_ms() - r->playback.submitted_ms;
 		rm->db_ms = rm->db_ms ? (3 * rm->db_ms + ms) / 4 : ms;
 	}
-	json_object *p = json_tokener_parse(r->text);
+	json_object *p = json_tokener_parse(r->playback.payload);
 	json_object *o = json_object_new_object();
-	yq_json_add_str(o, "type", r->type);
+	yq_json_add_str(o, "type", r->playback.type);
 	json_object_object_add(o, "payload", p);
 	struct msg *m = msg_from_json(o);
 	struct conn *sender = map_get(&hub.conns, (int64_t)r->uid);
-	json_object *ref = r->ref[0] ? json_tokener_parse(r->ref) : NULL;
+	json_object *ref = r->playback.ref[0] ? json_tokener_parse(r->playback.ref) : NULL;
 	if (m) {
 		room_broadcast_timed(rm, m, ref ? sender : NULL);
 		msg_unref(m);
@@ -473,13 +490,14 @@ drain_results(void)
 		struct result *nx = r->next;
 		switch (r->kind) {
 		case RES_AUTH: auth_done(r); break;
+		case RES_ROOM: room_loaded(r); break;
 		case RES_CHAT_SAVED: chat_saved(r); break;
 		case RES_PLAYBACK: playback_done(r); break;
-		case RES_LIVE_NODES: hub_live_nodes(r->text); break;
-		case RES_ID_BLOCK: hub_id_block((uint64_t)r->msg_id); break;
+		case RES_LIVE_NODES: hub_live_nodes(r->live_nodes); break;
+		case RES_ID_BLOCK: hub_id_block(r->id_block); break;
 		case RES_EVENTS:
-			for (unsigned i = 0; i < r->nevents; i++)
-				hub_queue_event(&r->events[i]);
+			for (unsigned i = 0; i < r->events.n; i++)
+				hub_queue_event(&r->events.v[i]);
 			break;
 		}
 		result_free(r);
@@ -639,6 +657,36 @@ receive(struct conn *c, struct lws *wsi, const void *in, size_t len)
  * one connection's backlog does not hold up the others). */
 #define WRITE_BUDGET (256 * 1024)
 
+/* A message of parts (a snapshot) goes out in fragments of at most
+ * WRITE_CHUNK bytes copied from its pieces, one more whenever the socket
+ * takes it: neither it nor lws holds a copy of the whole text per
+ * connection. */
+#define WRITE_CHUNK (16 * 1024)
+
+static int
+write_parts(struct conn *c, struct lws *wsi, struct msg *m, size_t *budget)
+{
+	// cppcheck-suppress unassignedVariable ; msg_copy fills it
+	static unsigned char chunk[LWS_PRE + WRITE_CHUNK]; /* the service thread's */
+	size_t off = c->q.partial_off;
+	size_t n = msg_copy(m, off, chunk + LWS_PRE, WRITE_CHUNK);
+	bool last = off + n >= m->len;
+	int flags = (off ? LWS_WRITE_CONTINUATION : LWS_WRITE_TEXT) | (last ? 0 : LWS_WRITE_NO_FIN);
+	int rc = lws_write(wsi, chunk + LWS_PRE, n, (enum lws_write_protocol)flags);
+
+	*budget += n;
+	if (last) {
+		c->q.partial = NULL;
+		c->q.partial_off = 0;
+		msg_unref(m);
+		hub.sent++;
+	} else {
+		c->q.partial = m;
+		c->q.partial_off = off + n;
+	}
+	return rc;
+}
+
 static int
 writeable(struct conn *c, struct lws *wsi)
 {
@@ -646,17 +694,22 @@ writeable(struct conn *c, struct lws *wsi)
 	struct msg *m;
 
 	hub.writeables++;
-	while (budget < WRITE_BUDGET && (m = sendq_pop(&c->q))) {
-		int n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
-		budget += m->len;
-		msg_unref(m);
-		hub.sent++;
+	while (budget < WRITE_BUDGET && (m = c->q.partial ? c->q.partial : sendq_pop(&c->q))) {
+		int n;
+		if (m->parts) {
+			n = write_parts(c, wsi, m, &budget);
+		} else {
+			n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
+			budget += m->len;
+			msg_unref(m);
+			hub.sent++;
+		}
 		if (n < 0)
 			return -1;
 		if (lws_partial_buffered(wsi))
 			break;
 	}
-	if (c->q.count || (c->close_code && budget)) {
+	if (c->q.count || c->q.partial || (c->close_code && budget)) {
 		lws_callback_on_writable(wsi);
 		return 0;
 	}

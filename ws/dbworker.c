@@ -2,12 +2,14 @@
  * dbworker.c - everything yiqikan-ws asks of MariaDB, off the service
  * thread.
  *
- * One worker thread takes jobs in order from a locked FIFO (so a chat
- * message is stored and relayed in the order it was sent) on its own
- * connection; a second thread tails the event queue with the reader of
- * src/core/queue.c.  Both hand results back through one locked list and
- * wake the service thread with lws_cancel_service().  Nothing here touches
- * a connection or a room: results carry ids.
+ * Job queues, each a locked FIFO with its own thread(s) and connection(s):
+ * authentication (ws.auth_workers threads, connects answered in batches),
+ * room traffic (one thread, so a chat message is stored and relayed in the
+ * order it was sent) and presence rows (one thread); another thread tails
+ * the event queue with the reader of src/core/queue.c.  All hand results
+ * back through one locked list and wake the service thread with
+ * lws_cancel_service().  Nothing here touches a connection or a room:
+ * results carry ids.
  */
 #include "config.h"
 
@@ -36,24 +38,13 @@ struct jobq_state {
 	pthread_t threads[JOBQ_THREADS_MAX];
 };
 static struct jobq_state queues[JOBQ_COUNT] = {
-	[JOBQ_AUTH] = { PTHREAD_MUTEX_INITIALIZER,
-	                PTHREAD_COND_INITIALIZER,
-	                NULL,
-	                NULL,
-	                0,
-	                0,
-	                { 0 } },
-	[JOBQ_ROOM] = { PTHREAD_MUTEX_INITIALIZER,
-	                PTHREAD_COND_INITIALIZER,
-	                NULL,
-	                NULL,
-	                0,
-	                0,
-	                { 0 } },
+	[JOBQ_AUTH] = { .lock = PTHREAD_MUTEX_INITIALIZER, .more = PTHREAD_COND_INITIALIZER },
+	[JOBQ_ROOM] = { .lock = PTHREAD_MUTEX_INITIALIZER, .more = PTHREAD_COND_INITIALIZER },
+	[JOBQ_PRESENCE] = { .lock = PTHREAD_MUTEX_INITIALIZER, .more = PTHREAD_COND_INITIALIZER },
 };
 static pthread_mutex_t rlock = PTHREAD_MUTEX_INITIALIZER;
 static struct result *results_head, *results_tail;
-static bool stopping; /* under each queue's lock and tail_lock */
+static bool stopping; /* atomic (is_stopping): set under each queue's lock and tail_lock */
 static pthread_t tail_thread;
 static pthread_mutex_t tail_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t tail_wake = PTHREAD_COND_INITIALIZER;
@@ -62,17 +53,25 @@ static struct hub *H;
 
 /* Authentication runs apart from room traffic: its jobs are independent
  * (any order, several at once), room jobs keep the order they were sent
- * in (one thread). */
+ * in (one thread).  Presence rows have a queue of their own: a join storm
+ * writes one per joiner, and a play command must not wait behind them. */
 static enum jobq
 queue_of(const struct job *j)
 {
-	return j->kind == JOB_AUTH ? JOBQ_AUTH : JOBQ_ROOM;
+	switch (j->kind) {
+	case JOB_AUTH: return JOBQ_AUTH;
+	case JOB_PRESENCE_UP:
+	case JOB_PRESENCE_DOWN:
+	case JOB_PRESENCE_REFRESH:
+	case JOB_LIVE_NODES: return JOBQ_PRESENCE;
+	default: return JOBQ_ROOM;
+	}
 }
 
 const char *
 dbworker_queue_name(int q)
 {
-	return q == JOBQ_AUTH ? "auth" : "room";
+	return q == JOBQ_AUTH ? "auth" : q == JOBQ_PRESENCE ? "presence" : "room";
 }
 
 unsigned
@@ -155,22 +154,30 @@ dbworker_results(void)
 void
 result_free(struct result *r)
 {
-	free(r->room_json);
-	members_free(&r->members);
-	free(r->avatar_url);
-	free(r->recent_json);
-	for (size_t i = 0; i < r->nreplay; i++)
-		free(r->replay[i]);
-	free(r->replay);
-	free(r->text);
-	yq_events_free(r->events, r->nevents);
+	switch (r->kind) {
+	case RES_AUTH:
+		free(r->auth.room_json);
+		free(r->auth.avatar_url);
+		free(r->auth.recent_json);
+		for (size_t i = 0; i < r->auth.nreplay; i++)
+			free(r->auth.replay[i]);
+		free(r->auth.replay);
+		break;
+	case RES_CHAT_SAVED: free(r->chat.text); break;
+	case RES_PLAYBACK: free(r->playback.payload); break;
+	case RES_EVENTS: yq_events_free(r->events.v, r->events.n); break;
+	case RES_LIVE_NODES: free(r->live_nodes); break;
+	case RES_ID_BLOCK: break;
+	case RES_ROOM: members_free(&r->room.members); break;
+	}
 	free(r);
 }
 
 static void
 job_free(struct job *j)
 {
-	free(j->change);
+	if (j->kind == JOB_PLAYBACK)
+		free(j->playback.change);
 	free(j->text);
 	free(j);
 }
@@ -184,48 +191,140 @@ dup_json(json_object *o)
 	return strndup(s, len);
 }
 
-/* ---- authentication and the room snapshot ---- */
+/* ---- authentication and the room snapshot, in batches ----
+ *
+ * A connect needs the user, its membership and the room, the playback
+ * row and the notifications it missed: four statements, each a round trip
+ * to MariaDB that waits for two context switches on a busy machine.  The
+ * auth threads take every waiting job (up to AUTH_BATCH) at once and ask
+ * for all of them together: one statement for the users, one per room for
+ * the members' relation to it, one per room for its playback row (and
+ * member list, chat history), one that says which of them have
+ * notifications to replay.  A join storm of a 1,000-member room then costs
+ * a few round trips per batch instead of four per connection.  The lists
+ * go in as one JSON array parameter read by JSON_TABLE (numbers this file
+ * formats itself; still a bound parameter). */
+#define AUTH_BATCH 64
 
+struct auth {
+	struct job *j;
+	struct result *r;
+	int64_t uid;  /* the user, once known */
+	int rc;       /* 0 so far, else a close code or a YQ_E* */
+	bool in_room; /* the room part is done */
+};
+
+/* "[a,b,...]" of the users of the batch still in the running (with_after:
+ * "[[user,last_id],...]") in *out, NULL when there are none: 0, or
+ * YQ_ENOMEM (never "none" for want of memory: that would skip a check). */
 static int
-auth_user(struct yq_db *db, struct job *j, struct result *r)
+id_list(const struct auth *v, size_t n, int64_t room_id, bool with_after, char **out)
+{
+	struct yq_buf b = { 0 };
+	bool any = false;
+	int rc = yq_buf_puts(&b, "[");
+
+	*out = NULL;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (v[i].rc || (room_id && v[i].j->room_id != room_id))
+			continue;
+		if (with_after)
+			rc = yq_buf_printf(&b, "%s[%lld,%lld]", any ? "," : "", (long long)v[i].uid,
+			                   (long long)v[i].j->auth.last_id);
+		else
+			rc = yq_buf_printf(&b, "%s%lld", any ? "," : "", (long long)v[i].uid);
+		any = true;
+	}
+	if (rc == 0)
+		rc = yq_buf_puts(&b, "]");
+	if (rc < 0 || !any) {
+		yq_buf_free(&b);
+		return rc < 0 ? YQ_ENOMEM : 0;
+	}
+	*out = b.data;
+	return 0;
+}
+
+/* A ticket is spent by one UPDATE (single use, 30 s): which user it names
+ * is read after it, so these stay per job. */
+static int
+redeem_ticket(struct yq_db *db, struct auth *a)
 {
 	static const char redeem[] =
 	        "UPDATE ws_tickets SET used_at = NOW() "
 	        "WHERE ticket_hash = ? AND used_at IS NULL AND expires_at > NOW()";
 	static const char ticket_user[] = "SELECT user_id FROM ws_tickets WHERE ticket_hash = ?";
-	static const char user[] =
-	        "SELECT id, username, token_version, avatar_url FROM users WHERE id = ?";
 	struct yq_rows *rows;
 	long long n;
-	int64_t uid = j->user_id;
 
-	if (j->flag) { /* a ticket: single use, 30 s */
-		if ((n = YQ_DB_EXEC(db, redeem, NULL, YQ_PSTR(j->secret))) < 0)
-			return (int)n;
-		if (n == 0)
-			return WS_CLOSE_BAD_TOKEN;
-		if ((n = YQ_DB_EXEC(db, ticket_user, &rows, YQ_PSTR(j->secret))) < 0)
-			return (int)n;
-		uid = n ? yq_rows_int(rows, 0, 0) : 0;
-		yq_rows_free(rows);
-	}
-	if ((n = YQ_DB_EXEC(db, user, &rows, YQ_PINT(uid))) < 0)
+	if ((n = YQ_DB_EXEC(db, redeem, NULL, YQ_PSTR(a->j->auth.ticket_hash))) < 0)
 		return (int)n;
-	bool ok = n == 1 && (j->flag || j->recheck || yq_rows_int(rows, 0, 2) == j->num);
-	if (ok) {
-		r->user_id = yq_rows_int(rows, 0, 0);
-		yq_strlcpy(r->username, yq_rows_str(rows, 0, 1), sizeof(r->username));
-		r->avatar_url = strdup(yq_rows_str(rows, 0, 3));
-	}
+	if (n == 0)
+		return WS_CLOSE_BAD_TOKEN;
+	if ((n = YQ_DB_EXEC(db, ticket_user, &rows, YQ_PSTR(a->j->auth.ticket_hash))) < 0)
+		return (int)n;
+	a->uid = n ? yq_rows_int(rows, 0, 0) : 0;
 	yq_rows_free(rows);
-	return ok ? 0 : WS_CLOSE_BAD_TOKEN;
+	return a->uid ? 0 : WS_CLOSE_BAD_TOKEN;
 }
 
+/* The users: exist, and a token's version is still theirs. */
 static int
-auth_room(struct yq_db *db, const struct yq_config *cfg, unsigned recent, struct job *j,
-          struct result *r)
+auth_users(struct yq_db *db, struct auth *v, size_t n)
 {
-	static const char room[] = YQ_ROOM_SELECT("") "WHERE r.id = ?";
+	static const char sql[] = "SELECT u.id, u.username, u.token_version, u.avatar_url "
+	                          "FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT PATH '$')) AS j "
+	                          "JOIN users u ON u.id = j.id";
+	struct yq_rows *rows;
+	char *ids;
+
+	if (id_list(v, n, 0, false, &ids) < 0)
+		return YQ_ENOMEM;
+	if (!ids)
+		return 0;
+	long long rc = YQ_DB_EXEC(db, sql, &rows, YQ_PSTR(ids));
+	free(ids);
+	if (rc < 0)
+		return (int)rc;
+	for (size_t i = 0; i < n; i++)
+		if (!v[i].rc)
+			v[i].rc = WS_CLOSE_BAD_TOKEN; /* until its row says otherwise */
+	for (unsigned k = 0; k < rows->nrows; k++) {
+		int64_t id = yq_rows_int(rows, k, 0);
+		/* a user may be there more than once (two tabs) */
+		for (size_t i = 0; i < n; i++) {
+			struct auth *a = &v[i];
+			if (a->uid != id || a->rc != WS_CLOSE_BAD_TOKEN || a->r->user_id)
+				continue;
+			const struct job_auth *ja = &a->j->auth;
+			if (!ja->by_ticket && !ja->recheck &&
+			    yq_rows_int(rows, k, 2) != ja->token_version)
+				continue;
+			struct res_auth *ra = &a->r->auth;
+			a->r->user_id = id;
+			yq_strlcpy(ra->username, yq_rows_str(rows, k, 1), sizeof(ra->username));
+			if (!(ra->avatar_url = strdup(yq_rows_str(rows, k, 3)))) {
+				a->rc = YQ_ENOMEM;
+				continue;
+			}
+			a->rc = 0;
+		}
+	}
+	yq_rows_free(rows);
+	return 0;
+}
+
+/* The room once, each user's relation to it, and what every snapshot of
+ * it needs: playback, the member list (when asked for), chat history. */
+static int
+auth_room(struct yq_db *db, const struct yq_config *cfg, unsigned nrecent, struct auth *v, size_t n,
+          int64_t room_id)
+{
+	static const char room[] = "SELECT " YQ_ROOM_COLUMNS_FOR(
+	        "j.id") ", j.id "
+	                "FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT PATH '$')) AS j "
+	                "JOIN rooms r ON r.id = ? JOIN users o ON o.id = r.owner_id "
+	                "LEFT JOIN room_members m ON m.room_id = r.id AND m.user_id = j.id";
 	static const char playback[] = YQ_PLAYBACK_SELECT;
 	static const char members[] = YQ_ROOM_MEMBERS_SELECT;
 	/* the newest messages by ix_chat_room first, then their authors */
@@ -236,124 +335,246 @@ auth_room(struct yq_db *db, const struct yq_config *cfg, unsigned recent, struct
 	        "FROM chat_messages c WHERE c.room_id = ? ORDER BY c.id DESC LIMIT ?) t "
 	        "STRAIGHT_JOIN users u ON u.id = t.user_id ORDER BY t.id";
 	struct yq_rows *rows;
-	struct yq_room rm;
-	long long n = YQ_DB_EXEC(db, room, &rows, YQ_PINT(r->user_id), YQ_PINT(r->user_id),
-	                         YQ_PINT(r->user_id), YQ_PINT(j->room_id));
+	struct yq_room rm = { 0 };
+	char *ids;
+	bool any = false, want_members = false, history_on = false;
 
-	if (n < 0)
-		return (int)n;
-	if (n == 0) {
-		yq_rows_free(rows);
-		return WS_CLOSE_NOT_FOUND;
+	if (id_list(v, n, room_id, false, &ids) < 0)
+		return YQ_ENOMEM;
+	if (!ids)
+		return 0;
+	long long rc = YQ_DB_EXEC(db, room, &rows, YQ_PSTR(ids), YQ_PINT(room_id));
+	free(ids);
+	if (rc < 0)
+		return (int)rc;
+	for (size_t i = 0; i < n; i++)
+		if (!v[i].rc && v[i].j->room_id == room_id)
+			v[i].rc = WS_CLOSE_NOT_FOUND; /* no row: no such room */
+	for (unsigned k = 0; k < rows->nrows; k++) {
+		int64_t uid = yq_rows_int(rows, k, YQ_ROOM_COLUMNS);
+		yq_room_from_row(rows, k, &rm);
+		for (size_t i = 0; i < n; i++) {
+			struct auth *a = &v[i];
+			if (a->uid != uid || a->j->room_id != room_id || a->in_room ||
+			    a->rc != WS_CLOSE_NOT_FOUND)
+				continue;
+			a->in_room = true;
+			/* not visible: the room does not exist for this user; visible
+			 * (public, or invited/applied to) but not a member: 4403 */
+			if (!yq_room_visible(&rm))
+				continue;
+			if (rm.role == YQ_ROLE_NONE) {
+				a->rc = WS_CLOSE_FORBIDDEN;
+				continue;
+			}
+			struct res_auth *ra = &a->r->auth;
+			a->r->room_id = room_id;
+			ra->role = rm.role;
+			ra->keep_chat_history = rm.keep_chat_history;
+			ra->sync_playback = rm.sync_playback;
+			ra->guest_control = rm.guest_control;
+			json_object *o = yq_room_summary_json(&rm);
+			ra->room_json = dup_json(o);
+			json_object_put(o);
+			a->rc = ra->room_json ? 0 : YQ_ENOMEM;
+			any = any || !a->rc;
+			want_members = want_members || (!a->rc && !a->j->auth.skip_members);
+			history_on = rm.keep_chat_history;
+		}
 	}
-	yq_room_from_row(rows, 0, &rm);
 	yq_rows_free(rows);
-	/* not visible: the room does not exist for this user; visible
-	 * (public, or invited/applied to) but not a member: 4403 */
-	if (!yq_room_visible(&rm))
-		return WS_CLOSE_NOT_FOUND;
-	if (rm.role == YQ_ROLE_NONE)
-		return WS_CLOSE_FORBIDDEN;
-	r->role = rm.role;
-	r->room_id = j->room_id;
-	r->keep_chat_history = rm.keep_chat_history;
-	r->sync_playback = rm.sync_playback;
-	r->guest_control = rm.guest_control;
-	json_object *o = yq_room_summary_json(&rm);
-	r->room_json = dup_json(o);
-	json_object_put(o);
+	if (!any)
+		return 0;
 
-	if ((n = YQ_DB_EXEC(db, playback, &rows, YQ_PINT(j->room_id))) < 0)
-		return (int)n;
-	yq_playback_from_row(rows, 0, &r->pb);
+	struct yq_playback pb;
+	if ((rc = YQ_DB_EXEC(db, playback, &rows, YQ_PINT(room_id))) < 0)
+		return (int)rc;
+	yq_playback_from_row(rows, 0, &pb);
 	yq_rows_free(rows);
-	playback_sanitize(&r->pb, yq_now_ms()); /* a stored row may hold anything */
+	playback_sanitize(&pb, yq_now_ms()); /* a stored row may hold anything */
 
-	/* the member list only when this node does not keep it already */
-	if (!j->skip_members) {
-		if ((n = YQ_DB_EXEC(db, members, &rows, YQ_PINT(cfg->presence_ttl),
-		                    YQ_PINT(j->room_id))) < 0)
-			return (int)n;
+	/* the member list only when this node does not keep it already: to
+	 * the room, before the answers that rely on it */
+	if (want_members) {
+		struct result *rr = calloc(1, sizeof(*rr));
+		if (!rr)
+			return YQ_ENOMEM;
+		rr->kind = RES_ROOM;
+		rr->room_id = room_id;
+		if ((rc = YQ_DB_EXEC(db, members, &rows, YQ_PINT(cfg->presence_ttl),
+		                     YQ_PINT(room_id))) < 0) {
+			free(rr);
+			return (int)rc;
+		}
+		struct res_room *ro = &rr->room;
 		for (unsigned i = 0; i < rows->nrows; i++)
-			if (members_add(&r->members, yq_rows_int(rows, i, 0),
+			if (members_add(&ro->members, yq_rows_int(rows, i, 0),
 			                yq_rows_str(rows, i, 1), yq_rows_str(rows, i, 2),
 			                yq_role_parse(yq_rows_str(rows, i, 3)),
 			                yq_rows_int(rows, i, 5)) < 0) {
 				yq_rows_free(rows);
+				result_free(rr);
 				return YQ_ENOMEM;
 			}
 		yq_rows_free(rows);
-		r->has_members = true;
+		ro->pb = pb;
+		ro->sync_playback = rm.sync_playback;
+		ro->guest_control = rm.guest_control;
+		ro->keep_chat_history = rm.keep_chat_history;
+		/* jobs come in order: the newest epoch is the last job's */
+		for (size_t i = 0; i < n; i++)
+			if (!v[i].rc && v[i].j->room_id == room_id)
+				ro->epoch = v[i].j->auth.epoch;
+		post(rr);
 	}
 
-	json_object *a = json_object_new_array();
-	if (r->keep_chat_history && recent) {
-		if ((n = YQ_DB_EXEC(db, history, &rows, YQ_PINT(j->room_id), YQ_PINT(recent))) <
-		    0) {
-			json_object_put(a);
-			return (int)n;
+	char *recent = NULL;
+	json_object *arr = json_object_new_array();
+	if (history_on && nrecent) {
+		if ((rc = YQ_DB_EXEC(db, history, &rows, YQ_PINT(room_id), YQ_PINT(nrecent))) < 0) {
+			json_object_put(arr);
+			return (int)rc;
 		}
 		for (unsigned i = 0; i < rows->nrows; i++)
-			json_object_array_add(a, yq_chat_json_row(rows, i, 0));
+			json_object_array_add(arr, yq_chat_json_row(rows, i, 0));
 		yq_rows_free(rows);
 	}
-	r->recent_json = dup_json(a);
-	json_object_put(a);
+	recent = dup_json(arr);
+	json_object_put(arr);
+
+	for (size_t i = 0; i < n; i++) {
+		struct auth *a = &v[i];
+		if (a->rc || a->j->room_id != room_id)
+			continue;
+		struct res_auth *ra = &a->r->auth;
+		ra->pb = pb;
+		if (!(ra->recent_json = recent ? strdup(recent) : NULL))
+			a->rc = YQ_ENOMEM;
+	}
+	free(recent);
 	return 0;
 }
-
 /* The notifications a (re)connecting client missed: every undeleted one
- * after last_notification_id, or without it all unread ones. */
+ * after last_notification_id, or without it all unread ones.  One
+ * statement says who has any; only they are read, each with its own
+ * limit. */
 static int
-auth_replay(struct yq_db *db, struct job *j, struct result *r)
+auth_replay(struct yq_db *db, struct auth *v, size_t n)
 {
+	/* scalar subqueries with LIMIT 1: one index probe per user (as
+	 * EXISTS the optimizer may materialise every unread notification) */
+	static const char who[] =
+	        "SELECT j.id, j.after FROM JSON_TABLE(?, '$[*]' COLUMNS "
+	        "(id BIGINT PATH '$[0]', after BIGINT PATH '$[1]')) AS j WHERE "
+	        "IF(j.after < 0, (SELECT 1 FROM notifications n WHERE n.user_id = j.id "
+	        "AND n.status = 'unread' AND n.deleted_at IS NULL LIMIT 1), "
+	        "(SELECT 1 FROM notifications n WHERE n.user_id = j.id "
+	        "AND n.id > j.after AND n.deleted_at IS NULL LIMIT 1)) IS NOT NULL";
 	static const char after[] = "SELECT " YQ_NOTIFICATION_COLUMNS
 	                            " FROM notifications WHERE user_id = ? AND id > ? "
 	                            "AND deleted_at IS NULL ORDER BY id LIMIT 1000";
 	static const char unread[] = "SELECT " YQ_NOTIFICATION_COLUMNS
 	                             " FROM notifications WHERE user_id = ? AND status = 'unread' "
 	                             "AND deleted_at IS NULL ORDER BY id LIMIT 1000";
-	struct yq_rows *rows;
-	long long n = j->last_id >= 0 ? YQ_DB_EXEC(db, after, &rows, YQ_PINT(r->user_id),
-	                                           YQ_PINT(j->last_id))
-	                              : YQ_DB_EXEC(db, unread, &rows, YQ_PINT(r->user_id));
+	struct yq_rows *some, *rows;
+	char *ids;
 
-	if (n < 0)
-		return (int)n;
-	r->replay_after = j->last_id >= 0;
-	r->replay = calloc(rows->nrows ? rows->nrows : 1, sizeof(*r->replay));
-	int64_t now = yq_now_ms();
-	for (unsigned i = 0; r->replay && i < rows->nrows; i++) {
-		json_object *m = json_object_new_object();
-		json_object *p = yq_notification_json(rows, i);
-		bool invite = strcmp(yq_rows_str(rows, i, 1), "room_invite") == 0;
-		yq_json_add_str(m, "type", invite ? "invite_notification" : "notification");
-		json_object_object_add(m, "payload", p);
-		yq_json_add_int(m, "ts", now);
-		r->replay[r->nreplay++] = dup_json(m);
-		json_object_put(m);
+	if (id_list(v, n, 0, true, &ids) < 0)
+		return YQ_ENOMEM;
+	if (!ids)
+		return 0;
+	long long rc = YQ_DB_EXEC(db, who, &some, YQ_PSTR(ids));
+	free(ids);
+	if (rc < 0)
+		return (int)rc;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].r)
+			v[i].r->auth.replay_after = v[i].j->auth.last_id >= 0;
+	for (unsigned k = 0; k < some->nrows; k++) {
+		int64_t uid = yq_rows_int(some, k, 0), last = yq_rows_int(some, k, 1);
+		rows = NULL;
+		for (size_t i = 0; i < n; i++) {
+			struct auth *a = &v[i];
+			if (a->rc || a->uid != uid || a->j->auth.last_id != last ||
+			    a->r->auth.replay)
+				continue;
+			struct res_auth *ra = &a->r->auth;
+			if (!rows) {
+				rc = last >= 0 ? YQ_DB_EXEC(db, after, &rows, YQ_PINT(uid),
+				                            YQ_PINT(last))
+				               : YQ_DB_EXEC(db, unread, &rows, YQ_PINT(uid));
+				if (rc < 0) {
+					yq_rows_free(some);
+					return (int)rc;
+				}
+			}
+			if (!(ra->replay =
+			              calloc(rows->nrows ? rows->nrows : 1, sizeof(*ra->replay)))) {
+				a->rc = YQ_ENOMEM;
+				continue;
+			}
+			int64_t now = yq_now_ms();
+			for (unsigned r = 0; r < rows->nrows; r++) {
+				json_object *m = json_object_new_object();
+				json_object *p = yq_notification_json(rows, r);
+				bool invite = strcmp(yq_rows_str(rows, r, 1), "room_invite") == 0;
+				yq_json_add_str(m, "type",
+				                invite ? "invite_notification" : "notification");
+				json_object_object_add(m, "payload", p);
+				yq_json_add_int(m, "ts", now);
+				if ((ra->replay[ra->nreplay] = dup_json(m)))
+					ra->nreplay++;
+				json_object_put(m);
+			}
+		}
+		if (rows)
+			yq_rows_free(rows);
 	}
-	yq_rows_free(rows);
+	yq_rows_free(some);
 	return 0;
 }
 
+/* Answer a batch of authentications: each gets its own result, in the
+ * order the jobs came.  A database error fails every job still in the
+ * running with 1011. */
 static void
-do_auth(struct yq_db *db, struct job *j)
+do_auth_batch(struct yq_db *db, struct job **jobs, size_t n)
 {
-	struct result *r = calloc(1, sizeof(*r));
+	struct auth v[AUTH_BATCH] = { 0 };
+	int rc = 0;
 
-	if (!r)
-		return;
-	r->kind = RES_AUTH;
-	r->uid = j->uid;
-	r->held_room = j->hold_room ? j->room_id : 0;
-	int rc = auth_user(db, j, r);
-	if (rc == 0 && j->room_id)
-		rc = auth_room(db, H->cfg, H->wc.recent_messages, j, r);
-	if (rc == 0)
-		rc = auth_replay(db, j, r);
-	r->status = rc < 0 ? 1011 : rc; /* 1011: internal error (database) */
-	post(r);
+	for (size_t i = 0; i < n; i++) {
+		struct job *j = jobs[i];
+		struct result *r = calloc(1, sizeof(*r));
+		v[i] = (struct auth){ .j = j, .r = r, .uid = j->user_id, .rc = r ? 0 : YQ_ENOMEM };
+		if (!r)
+			continue;
+		r->kind = RES_AUTH;
+		r->uid = j->uid;
+		r->auth.held_room = j->auth.hold_room ? j->room_id : 0;
+		r->auth.epoch = j->auth.epoch;
+		if (rc >= 0 && j->auth.by_ticket && (v[i].rc = redeem_ticket(db, &v[i])) < 0)
+			rc = v[i].rc;
+	}
+	if (rc >= 0)
+		rc = auth_users(db, v, n);
+	for (size_t i = 0; i < n && rc >= 0; i++) {
+		int64_t room = v[i].j->room_id;
+		bool first = true;
+		for (size_t k = 0; k < i && first; k++)
+			first = v[k].j->room_id != room;
+		if (room && first)
+			rc = auth_room(db, H->cfg, H->wc.recent_messages, v, n, room);
+	}
+	if (rc >= 0)
+		rc = auth_replay(db, v, n);
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i].r)
+			continue;
+		int s = rc < 0 && !v[i].rc ? rc : v[i].rc;
+		v[i].r->auth.status = s < 0 ? 1011 : s; /* 1011: internal error (database) */
+		post(v[i].r);
+	}
 }
 
 static void
@@ -372,23 +593,23 @@ do_chat(struct yq_db *db, struct job *j)
 	r->uid = j->uid;
 	r->room_id = j->room_id;
 	r->user_id = j->user_id;
-	yq_strlcpy(r->username, j->username, sizeof(r->username));
+	yq_strlcpy(r->chat.username, j->chat.username, sizeof(r->chat.username));
 	long long n = YQ_DB_EXEC(db, ins, NULL, YQ_PINT(j->room_id), YQ_PINT(j->user_id),
 	                         YQ_PSTRN(j->text, j->text_len));
 	if (n < 0) {
 		yq_warn("chat message in room %lld not stored", (long long)j->room_id);
-		r->msg_id = 0;
-		r->created_at_ms = yq_now_ms();
+		r->chat.msg_id = 0;
+		r->chat.created_at_ms = yq_now_ms();
 	} else {
-		r->msg_id = (int64_t)yq_db_insert_id(db);
-		n = YQ_DB_EXEC(db, when, &rows, YQ_PINT(r->msg_id));
-		r->created_at_ms = n > 0 ? yq_rows_int(rows, 0, 0) : yq_now_ms();
+		r->chat.msg_id = (int64_t)yq_db_insert_id(db);
+		n = YQ_DB_EXEC(db, when, &rows, YQ_PINT(r->chat.msg_id));
+		r->chat.created_at_ms = n > 0 ? yq_rows_int(rows, 0, 0) : yq_now_ms();
 		if (n >= 0)
 			yq_rows_free(rows);
 	}
-	r->text = j->text;
+	r->chat.text = j->text;
 	j->text = NULL;
-	memcpy(r->ref, j->ref, sizeof(r->ref));
+	memcpy(r->chat.ref, j->chat.ref, sizeof(r->chat.ref));
 	post(r);
 }
 
@@ -422,7 +643,7 @@ playback_tx(struct yq_db *db, void *arg)
 	yq_rows_free(rows);
 
 	int64_t now = yq_now_ms();
-	playback_apply(&x->pb, j->change, now, now + j->lead_ms);
+	playback_apply(&x->pb, j->playback.change, now, now + j->playback.lead_ms);
 	char rate[32];
 	snprintf(rate, sizeof(rate), "%.6f", x->pb.rate);
 	n = YQ_DB_EXEC(db, store, NULL, YQ_PSTR(x->pb.media_url),
@@ -431,11 +652,12 @@ playback_tx(struct yq_db *db, void *arg)
 	               YQ_PINT(j->room_id));
 	if (n < 0)
 		return (int)n;
-	json_object *ev = playback_event(&x->pb, j->change, j->user_id, j->username);
+	json_object *ev =
+	        playback_event(&x->pb, j->playback.change, j->user_id, j->playback.username);
 	free(x->payload);
 	x->payload = dup_json(ev);
 	json_object_put(ev);
-	x->type = j->change->action == PB_SYNC ? "progress_sync" : "play_control";
+	x->type = j->playback.change->action == PB_SYNC ? "progress_sync" : "play_control";
 	/* the other nodes learn it from the queue, in the same transaction */
 	return yq_queue_room_text(db, j->room_id, x->type, x->payload, strlen(x->payload),
 	                          H->wc.node_id);
@@ -455,12 +677,12 @@ do_playback(struct yq_db *db, struct job *j)
 	}
 	r->kind = RES_PLAYBACK;
 	r->uid = j->uid;
-	r->submitted_ms = j->submitted_ms;
+	r->playback.submitted_ms = j->playback.submitted_ms;
 	r->room_id = j->room_id;
-	r->pb = x.pb;
-	r->text = x.payload;
-	yq_strlcpy(r->type, x.type, sizeof(r->type));
-	memcpy(r->ref, j->ref, sizeof(r->ref));
+	r->playback.pb = x.pb;
+	r->playback.payload = x.payload;
+	yq_strlcpy(r->playback.type, x.type, sizeof(r->playback.type));
+	memcpy(r->playback.ref, j->playback.ref, sizeof(r->playback.ref));
 	post(r);
 }
 
@@ -483,7 +705,7 @@ live_nodes(struct yq_db *db)
 		return;
 	}
 	r->kind = RES_LIVE_NODES;
-	r->text = b.data ? b.data : strdup("");
+	r->live_nodes = b.data ? b.data : strdup("");
 	post(r);
 }
 
@@ -501,7 +723,7 @@ id_block(struct yq_db *db)
 	r->kind = RES_ID_BLOCK;
 	/* 0 on failure: the service thread asks again on its next tick */
 	if (YQ_DB_EXEC(db, sql, NULL, YQ_PSTR(H->wc.node_id)) >= 0)
-		r->msg_id = (int64_t)yq_db_insert_id(db);
+		r->id_block = (uint64_t)yq_db_insert_id(db);
 	post(r);
 }
 
@@ -517,14 +739,15 @@ run_job(struct yq_db *db, struct job *j)
 	long long n = 0;
 
 	switch (j->kind) {
-	case JOB_AUTH: do_auth(db, j); break;
+	case JOB_AUTH: do_auth_batch(db, &j, 1); break;
 	case JOB_CHAT: do_chat(db, j); break;
 	case JOB_RELAY:
-		n = yq_queue_room_text(db, j->room_id, j->type, j->text, j->text_len, node);
+		n = yq_queue_room_text(db, j->room_id, j->relay.type, j->text, j->text_len, node);
 		break;
 	case JOB_PLAYBACK: do_playback(db, j); break;
 	case JOB_PRESENCE_UP:
-		n = YQ_DB_EXEC(db, up, NULL, YQ_PINT(j->user_id), YQ_PSTR(node), YQ_PINT(j->num));
+		n = YQ_DB_EXEC(db, up, NULL, YQ_PINT(j->user_id), YQ_PSTR(node),
+		               YQ_PINT(j->presence.connections));
 		break;
 	case JOB_PRESENCE_DOWN:
 		n = YQ_DB_EXEC(db, down, NULL, YQ_PINT(j->user_id), YQ_PSTR(node));
@@ -537,30 +760,91 @@ run_job(struct yq_db *db, struct job *j)
 		yq_warn("database job %d failed (%lld)", (int)j->kind, n);
 }
 
+/* Presence jobs in order, the upserts of a run of them (no other job in
+ * between) in one statement: a join storm writes one row per joiner.
+ * Within a run the last upsert of a user stands, as it would in turn. */
+static void
+do_presence_batch(struct yq_db *db, struct job **jobs, size_t n)
+{
+	static const char ups[] =
+	        "INSERT INTO presence (user_id, node_id, connections) SELECT j.u, ?, j.c "
+	        "FROM JSON_TABLE(?, '$[*]' COLUMNS (u BIGINT PATH '$[0]', c INT PATH '$[1]')) AS j "
+	        "ON DUPLICATE KEY UPDATE connections = VALUES(connections), seen_at = NOW()";
+
+	for (size_t i = 0; i < n;) {
+		if (jobs[i]->kind != JOB_PRESENCE_UP || i + 1 == n ||
+		    jobs[i + 1]->kind != JOB_PRESENCE_UP) {
+			run_job(db, jobs[i++]);
+			continue;
+		}
+		size_t end = i;
+		while (end < n && jobs[end]->kind == JOB_PRESENCE_UP)
+			end++;
+		struct yq_buf b = { 0 };
+		bool any = false;
+		yq_buf_puts(&b, "[");
+		for (size_t k = i; k < end; k++) {
+			bool later = false; /* superseded by a later upsert of the user */
+			for (size_t l = k + 1; l < end && !later; l++)
+				later = jobs[l]->user_id == jobs[k]->user_id;
+			if (!later)
+				yq_buf_printf(&b, "%s[%lld,%d]", any ? "," : "",
+				              (long long)jobs[k]->user_id,
+				              jobs[k]->presence.connections);
+			any = any || !later;
+		}
+		long long rc = yq_buf_puts(&b, "]") < 0
+		                       ? YQ_ENOMEM
+		                       : YQ_DB_EXEC(db, ups, NULL, YQ_PSTR(H->wc.node_id),
+		                                    YQ_PSTR(b.data));
+		if (rc < 0)
+			yq_warn("presence of %zu users not stored (%lld)", end - i, rc);
+		yq_buf_free(&b);
+		i = end;
+	}
+}
+
+static bool
+is_stopping(void)
+{
+	return __atomic_load_n(&stopping, __ATOMIC_ACQUIRE);
+}
+
+/* Room jobs one at a time, in order; authentications and presence rows as
+ * many as are waiting (up to AUTH_BATCH) in one batch. */
 static void *
 worker_main(void *arg)
 {
 	struct jobq_state *q = arg;
 	struct yq_db *db = yq_db_new(H->cfg);
+	bool auth = q == &queues[JOBQ_AUTH], presence = q == &queues[JOBQ_PRESENCE];
+	struct job *batch[AUTH_BATCH];
 
-	yq_log_set_reqid(q == &queues[JOBQ_AUTH] ? "dbauth" : "dbworker");
+	yq_log_set_reqid(auth ? "dbauth" : presence ? "dbpresence" : "dbworker");
 	for (;;) {
+		size_t n = 0;
 		pthread_mutex_lock(&q->lock);
-		while (!q->head && !stopping)
+		while (!q->head && !is_stopping())
 			pthread_cond_wait(&q->more, &q->lock);
-		struct job *j = q->head;
-		if (j) {
+		while (q->head && n < (auth || presence ? AUTH_BATCH : 1)) {
+			struct job *j = q->head;
 			q->head = j->next;
 			if (!q->head)
 				q->tail = NULL;
+			batch[n++] = j;
 		}
-		bool stop = stopping && !j;
 		pthread_mutex_unlock(&q->lock);
-		if (stop)
-			break;
-		run_job(db, j);
-		job_free(j);
-		__atomic_sub_fetch(&q->pending, 1, __ATOMIC_RELAXED);
+		if (!n)
+			break; /* stopping, and nothing left */
+		if (auth)
+			do_auth_batch(db, batch, n);
+		else if (presence)
+			do_presence_batch(db, batch, n);
+		else
+			run_job(db, batch[0]);
+		for (size_t i = 0; i < n; i++)
+			job_free(batch[i]);
+		__atomic_sub_fetch(&q->pending, (unsigned)n, __ATOMIC_RELAXED);
 	}
 	yq_db_free(db);
 	return NULL;
@@ -594,7 +878,7 @@ tail_wait(unsigned *idle_ms, unsigned *last)
 	ts.tv_sec += ts.tv_nsec / 1000000000L;
 	ts.tv_nsec %= 1000000000L;
 	pthread_mutex_lock(&tail_lock);
-	if (!stopping)
+	if (!is_stopping())
 		pthread_cond_timedwait(&tail_wake, &tail_lock, &ts);
 	pthread_mutex_unlock(&tail_lock);
 	*idle_ms += ms;
@@ -618,11 +902,11 @@ tail_main(void *arg)
 	(void)arg;
 
 	yq_log_set_reqid("queue");
-	while (!stopping && yq_queue_head(db, &head) < 0)
+	while (!is_stopping() && yq_queue_head(db, &head) < 0)
 		sleep(1);
 	yq_queue_reader_init(&rd, head, H->cfg->queue_grace_ms, H->cfg->queue_batch);
 	yq_info("tailing the event queue after id %llu", head);
-	while (!stopping) {
+	while (!is_stopping()) {
 		struct yq_event *ev;
 		int n = yq_queue_poll(db, &rd, &ev);
 		if (n < 0) {
@@ -642,8 +926,8 @@ tail_main(void *arg)
 			continue;
 		}
 		r->kind = RES_EVENTS;
-		r->events = ev;
-		r->nevents = (unsigned)n;
+		r->events.v = ev;
+		r->events.n = (unsigned)n;
 		post(r);
 	}
 	yq_queue_reader_free(&rd);
@@ -668,7 +952,8 @@ dbworker_start(struct hub *h)
 	H = h;
 	cleanup_presence();
 	queues[JOBQ_AUTH].nthreads = h->wc.auth_workers;
-	queues[JOBQ_ROOM].nthreads = 1; /* room jobs keep their order */
+	queues[JOBQ_ROOM].nthreads = 1;     /* room jobs keep their order */
+	queues[JOBQ_PRESENCE].nthreads = 1; /* and so do presence rows */
 	for (int q = 0; q < JOBQ_COUNT; q++)
 		for (unsigned i = 0; i < queues[q].nthreads; i++)
 			if (pthread_create(&queues[q].threads[i], NULL, worker_main, &queues[q]) !=
@@ -686,7 +971,7 @@ dbworker_stop(void)
 {
 	for (int q = 0; q < JOBQ_COUNT; q++) {
 		pthread_mutex_lock(&queues[q].lock);
-		stopping = true;
+		__atomic_store_n(&stopping, true, __ATOMIC_RELEASE);
 		pthread_cond_broadcast(&queues[q].more);
 		pthread_mutex_unlock(&queues[q].lock);
 	}

@@ -26,8 +26,108 @@ msg_new(const char *json, size_t len)
 	m->lane = LANE_ROOM;
 	m->timed_room = 0;
 	m->len = len;
+	m->parts = NULL;
 	memcpy(m->buf + LWS_PRE, json, len);
 	return m;
+}
+
+void
+members_render_unref(struct members_render *r)
+{
+	if (r && --r->refs == 0)
+		free(r); /* one allocation: the arrays and the text follow it */
+}
+
+static size_t
+value_len(bool online)
+{
+	return online ? 5 : 6; /* "true}" or "false}" */
+}
+
+struct msg *
+msg_new_parts(const char *head, size_t head_len, const char *tail, size_t tail_len,
+              struct members_render *render, const uint32_t *flip, unsigned nflip)
+{
+	struct msg *m = malloc(sizeof(*m) + LWS_PRE + head_len + tail_len);
+	struct msg_parts *p = malloc(sizeof(*p) + nflip * sizeof(*flip));
+
+	if (!m || !p) {
+		free(m);
+		free(p);
+		return NULL;
+	}
+	m->refs = 1;
+	m->lane = LANE_ROOM;
+	m->timed_room = 0;
+	m->len = head_len + render->len + tail_len;
+	for (unsigned i = 0; i < nflip; i++) { /* "true}" <-> "false}" */
+		bool on = render->online[flip[i]];
+		m->len = m->len - value_len(on) + value_len(!on);
+	}
+	m->parts = p;
+	memcpy(m->buf + LWS_PRE, head, head_len);
+	memcpy(m->buf + LWS_PRE + head_len, tail, tail_len);
+	p->render = render;
+	render->refs++;
+	p->head_len = head_len;
+	p->tail_len = tail_len;
+	p->nflip = nflip;
+	memcpy(p->flip, flip, nflip * sizeof(*flip));
+	return m;
+}
+
+/* msg_copy's cursor over a message's pieces */
+struct copier {
+	size_t skip; /* bytes still to pass over */
+	unsigned char *dst;
+	size_t max, done;
+};
+
+static void
+put(struct copier *w, const void *p, size_t len)
+{
+	if (w->done == w->max)
+		return;
+	if (len <= w->skip) {
+		w->skip -= len;
+		return;
+	}
+	p = (const char *)p + w->skip;
+	len -= w->skip;
+	w->skip = 0;
+	if (len > w->max - w->done)
+		len = w->max - w->done;
+	memcpy(w->dst + w->done, p, len);
+	w->done += len;
+}
+
+size_t
+msg_copy(const struct msg *m, size_t off, unsigned char *dst, size_t max)
+{
+	const unsigned char *text = m->buf + LWS_PRE;
+
+	if (off >= m->len)
+		return 0;
+	if (!m->parts) {
+		size_t n = m->len - off < max ? m->len - off : max;
+		memcpy(dst, text + off, n);
+		return n;
+	}
+	const struct msg_parts *p = m->parts;
+	const struct members_render *r = p->render;
+	struct copier w = { off, dst, max, 0 };
+	size_t pos = 0;
+	put(&w, text, p->head_len);
+	for (unsigned k = 0; k < p->nflip && w.done < w.max; k++) {
+		size_t i = p->flip[k];
+		bool on = r->online[i];
+		put(&w, r->text + pos, r->at[i] - pos);
+		put(&w, on ? "false}" : "true}", value_len(!on));
+		pos = r->at[i] + value_len(on);
+	}
+	put(&w, r->text + pos, r->len - pos);
+	put(&w, text + p->head_len, p->tail_len);
+	return w.done;
 }
 
 /* Which lane a server message type travels in (see ws.h). */
@@ -72,6 +172,10 @@ msg_unref(struct msg *m)
 	if (m && --m->refs == 0) {
 		if (m->timed_room && msg_done)
 			msg_done(m);
+		if (m->parts) {
+			members_render_unref(m->parts->render);
+			free(m->parts);
+		}
 		free(m);
 	}
 }
@@ -159,6 +263,7 @@ sendq_clear(struct sendq *q)
 
 	while ((m = sendq_pop(q)))
 		msg_unref(m);
+	msg_unref(q->partial);
 	for (int l = 0; l < LANE_COUNT; l++)
 		free(q->lane[l].q);
 	memset(q, 0, sizeof(*q));

@@ -160,7 +160,7 @@ relay(struct room *rm, const char *type, const char *text, size_t len)
 	j->kind = JOB_RELAY;
 	j->room_id = rm->id;
 	j->text_len = len;
-	yq_strlcpy(j->type, type, sizeof(j->type));
+	yq_strlcpy(j->relay.type, type, sizeof(j->relay.type));
 	dbworker_submit(j);
 }
 
@@ -527,7 +527,7 @@ presence_job(enum job_kind kind, int64_t user_id, int conns)
 		return;
 	j->kind = kind;
 	j->user_id = user_id;
-	j->num = conns;
+	j->presence.connections = conns;
 	dbworker_submit(j);
 }
 

@@ -24,6 +24,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+static size_t
+value_len(bool online)
+{
+	return online ? 5 : 6; /* "true}" or "false}" */
+}
+
 static int
 rank(enum yq_role r)
 {
@@ -36,8 +42,10 @@ before(const struct member *a, const struct member *b)
 	return rank(a->role) != rank(b->role) ? rank(a->role) < rank(b->role) : a->order < b->order;
 }
 
+/* (Re)render a member's JSON head; a head that changed bumps the list's
+ * generation (its shared rendering is then out of date). */
 static int
-render(struct member *m)
+render(struct members *ms, struct member *m)
 {
 	json_object *o = yq_member_json(m->user_id, m->username, m->avatar_url, m->role);
 	size_t len;
@@ -48,6 +56,8 @@ render(struct member *m)
 		memcpy(h, s, len - 1);
 		memcpy(h + len - 1, ",\"online\":", 10);
 		h[len + 9] = '\0';
+		if (!m->head || m->head_len != len + 9 || memcmp(m->head, h, len + 9) != 0)
+			ms->gen++;
 		free(m->head);
 		m->head = h;
 		m->head_len = len + 9;
@@ -96,12 +106,12 @@ members_add(struct members *ms, int64_t user_id, const char *username, const cha
 		}
 		if (m->role != role) {
 			m->role = role;
-			if (render(m) < 0)
+			if (render(ms, m) < 0)
 				return -1;
 			resort(ms, (size_t)(m - ms->v));
 			return 0;
 		}
-		return render(m);
+		return render(ms, m);
 	}
 	if (ms->n == ms->cap) {
 		size_t cap = ms->cap ? ms->cap * 2 : 8;
@@ -119,11 +129,12 @@ members_add(struct members *ms, int64_t user_id, const char *username, const cha
 	m->role = role;
 	m->online = online;
 	m->order = ++ms->next_order;
-	if (render(m) < 0) {
+	if (render(ms, m) < 0) {
 		free(m->avatar_url);
 		return -1;
 	}
 	ms->n++;
+	ms->gen++;
 	resort(ms, ms->n - 1);
 	return 0;
 }
@@ -140,6 +151,7 @@ members_remove(struct members *ms, int64_t user_id)
 	size_t i = (size_t)(m - ms->v);
 	memmove(&ms->v[i], &ms->v[i + 1], (ms->n - i - 1) * sizeof(*m));
 	ms->n--;
+	ms->gen++;
 }
 
 void
@@ -150,7 +162,8 @@ members_set_role(struct members *ms, int64_t user_id, enum yq_role role)
 	if (!m || m->role == role)
 		return;
 	m->role = role;
-	render(m);
+	render(ms, m);
+	ms->gen++; /* the order may have changed */
 	resort(ms, (size_t)(m - ms->v));
 }
 
@@ -179,9 +192,85 @@ members_render(const struct members *ms, struct yq_buf *b, int64_t self)
 	return yq_buf_append(b, "]", 1);
 }
 
+/* The list as it is, everyone's own online value (no self). */
+static struct members_render *
+render_shared(const struct members *ms)
+{
+	size_t len = 2; /* [] */
+
+	for (size_t i = 0; i < ms->n; i++) {
+		if (!ms->v[i].head)
+			return NULL;
+		len += (i ? 1 : 0) + ms->v[i].head_len + value_len(ms->v[i].online);
+	}
+	struct members_render *r =
+	        malloc(sizeof(*r) + ms->n * (sizeof(size_t) + sizeof(bool)) + len);
+	if (!r)
+		return NULL;
+	r->refs = 1;
+	r->gen = ms->gen;
+	r->n = ms->n;
+	r->at = (size_t *)(r + 1);
+	r->online = (bool *)(r->at + ms->n);
+	r->text = (char *)(r->online + ms->n);
+	r->len = len;
+	char *p = r->text;
+	*p++ = '[';
+	for (size_t i = 0; i < ms->n; i++) {
+		const struct member *m = &ms->v[i];
+		if (i)
+			*p++ = ',';
+		memcpy(p, m->head, m->head_len);
+		p += m->head_len;
+		r->at[i] = (size_t)(p - r->text);
+		r->online[i] = m->online;
+		memcpy(p, m->online ? "true}" : "false}", value_len(m->online));
+		p += value_len(m->online);
+	}
+	*p = ']';
+	return r;
+}
+
+/* The members whose value differs from r's (self online): 0, or -1 when
+ * there are more than MEMBERS_FLIPS_MAX. */
+static int
+flips(const struct members *ms, const struct members_render *r, int64_t self, uint32_t *flip,
+      unsigned *nflip)
+{
+	*nflip = 0;
+	for (size_t i = 0; i < ms->n; i++) {
+		bool on = ms->v[i].online || ms->v[i].user_id == self;
+		if (on == r->online[i])
+			continue;
+		if (*nflip == MEMBERS_FLIPS_MAX)
+			return -1;
+		flip[(*nflip)++] = (uint32_t)i;
+	}
+	return 0;
+}
+
+struct msg *
+members_snapshot(struct members *ms, int64_t self, const char *head, size_t head_len,
+                 const char *tail, size_t tail_len)
+{
+	uint32_t flip[MEMBERS_FLIPS_MAX];
+	unsigned nflip;
+	struct members_render *r = ms->render;
+
+	if (!r || r->gen != ms->gen || r->n != ms->n || flips(ms, r, self, flip, &nflip) < 0) {
+		if (!(r = render_shared(ms)))
+			return NULL;
+		members_render_unref(ms->render);
+		ms->render = r;
+		flips(ms, r, self, flip, &nflip); /* self at most */
+	}
+	return msg_new_parts(head, head_len, tail, tail_len, r, flip, nflip);
+}
+
 void
 members_free(struct members *ms)
 {
+	members_render_unref(ms->render);
 	for (size_t i = 0; i < ms->n; i++) {
 		free(ms->v[i].avatar_url);
 		free(ms->v[i].head);

@@ -56,7 +56,7 @@ render(struct yq_buf *b)
 		struct conn *c = v;
 		(void)id;
 		st[c->state]++;
-		qmsgs += c->q.count;
+		qmsgs += c->q.count + (c->q.partial ? 1 : 0);
 		qbytes += c->q.bytes;
 		if (c->q.count > qmax)
 			qmax = c->q.count;

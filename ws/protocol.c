@@ -80,9 +80,10 @@ h_chat(struct conn *c, const struct request *rq, json_object *ref)
 		j->room_id = c->room->id;
 		j->user_id = c->user_id;
 		j->text_len = len;
-		yq_strlcpy(j->username, c->username, sizeof(j->username));
+		yq_strlcpy(j->chat.username, c->username, sizeof(j->chat.username));
 		if (ref)
-			yq_strlcpy(j->ref, json_object_to_json_string(ref), sizeof(j->ref));
+			yq_strlcpy(j->chat.ref, json_object_to_json_string(ref),
+			           sizeof(j->chat.ref));
 		dbworker_submit(j);
 		return;
 	}
@@ -115,7 +116,7 @@ h_playback(struct conn *c, const struct request *rq, json_object *ref)
 		return;
 	}
 	struct job *j = calloc(1, sizeof(*j));
-	if (j && !(j->change = malloc(sizeof(*j->change)))) {
+	if (j && !(j->playback.change = malloc(sizeof(*j->playback.change)))) {
 		free(j);
 		j = NULL;
 	}
@@ -125,14 +126,15 @@ h_playback(struct conn *c, const struct request *rq, json_object *ref)
 	}
 	j->kind = JOB_PLAYBACK;
 	j->uid = c->uid;
-	j->lead_ms = playback_scheduled(chg->action) ? room_command_lead(c->room) : 0;
-	j->submitted_ms = yq_mono_ms();
+	j->playback.lead_ms = playback_scheduled(chg->action) ? room_command_lead(c->room) : 0;
+	j->playback.submitted_ms = yq_mono_ms();
 	j->room_id = c->room->id;
 	j->user_id = c->user_id;
-	yq_strlcpy(j->username, c->username, sizeof(j->username));
-	*j->change = *chg;
+	yq_strlcpy(j->playback.username, c->username, sizeof(j->playback.username));
+	*j->playback.change = *chg;
 	if (ref)
-		yq_strlcpy(j->ref, json_object_to_json_string(ref), sizeof(j->ref));
+		yq_strlcpy(j->playback.ref, json_object_to_json_string(ref),
+		           sizeof(j->playback.ref));
 	dbworker_submit(j);
 }
 

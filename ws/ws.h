@@ -7,9 +7,10 @@
  *     of lws.  It never calls MariaDB.
  *   - database job queues (dbworker.c), each with its own thread(s) and
  *     connection(s): authentication (ws.auth_workers threads; connects are
- *     independent) and room traffic (one thread, in order: store a chat
- *     message, persist playback, presence rows, relay room traffic to the
- *     queue), so a burst of connects never delays a play command.
+ *     independent and answered in batches), room traffic (one thread, in
+ *     order: store a chat message, persist playback, relay room traffic to
+ *     the queue) and presence rows (one thread, in order), so a burst of
+ *     connects never delays a play command.
  *   - the queue tail (dbworker.c) polls the event queue with the reader of
  *     src/core/queue.c on its own connection, backing off when idle.
  *   Results come back through a locked list and lws_cancel_service() (one
@@ -76,16 +77,48 @@ enum lane {
 	LANE_COUNT,
 };
 
+/* A rendering of a room's member list (a JSON array), shared by every
+ * snapshot made from it while the list keeps its members, names and roles
+ * (members.c): at[i] is where member i's online value ("true}" or
+ * "false}") begins, online[i] what it says.  One allocation; freed with
+ * the last reference. */
+struct members_render {
+	int refs;
+	uint64_t gen; /* struct members.gen it was made from */
+	size_t n;
+	size_t *at;
+	bool *online;
+	size_t len;
+	char *text;
+};
+void members_render_unref(struct members_render *r);
+
+/* A message of pieces (a snapshot): its head, the shared member list with
+ * the online values of the listed members flipped, its tail. */
+struct msg_parts {
+	struct members_render *render; /* a reference */
+	size_t head_len, tail_len;     /* buf holds the head, then the tail */
+	unsigned nflip;
+	uint32_t flip[]; /* member indexes, ascending */
+};
+
 struct msg {
 	int refs;
 	unsigned char lane; /* enum lane; LANE_ROOM from msg_new */
 	int64_t timed_room; /* fan-out measured for this room (msg_done), 0 none */
 	int64_t timed_at_ms;
-	size_t len;
-	unsigned char buf[]; /* LWS_PRE bytes, then len bytes of JSON */
+	size_t len;              /* of the whole text */
+	struct msg_parts *parts; /* NULL: buf holds the whole text */
+	unsigned char buf[];     /* LWS_PRE bytes, then the text (or head and tail) */
 };
 
 struct msg *msg_new(const char *json, size_t len);
+/* head + render's list (the members in flip[] flipped) + tail; takes a
+ * reference to render. */
+struct msg *msg_new_parts(const char *head, size_t head_len, const char *tail, size_t tail_len,
+                          struct members_render *render, const uint32_t *flip, unsigned nflip);
+/* Copy bytes [off, off + max) of m's text to dst: how many there were. */
+size_t msg_copy(const struct msg *m, size_t off, unsigned char *dst, size_t max);
 struct msg *msg_from_json(json_object *o); /* adds "ts" when absent; lane from "type" */
 enum lane msg_lane_of(const char *type);
 void msg_unref(struct msg *m);
@@ -99,6 +132,10 @@ struct ring {
 };
 struct sendq {
 	struct ring lane[LANE_COUNT];
+	/* a message of parts being written in fragments: nothing else may go
+	 * out before its last one (a reference, not counted below) */
+	struct msg *partial;
+	size_t partial_off;
 	unsigned count; /* every lane */
 	size_t bytes, presence_bytes;
 	int64_t over_since_ms; /* above the soft limit since, 0 if not */
@@ -215,6 +252,8 @@ struct members {
 	struct member *v;
 	size_t n, cap;
 	uint64_t next_order;
+	uint64_t gen;                  /* bumped when a member, name or role changes */
+	struct members_render *render; /* the latest shared rendering, or NULL */
 };
 struct member *members_find(struct members *ms, int64_t user_id);
 /* Add (or refresh) a member; avatar_url NULL keeps a known one; online is
@@ -227,6 +266,13 @@ void members_set_role(struct members *ms, int64_t user_id, enum yq_role role);
 void members_set_online(struct members *ms, int64_t user_id, bool online);
 /* Append the list as a JSON array; self is always online. */
 int members_render(const struct members *ms, struct yq_buf *b, int64_t self);
+/* A snapshot message: head + the list as members_render(self) writes it +
+ * tail, built on the list's shared rendering (made anew when members,
+ * names or roles changed, or more than MEMBERS_FLIPS_MAX online values
+ * differ), so a join storm does not hold a copy of the list per joiner. */
+#define MEMBERS_FLIPS_MAX 64
+struct msg *members_snapshot(struct members *ms, int64_t self, const char *head, size_t head_len,
+                             const char *tail, size_t tail_len);
 void members_free(struct members *ms);
 
 /* ---- rooms and users this node serves ---- */
@@ -476,26 +522,49 @@ enum job_kind {
 	JOB_ID_BLOCK,   /* reserve a block of ids for unstored chat messages */
 };
 
+/* One struct per kind of job, behind the fields every job has. */
+struct job_auth {
+	bool by_ticket;        /* ticket_hash names the user, else user_id and token_version */
+	char ticket_hash[65];  /* by_ticket */
+	int64_t token_version; /* a token's "ver": checked against the user's */
+	bool recheck;          /* credentials were accepted: read membership again */
+	bool skip_members;     /* the room's member list is loaded here already */
+	bool hold_room;        /* the room is kept for this job (pending_auth) */
+	uint64_t epoch;        /* the room's epoch when the job was submitted */
+	int64_t last_id;       /* last_notification_id, -1 when absent */
+};
+struct job_chat { /* store a chat message; text is the message */
+	char username[33];
+	char ref[96]; /* the client's "id" as JSON text, for the reply */
+};
+struct job_relay { /* text is the payload of a room message of this type */
+	char type[33];
+};
+struct job_playback {             /* apply a change under the room's playback row lock */
+	struct pb_change *change; /* malloc'd */
+	int64_t lead_ms;          /* execute this far ahead */
+	int64_t submitted_ms;     /* mono ms, to measure the round trip */
+	char username[33];
+	char ref[96];
+};
+struct job_presence {    /* JOB_PRESENCE_UP */
+	int connections; /* the user's on this node */
+};
+
 struct job {
 	enum job_kind kind;
-	uint64_t uid;
-	int64_t room_id;
-	int64_t user_id;
-	int64_t num;       /* token version (auth), connections (presence) */
-	int64_t last_id;   /* last_notification_id, -1 when absent */
-	bool flag;         /* auth by ticket (secret) rather than token */
-	bool recheck;      /* auth: credentials were accepted; read membership again */
-	bool skip_members; /* auth: the room's member list is loaded here already */
-	bool hold_room;    /* auth: the room is kept for this job (pending_auth) */
-	char secret[65];   /* ticket hash */
-	char type[33];
-	char *text; /* JSON payload or chat text, malloc'd */
+	uint64_t uid;    /* the connection that asked, 0 none */
+	int64_t room_id; /* 0 none */
+	int64_t user_id; /* 0 none (auth by ticket: not known yet) */
+	char *text;      /* JOB_CHAT, JOB_RELAY: malloc'd */
 	size_t text_len;
-	char username[33];
-	char ref[96];             /* the client's "id" as JSON text, for the reply */
-	struct pb_change *change; /* JOB_PLAYBACK only (malloc'd) */
-	int64_t lead_ms;          /* JOB_PLAYBACK: execute this far ahead */
-	int64_t submitted_ms;     /* JOB_PLAYBACK: mono ms, to measure the round trip */
+	union {
+		struct job_auth auth;
+		struct job_chat chat;
+		struct job_relay relay;
+		struct job_playback playback;
+		struct job_presence presence;
+	};
 	struct job *next;
 };
 
@@ -505,44 +574,75 @@ enum result_kind {
 	RES_EVENTS,
 	RES_PLAYBACK,
 	RES_LIVE_NODES,
-	RES_ID_BLOCK, /* msg_id: the block number */
+	RES_ID_BLOCK,
+	RES_ROOM, /* a room's member list and state, read for connects to it */
+};
+
+struct res_auth {
+	int status; /* 0 ok, else a close code */
+	char username[33];
+	char *avatar_url; /* the user's */
+	enum yq_role role;
+	bool sync_playback, guest_control, keep_chat_history;
+	struct yq_playback pb;
+	char *room_json;   /* summary for the snapshot */
+	int64_t held_room; /* the room kept for it (pending_auth), 0 none */
+	uint64_t epoch;    /* the job's */
+	char *recent_json;
+	char **replay; /* notification messages, ready to send */
+	size_t nreplay;
+	bool replay_after; /* the client gave last_notification_id */
+};
+struct res_chat {
+	char username[33];
+	char *text; /* the message */
+	char ref[96];
+	int64_t msg_id; /* 0: not stored */
+	int64_t created_at_ms;
+};
+struct res_playback {
+	struct yq_playback pb;
+	char type[33]; /* play_control or progress_sync */
+	char *payload; /* the broadcast payload (JSON) */
+	char ref[96];
+	int64_t submitted_ms; /* the job's */
+};
+struct res_room { /* posted before the answers of the batch that read it */
+	struct members members;
+	struct yq_playback pb;
+	bool sync_playback, guest_control, keep_chat_history;
+	uint64_t epoch; /* the room's epoch when the newest job of the batch was submitted */
+};
+struct res_events {
+	struct yq_event *v;
+	unsigned n;
 };
 
 struct result {
 	enum result_kind kind;
-	uint64_t uid;
-	int status; /* RES_AUTH: 0 ok, else a close code */
-	int64_t user_id;
-	char username[33];
-	enum yq_role role;
-	int64_t room_id;
-	bool sync_playback, guest_control, keep_chat_history;
-	struct yq_playback pb;
-	char *room_json;        /* summary for the snapshot */
-	struct members members; /* RES_AUTH unless skip_members: the room's list */
-	bool has_members;
-	int64_t held_room; /* RES_AUTH: the room kept for it (pending_auth), 0 none */
-	char *avatar_url;  /* RES_AUTH: the user's */
-	char *recent_json;
-	char **replay;     /* notification messages, ready to send */
-	bool replay_after; /* the client gave last_notification_id */
-	size_t nreplay;
-	/* RES_CHAT_SAVED; RES_PLAYBACK: the broadcast payload in text, type */
-	char type[33];
-	char *text;
-	char ref[96];
-	int64_t msg_id;
-	int64_t created_at_ms;
-	int64_t submitted_ms; /* RES_PLAYBACK: the job's */
-	/* RES_EVENTS */
-	struct yq_event *events;
-	unsigned nevents;
+	uint64_t uid;    /* the connection it answers, 0 none */
+	int64_t room_id; /* 0 none */
+	int64_t user_id; /* 0 none */
+	union {
+		struct res_auth auth;
+		struct res_chat chat;
+		struct res_playback playback;
+		struct res_events events;
+		struct res_room room;
+		char *live_nodes;  /* RES_LIVE_NODES: one node id per line */
+		uint64_t id_block; /* RES_ID_BLOCK: the block number, 0 none */
+	};
 	struct result *next;
 };
 
 /* Job queues, each with its own thread(s) and database connection(s), so
  * a burst of connects never holds up room traffic. */
-enum jobq { JOBQ_AUTH, JOBQ_ROOM, JOBQ_COUNT };
+enum jobq {
+	JOBQ_AUTH,     /* connects, in batches */
+	JOBQ_ROOM,     /* chat, playback, relay, id blocks: in order */
+	JOBQ_PRESENCE, /* presence rows, in order (consecutive upserts in one statement) */
+	JOBQ_COUNT,
+};
 unsigned dbworker_queued(int q);
 const char *dbworker_queue_name(int q);
 int64_t dbworker_tail_lag_ms(void); /* since the queue tail last reached the head */

@@ -40,17 +40,22 @@ struct yq_room {
  * or "") before FROM.  Parameters: viewer id, viewer id, those of extra,
  * viewer id, then the caller's WHERE clause. */
 #define YQ_ROOM_COLUMNS 17
-#define YQ_ROOM_SELECT(extra)                                                                 \
-	"SELECT r.id, r.owner_id, o.username, r.name, r.description, r.is_public, "           \
+/* The same columns for the viewer named by the SQL expression u (a
+ * column of a joined list of viewers: several viewers in one statement). */
+#define YQ_ROOM_COLUMNS_FOR(u)                                                                \
+	"r.id, r.owner_id, o.username, r.name, r.description, r.is_public, "                  \
 	"r.require_approval, r.keep_chat_history, r.sync_playback, r.guest_control, "         \
 	"r.max_members, r.member_count, DATE_FORMAT(r.created_at, '%Y-%m-%dT%H:%i:%sZ'), "    \
 	"r.dissolved_at IS NOT NULL, m.role, "                                                \
-	"(SELECT i.id FROM room_invitations i WHERE i.room_id = r.id AND i.invitee_id = ? "   \
+	"(SELECT i.id FROM room_invitations i WHERE i.room_id = r.id AND i.invitee_id = " u   \
 	" AND i.status = 'pending'), "                                                        \
-	"EXISTS (SELECT 1 FROM room_applications a WHERE a.room_id = r.id AND a.user_id = ? " \
-	" AND a.status = 'pending') " extra " "                                               \
-	"FROM rooms r JOIN users o ON o.id = r.owner_id "                                     \
-	"LEFT JOIN room_members m ON m.room_id = r.id AND m.user_id = ? "
+	"EXISTS (SELECT 1 FROM room_applications a WHERE a.room_id = r.id AND a.user_id = " u \
+	" AND a.status = 'pending') "
+#define YQ_ROOM_SELECT(extra)                                     \
+	"SELECT " YQ_ROOM_COLUMNS_FOR("?") extra                  \
+	        " "                                               \
+	        "FROM rooms r JOIN users o ON o.id = r.owner_id " \
+	        "LEFT JOIN room_members m ON m.room_id = r.id AND m.user_id = ? "
 
 void yq_room_from_row(const struct yq_rows *rows, unsigned i, struct yq_room *rm);
 /* A dissolved room is gone for everyone; a private one exists only for

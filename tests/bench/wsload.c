@@ -232,6 +232,7 @@ struct client {
 	bool closing; /* we are closing it */
 	bool hb_due;  /* a heart_beat waits for WRITEABLE */
 	bool was_ready;
+	bool answered; /* the first byte of the server's first message came */
 	int close_code;    /* from the server's close frame */
 	int64_t opened_us; /* monotonic */
 	int64_t next_hb_us;
@@ -294,8 +295,12 @@ static struct {
 	uint64_t skew_by_version, skew_by_seq; /* how arrivals were keyed */
 	/* --storm: when the storm began, when the last connection was ready */
 	int64_t storm_start_us, storm_ready_us, storm_empty_us, last_ready_us;
+	/* the first byte of each connection's first message: authenticated */
+	unsigned answered;
+	int64_t last_answer_us;
 	bool storm_done;
-	long rss_before_kb, rss_end_kb;
+	long rss_before_kb, rss_end_kb, rss_peak_kb; /* peak: sampled every 50 ms while connected */
+	int64_t rss_sampled_us;
 	double srv_cpu_start, srv_cpu_end, cli_cpu_start, cli_cpu_end;
 	unsigned senders_active;
 	rlim_t nofile;
@@ -894,6 +899,13 @@ receive(struct client *c, struct lws *wsi, const char *in, size_t len)
 {
 	if (lws_is_first_fragment(wsi) && c->msg_len == 0)
 		c->head_len = 0;
+	if (!c->answered && c->state == C_OPEN) {
+		/* the server accepted the connection and started its first
+		 * message (ours: the snapshot, written in fragments) */
+		c->answered = true;
+		st.answered++;
+		st.last_answer_us = mono_us();
+	}
 	if (c->head_len < HEAD_MAX - 1) {
 		size_t n = len < HEAD_MAX - 1 - c->head_len ? len : HEAD_MAX - 1 - c->head_len;
 		memcpy(c->head + c->head_len, in, n);
@@ -1261,6 +1273,12 @@ tick(lws_sorted_usec_list_t *sul)
 	int64_t now = mono_us();
 
 	(void)sul;
+	if (opt.server_pid && phase < P_CLOSE && now - st.rss_sampled_us >= 50000) {
+		long kb = rss_kb(opt.server_pid);
+		st.rss_sampled_us = now;
+		if (kb > st.rss_peak_kb)
+			st.rss_peak_kb = kb;
+	}
 	if (interrupted && phase < P_CLOSE) {
 		if (phase == P_RUN)
 			end_run(now);
@@ -1439,6 +1457,11 @@ result_json(void)
 		                       json_object_new_int64(st.storm_ready_us && st.storm_start_us
 		                                                     ? st.storm_ready_us - st.storm_start_us
 		                                                     : -1));
+		json_object_object_add(s, "all_answered_us",
+		                       json_object_new_int64(st.storm_start_us && st.last_answer_us &&
+		                                             st.answered >= opt.conns
+		                                                     ? st.last_answer_us - st.storm_start_us
+		                                                     : -1));
 		json_object_object_add(s, "queues_empty_us",
 		                       json_object_new_int64(st.storm_empty_us && st.storm_start_us
 		                                                     ? st.storm_empty_us - st.storm_start_us
@@ -1493,6 +1516,7 @@ result_json(void)
 		json_object_object_add(s, "pid", json_object_new_int64(opt.server_pid));
 		json_object_object_add(s, "rss_before_kb", json_object_new_int64(st.rss_before_kb));
 		json_object_object_add(s, "rss_end_kb", json_object_new_int64(st.rss_end_kb));
+		json_object_object_add(s, "rss_peak_kb", json_object_new_int64(st.rss_peak_kb));
 		long per = st.ready && st.rss_end_kb >= 0 && st.rss_before_kb >= 0
 		                   ? (st.rss_end_kb - st.rss_before_kb) * 1024 / (long)st.ready
 		                   : -1;
@@ -1561,8 +1585,11 @@ print_human(FILE *f, json_object *r)
 		        run_len_s, st.heartbeats, st.hb_replies);
 	}
 	if (opt.storm)
-		fprintf(f, "  storm        %u connections: all ready after %.1f ms, queues empty after %.1f ms%s\n",
+		fprintf(f, "  storm        %u connections: all answered after %.1f ms, all ready after %.1f ms, queues empty after %.1f ms%s\n",
 		        opt.conns - opt.senders,
+		        st.answered >= opt.conns && st.last_answer_us
+		                ? (double)(st.last_answer_us - st.storm_start_us) / 1e3
+		                : -1.0,
 		        st.storm_ready_us ? (double)(st.storm_ready_us - st.storm_start_us) / 1e3 : -1.0,
 		        st.storm_empty_us ? (double)(st.storm_empty_us - st.storm_start_us) / 1e3 : -1.0,
 		        st.storm_done ? "" : " (not done within --duration)");
@@ -1578,8 +1605,9 @@ print_human(FILE *f, json_object *r)
 	fprintf(f, "  client cpu   %.0f%%\n", json_object_get_double(v));
 	if (json_object_object_get_ex(r, "server", &v)) {
 		json_object_object_get_ex(v, "rss_per_conn_bytes", &w);
-		fprintf(f, "  server %ld    RSS %ld kB -> %ld kB, %" PRId64 " bytes/connection",
-		        opt.server_pid, st.rss_before_kb, st.rss_end_kb, json_object_get_int64(w));
+		fprintf(f, "  server %ld    RSS %ld kB -> %ld kB (peak %ld kB), %" PRId64 " bytes/connection",
+		        opt.server_pid, st.rss_before_kb, st.rss_end_kb, st.rss_peak_kb,
+		        json_object_get_int64(w));
 		json_object_object_get_ex(v, "cpu_pct", &w);
 		fprintf(f, ", cpu %.0f%%\n", json_object_get_double(w));
 	}

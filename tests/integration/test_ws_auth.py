@@ -246,6 +246,79 @@ class MembershipTest(WsTest):
         self.run_async(body())
 
 
+class ConcurrentConnectsTest(WsTest):
+    """Connects that arrive together are answered together (one batch of
+    statements for all of them, doc/design.md): each still gets exactly its
+    own verdict, its own role and its own notifications."""
+
+    def test_each_connect_gets_its_own_verdict(self):
+        owner, stranger, revoked, noted, tabs = yq_rooms.new_users(5)
+        members = yq_rooms.new_users(8)
+        room = self.create_room(owner)
+        other = self.create_room(stranger)
+        for u in members + [revoked, noted, tabs]:
+            self.join(u, room)
+        self.set_role(owner, room, members[0], "moderator")
+        # a token whose version is no longer the user's
+        yq.sql("UPDATE users SET token_version = token_version + 1 "
+               "WHERE id = %d;" % revoked.id)
+        mine = [yq.ctl_notify(noted, "system", {"i": i}) for i in range(3)]
+        theirs = yq.ctl_notify(members[4], "system", {"for": "someone else"})
+        spent = ws_ticket(members[2])
+
+        async def body():
+            c = await open_ws("/ws", members[2], auth="ticket", ticket=spent)
+            await c.ready()
+            for rnd in range(4):
+                fresh = await asyncio.to_thread(ws_ticket, members[3])
+                plan = [(u, room, "token", "member") for u in members[4:]]
+                plan += [
+                    (owner, room, "token", "owner"),
+                    (members[0], room, "token", "moderator"),
+                    (members[3], room, ("ticket", fresh), "member"),
+                    (members[2], room, ("ticket", spent), 4401),
+                    (stranger, room, "token", 4403),
+                    (stranger, other, "token", "owner"),
+                    (revoked, room, "token", 4401),
+                    (noted, room, "token", "member"),
+                    (tabs, room, "token", "member"),
+                    (tabs, room, "token", "member"),
+                    (members[1], {"id": 2 ** 53}, "token", 4404),
+                ]
+
+                async def one(user, rm, auth, want):
+                    kw = {"auth": auth} if isinstance(auth, str) else \
+                        {"auth": auth[0], "ticket": auth[1]}
+                    cl = await open_ws(room_path(rm), user, node=1, **kw)
+                    if isinstance(want, int):
+                        await self.assertRefusal(cl, want)
+                        return cl, None
+                    first = await cl._read(10)
+                    self.assertTrue(is_snapshot(first), "%s: %r" % (user.username, first))
+                    return cl, first["payload"]
+
+                got = await asyncio.gather(*(one(*p) for p in plan))
+                for (user, rm, auth, want), (cl, snap) in zip(plan, got):
+                    with self.subTest(round=rnd, user=user.username, want=want):
+                        if isinstance(want, int):
+                            continue
+                        self.assertSnapshot(snap, rm, want)
+                        self.assertEqual(snap["room"]["id"], rm["id"])
+                        me = self.member_of(snap, user)
+                        self.assertTrue(me["online"])
+                        notes = await cl.collect(0.5 if user is noted else 0.2,
+                                                 lambda m: m["type"] == "notification")
+                        ids = [m["payload"]["id"] for m in notes]
+                        if user is noted:
+                            self.assertEqual(ids, mine)
+                        else:
+                            self.assertFalse(set(ids) & set(mine), "%s got %r" % (user.username, ids))
+                        self.assertEqual(theirs in ids, user is members[4], "%r" % (ids,))
+                for cl, _ in got:
+                    await cl.ws.close()
+        self.run_async(body(), limit=120)
+
+
 class HandshakeTest(WsTest):
 
     def test_origin_allow_list(self):

@@ -3,13 +3,18 @@
  * list: the REST order (owner, moderators, members, each by join order)
  * kept through adds, removes and role changes; a known member keeps its
  * presence and avatar when refreshed; the rendered list is valid JSON with
- * exactly the snapshot's member fields, the viewer always online.
+ * exactly the snapshot's member fields, the viewer always online; a
+ * snapshot built on the shared rendering says byte for byte what a fresh
+ * rendering says, whatever changed in between, and shares the rendering
+ * while only a few online values differ.
  */
 #include "config.h"
 
 #include "ws/ws.h"
 
 #include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static json_object *
@@ -133,6 +138,98 @@ START_TEST(test_empty_and_many)
 }
 END_TEST
 
+/* The text of a message, as the writer sends it: in pieces of `chunk`. */
+static char *
+text_of(const struct msg *m, size_t chunk)
+{
+	char *t = malloc(m->len + 1);
+	size_t off = 0, n;
+
+	ck_assert_ptr_nonnull(t);
+	while ((n = msg_copy(m, off, (unsigned char *)t + off, chunk)) > 0)
+		off += n;
+	ck_assert_uint_eq(off, m->len);
+	t[off] = '\0';
+	return t;
+}
+
+/* members_snapshot(self) == head + members_render(self) + tail */
+static void
+check_snapshot(struct members *ms, int64_t self, struct members_render **render_out)
+{
+	static const char head[] = "{\"members\":", tail[] = "}";
+	struct yq_buf b = { 0 };
+
+	ck_assert_int_eq(yq_buf_puts(&b, head), 0);
+	ck_assert_int_eq(members_render(ms, &b, self), 0);
+	ck_assert_int_eq(yq_buf_puts(&b, tail), 0);
+	struct msg *m = members_snapshot(ms, self, head, strlen(head), tail, strlen(tail));
+	ck_assert_ptr_nonnull(m);
+	ck_assert_uint_eq(m->len, b.len);
+	size_t chunks[] = { 1, 7, 4096, 1 << 20 };
+	for (size_t i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+		char *t = text_of(m, chunks[i]);
+		ck_assert_str_eq(t, b.data);
+		free(t);
+	}
+	if (render_out)
+		*render_out = m->parts ? m->parts->render : NULL;
+	msg_unref(m);
+	yq_buf_free(&b);
+}
+
+START_TEST(test_shared_snapshot)
+{
+	struct members ms = { 0 };
+	struct members_render *r1, *r2, *r3;
+
+	for (int i = 1; i <= 300; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "u%d", i);
+		ck_assert_int_eq(members_add(&ms, i, name, i % 3 ? "" : "https://a.example/x.png",
+		                             i == 1 ? YQ_ROLE_OWNER : YQ_ROLE_MEMBER, i % 5 == 0),
+		                 0);
+	}
+	/* a storm: each joiner's snapshot, then it goes online */
+	check_snapshot(&ms, 7, &r1);
+	ck_assert_ptr_nonnull(r1);
+	for (int i = 2; i < 2 + MEMBERS_FLIPS_MAX - 1; i++) {
+		check_snapshot(&ms, i, &r2);
+		ck_assert_ptr_eq(r2, r1); /* shared while few values differ */
+		members_set_online(&ms, i, true);
+	}
+	for (int i = 100; i < 100 + MEMBERS_FLIPS_MAX + 5; i++)
+		members_set_online(&ms, i, i % 2);
+	check_snapshot(&ms, 250, &r2); /* too many differ: rendered again */
+	ck_assert_ptr_ne(r2, r1);
+	/* refreshing a member with what the list knows keeps the rendering */
+	ck_assert_int_eq(members_add(&ms, 8, "u8", "", YQ_ROLE_MEMBER, false), 0);
+	check_snapshot(&ms, 8, &r3);
+	ck_assert_ptr_eq(r3, r2);
+	/* names, roles, joins and leaves make a new one, and it is right */
+	ck_assert_int_eq(members_add(&ms, 8, "renamed", "", YQ_ROLE_MEMBER, false), 0);
+	check_snapshot(&ms, 8, &r3);
+	ck_assert_ptr_ne(r3, r2);
+	members_set_role(&ms, 299, YQ_ROLE_MODERATOR);
+	check_snapshot(&ms, 299, NULL);
+	ck_assert_int_eq(members_add(&ms, 1000, "late", "", YQ_ROLE_MEMBER, true), 0);
+	check_snapshot(&ms, 1000, NULL);
+	members_remove(&ms, 3);
+	check_snapshot(&ms, 3, NULL); /* self not a member any more */
+	check_snapshot(&ms, 0, NULL);
+	members_free(&ms);
+}
+END_TEST
+
+START_TEST(test_snapshot_of_an_empty_list)
+{
+	struct members ms = { 0 };
+
+	check_snapshot(&ms, 1, NULL);
+	members_free(&ms);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -142,6 +239,8 @@ main(void)
 	tcase_add_test(tc, test_order_roles_and_removal);
 	tcase_add_test(tc, test_render_fields_presence_and_refresh);
 	tcase_add_test(tc, test_empty_and_many);
+	tcase_add_test(tc, test_shared_snapshot);
+	tcase_add_test(tc, test_snapshot_of_an_empty_list);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
