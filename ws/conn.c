@@ -205,7 +205,7 @@ recheck_auth(struct conn *c, const struct result *r, const struct room *held)
 		return false;
 	struct job *j = c->auth_rounds < AUTH_ROUNDS_MAX ? calloc(1, sizeof(*j)) : NULL;
 	if (!j) {
-		refuse(c, 1013, "internal", "the room is changing: try again shortly");
+		refuse(c, WS_CLOSE_TRY_AGAIN, "internal", "the room is changing: try again shortly");
 		return true;
 	}
 	c->auth_rounds++;
@@ -227,12 +227,12 @@ start_auth(struct conn *c, struct lws *wsi, int64_t room_id)
 	struct job *j = calloc(1, sizeof(*j));
 
 	if (!j) {
-		refuse(c, 1011, "internal", "out of memory");
+		refuse(c, WS_CLOSE_INTERNAL, "internal", "out of memory");
 		return;
 	}
 	if (dbworker_busy(JOBQ_AUTH)) {
 		free(j);
-		refuse(c, 1013, "internal", "the server is busy: try again shortly");
+		refuse(c, WS_CLOSE_TRY_AGAIN, "internal", "the server is busy: try again shortly");
 		return;
 	}
 	j->kind = JOB_AUTH;
@@ -329,16 +329,8 @@ auth_apply(struct conn *c, struct result *r)
 	if (!c || c->state != CONN_AUTH || c->close_code)
 		return; /* gone, or closed meanwhile (its sessions ended) */
 	if (r->auth.status) {
-		const char *msg =
-		        r->auth.status == WS_CLOSE_BAD_TOKEN   ? "invalid or expired credentials"
-		        : r->auth.status == WS_CLOSE_FORBIDDEN ? "not a member of this room"
-		        : r->auth.status == WS_CLOSE_NOT_FOUND ? "no such room"
-		                                               : "internal error";
-		refuse(c, r->auth.status,
-		       r->auth.status == WS_CLOSE_NOT_FOUND ? "not_found"
-		       : r->auth.status == 1011             ? "internal"
-		                                            : "forbidden",
-		       msg);
+		const struct ws_close_text *t = ws_close_text(r->auth.status);
+		refuse(c, r->auth.status, t->error, t->message);
 		return;
 	}
 	struct user_entry *ue = map_get(&hub.users, r->user_id);
@@ -355,7 +347,7 @@ auth_apply(struct conn *c, struct result *r)
 		 * (room_loaded, or recheck_auth reads again) */
 		c->room = hub_room(r->room_id, true);
 		if (!c->room) {
-			refuse(c, 1011, "internal", "out of memory");
+			refuse(c, WS_CLOSE_INTERNAL, "internal", "out of memory");
 			return;
 		}
 		/* the stored state may be newer than what this node has seen */

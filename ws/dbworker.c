@@ -124,21 +124,34 @@ dbworker_submit(struct job *j)
 }
 
 /* Hand a result to the service thread; wake it only when the list was
- * empty (it takes the whole list at once), one wake-up per batch. */
+ * empty (it takes the whole list at once), one wake-up per batch.  The
+ * wake-up is made under rlock, so once dbworker_unwake() has returned no
+ * thread touches the lws context again (the service thread destroys it
+ * before the database threads are joined). */
+static bool unwoken; /* under rlock: the context is going away */
+
 static void
 post(struct result *r)
 {
 	r->next = NULL;
 	pthread_mutex_lock(&rlock);
-	bool wake = !results_head;
+	bool wake = !results_head && !unwoken;
 	if (results_tail)
 		results_tail->next = r;
 	else
 		results_head = r;
 	results_tail = r;
-	pthread_mutex_unlock(&rlock);
 	if (wake)
 		lws_cancel_service(H->ctx);
+	pthread_mutex_unlock(&rlock);
+}
+
+void
+dbworker_unwake(void)
+{
+	pthread_mutex_lock(&rlock);
+	unwoken = true;
+	pthread_mutex_unlock(&rlock);
 }
 
 struct result *
@@ -572,7 +585,7 @@ do_auth_batch(struct yq_db *db, struct job **jobs, size_t n)
 		if (!v[i].r)
 			continue;
 		int s = rc < 0 && !v[i].rc ? rc : v[i].rc;
-		v[i].r->auth.status = s < 0 ? 1011 : s; /* 1011: internal error (database) */
+		v[i].r->auth.status = s < 0 ? WS_CLOSE_INTERNAL : s; /* the database failed */
 		post(v[i].r);
 	}
 }

@@ -212,8 +212,10 @@ life_tick(lws_sorted_usec_list_t *sul)
 		drain_begin(now);
 	} else if (hub.draining && drained(now)) {
 		hub.done = true;
-		if (hub.evloop)
+		if (hub.evloop) {
+			dbworker_unwake();
 			lws_context_destroy(hub.ctx); /* ends the event library's loop */
+		}
 		return;
 	}
 	lws_sul_schedule(hub.ctx, 0, sul, life_tick, LIFE_TICK_MS * LWS_US_PER_MS);
@@ -344,6 +346,7 @@ main(int argc, char **argv)
 	        (unsigned long long)hub.sent, (unsigned long long)hub.dropped_slow);
 	lws_sul_cancel(&hub.tick);
 	lws_sul_cancel(&life);
+	dbworker_unwake();
 	lws_context_destroy(hub.ctx);
 	hub.ctx = NULL;
 	conn_linger_sweep(yq_mono_ms(), true);
