@@ -205,7 +205,8 @@ recheck_auth(struct conn *c, const struct result *r, const struct room *held)
 		return false;
 	struct job *j = c->auth_rounds < AUTH_ROUNDS_MAX ? calloc(1, sizeof(*j)) : NULL;
 	if (!j) {
-		refuse(c, WS_CLOSE_TRY_AGAIN, "internal", "the room is changing: try again shortly");
+		refuse(c, WS_CLOSE_TRY_AGAIN, "internal",
+		       "the room is changing: try again shortly");
 		return true;
 	}
 	c->auth_rounds++;

@@ -648,7 +648,7 @@ const char *dbworker_queue_name(int q);
 int64_t dbworker_tail_lag_ms(void); /* since the queue tail last reached the head */
 int dbworker_start(struct hub *h);
 void dbworker_stop(void);
-void dbworker_unwake(void); /* before lws_context_destroy: results no longer wake it */
+void dbworker_unwake(void);          /* before lws_context_destroy: results no longer wake it */
 void dbworker_submit(struct job *j); /* takes ownership */
 /* More jobs waiting than the worker should hold (DBWORKER_BUSY): room
  * traffic is refused ("busy") rather than queued without bound. */
