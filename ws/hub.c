@@ -384,38 +384,89 @@ presence_news(const struct presence_change *pc, uint64_t seen)
 	return seen < pc->first ? pc->online != pc->was : pc->latest > seen;
 }
 
-static struct msg *
-presence_batch(const struct room *rm, uint64_t seen)
+/* A tick's changes, each rendered once: a member who came online as
+ * {"user_id":…,"username":…}, one who went offline as its id.  A batch is
+ * then the fragments its connection needs, copied, not rebuilt per
+ * connection (a join storm has hundreds of joiners per tick, each needing
+ * the changes after its own snapshot). */
+struct presence_frags {
+	struct yq_buf text;
+	size_t *off; /* fragment i is text.data[off[i] .. off[i + 1]) */
+	int64_t ts;
+};
+
+static int
+presence_frags_render(struct presence_frags *f, const struct room *rm)
 {
-	json_object *on = json_object_new_array(), *off = json_object_new_array();
-	bool any = false;
+	memset(f, 0, sizeof(*f));
+	f->ts = yq_now_ms();
+	if (!(f->off = malloc((rm->npending + 1) * sizeof(*f->off))))
+		return -1;
+	for (size_t i = 0; i < rm->npending; i++) {
+		const struct presence_change *pc = &rm->pending[i];
+		int rc;
+		f->off[i] = f->text.len;
+		if (pc->online) {
+			json_object *u = json_object_new_object();
+			size_t len;
+			yq_json_add_int(u, "user_id", pc->user_id);
+			yq_json_add_str(u, "username", pc->username);
+			const char *t = yq_json_str(u, &len); /* len is set by the call */
+			rc = yq_buf_append(&f->text, t, len);
+			json_object_put(u);
+		} else {
+			rc = yq_buf_printf(&f->text, "%lld", (long long)pc->user_id);
+		}
+		if (rc < 0)
+			return -1;
+	}
+	f->off[rm->npending] = f->text.len;
+	return 0;
+}
+
+static void
+presence_frags_free(struct presence_frags *f)
+{
+	yq_buf_free(&f->text);
+	free(f->off);
+}
+
+/* The fragments of one list ("online" or "offline") a connection that
+ * saw sequence seen needs, comma-separated. */
+static int
+presence_list(struct yq_buf *b, const struct room *rm, const struct presence_frags *f,
+              uint64_t seen, bool online, bool *any)
+{
+	bool first = true;
 
 	for (size_t i = 0; i < rm->npending; i++) {
 		const struct presence_change *pc = &rm->pending[i];
-		if (!presence_news(pc, seen))
+		if (pc->online != online || !presence_news(pc, seen))
 			continue;
-		any = true;
-		if (pc->online) {
-			json_object *u = json_object_new_object();
-			yq_json_add_int(u, "user_id", pc->user_id);
-			yq_json_add_str(u, "username", pc->username);
-			json_object_array_add(on, u);
-		} else {
-			json_object_array_add(off, json_object_new_int64(pc->user_id));
-		}
+		if ((!first && yq_buf_append(b, ",", 1) < 0) ||
+		    yq_buf_append(b, f->text.data + f->off[i], f->off[i + 1] - f->off[i]) < 0)
+			return -1;
+		first = false;
+		*any = true;
 	}
-	if (!any) {
-		json_object_put(on);
-		json_object_put(off);
-		return NULL;
-	}
-	json_object *o = json_object_new_object(), *p = json_object_new_object();
-	yq_json_add_str(o, "type", "presence");
-	json_object_object_add(p, "online", on);
-	json_object_object_add(p, "offline", off);
-	json_object_object_add(o, "payload", p);
-	struct msg *m = msg_from_json(o);
-	json_object_put(o);
+	return 0;
+}
+
+static struct msg *
+presence_batch(const struct room *rm, const struct presence_frags *f, uint64_t seen)
+{
+	struct yq_buf b = { 0 };
+	bool any = false;
+	struct msg *m = NULL;
+
+	if (yq_buf_puts(&b, "{\"type\":\"presence\",\"payload\":{\"online\":[") == 0 &&
+	    presence_list(&b, rm, f, seen, true, &any) == 0 &&
+	    yq_buf_puts(&b, "],\"offline\":[") == 0 &&
+	    presence_list(&b, rm, f, seen, false, &any) == 0 &&
+	    yq_buf_printf(&b, "]},\"ts\":%lld}", (long long)f->ts) == 0 && any &&
+	    (m = msg_new(b.data, b.len)))
+		m->lane = LANE_PRESENCE;
+	yq_buf_free(&b);
 	return m;
 }
 
@@ -430,19 +481,24 @@ presence_flush(struct room *rm)
 	uint64_t first = rm->pending[0].first; /* appended in order */
 	struct msg *shared = NULL;
 	bool built = false;
+	struct presence_frags f;
 
+	if (presence_frags_render(&f, rm) < 0) {
+		presence_frags_free(&f);
+		return; /* kept for the next tick */
+	}
 	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&rm->conns))
 	{
 		struct conn *c = lws_container_of(d, struct conn, in_room);
 		if (c->presence_seq < first) {
 			if (!built) {
-				shared = presence_batch(rm, 0);
+				shared = presence_batch(rm, &f, 0);
 				built = true;
 			}
 			if (shared)
 				conn_send(c, shared);
 		} else {
-			struct msg *m = presence_batch(rm, c->presence_seq);
+			struct msg *m = presence_batch(rm, &f, c->presence_seq);
 			if (m) {
 				conn_send(c, m);
 				msg_unref(m);
@@ -451,6 +507,7 @@ presence_flush(struct room *rm)
 	}
 	lws_end_foreach_dll(d);
 	msg_unref(shared);
+	presence_frags_free(&f);
 	hub.presence_batches++;
 	rm->npending = 0;
 }
