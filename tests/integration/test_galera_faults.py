@@ -12,9 +12,14 @@ Both tests run the same load while they break the database:
 test_database_outage_under_load (any stack): the whole database is
 stopped (`devstack db-stop`: every node of a cluster) for YQ_OUTAGE_S
 seconds (6; the issue's 30 s with YQ_OUTAGE_S=30), then started again.
-test_db_node_killed_under_load (`devstack test --galera` only): one Galera
-node, the API's first choice, gets SIGKILL; later it is started again and
-must rejoin by IST and serve.
+test_db_node_killed_under_load, test_ws1_db_node_killed_under_load and
+test_ws2_db_node_killed_under_load (`devstack test --galera` only): one
+Galera node gets SIGKILL - the API's first choice, the one ws node 1
+stands on, the one ws node 2 stands on (the first of its db.hosts); later
+it is started again and must rejoin by IST and serve.  When it was a ws
+node's, that daemon logs that it moved to another node of its db.hosts
+(not the dead one), and every WebSocket stays open and gets every
+notification without reconnecting: the ws nodes keep their clients.
 
 Either way: no answer is a 500 (or anything but the statuses listed, and
 503 always with Retry-After), 503s did happen in a full outage, every
@@ -51,6 +56,30 @@ def galera_nodes():
         return int(m.group(1)) if m else 0
     except OSError:
         return 0
+
+
+def galera_port(node):
+    """The SQL port of Galera node `node` (GALERA_PORTS in the stack's env:
+    "sql1 gcomm1 ist1 sst1 sql2 ...")."""
+    with open(os.path.join(yq.STATE, "env")) as f:
+        env = f.read()
+    m = re.search(r'^GALERA_PORTS="?([0-9 ]*)"?$', env, re.M)
+    if m and m.group(1).strip():
+        return int(m.group(1).split()[(node - 1) * 4])
+    # devstack's default: DB_PORT + node
+    return int(re.search(r"^DB_PORT=(\d+)$", env, re.M).group(1)) + node
+
+
+def ws_db_node(k):
+    """The Galera node ws node k stands on: the first of its db.hosts."""
+    with open(os.path.join(yq.STATE, "ws%d.conf" % k)) as f:
+        m = re.search(r"^hosts = [^:]+:(\d+)", f.read(), re.M)
+    port = int(m.group(1))
+    for i in range(1, galera_nodes() + 1):
+        if galera_port(i) == port:
+            return i
+    raise AssertionError("ws node %d's first db host %d is no Galera node"
+                         % (k, port))
 
 
 def devstack(*args):
@@ -183,7 +212,7 @@ class DatabaseFaultTest(WsTest):
         self.join(watcher, room)
         return owner, watcher, recipient, room, joiners, readers
 
-    def run_fault(self, fault, heal, full_outage):
+    def run_fault(self, fault, heal, full_outage, keep_clients=False):
         owner, watcher, recipient, room, joiners, readers = self.prepare()
         load = Load(self, owner, room, joiners, readers, recipient)
         pids = (yq.api_master_pid(), node_pid(1), node_pid(2))
@@ -256,6 +285,17 @@ class DatabaseFaultTest(WsTest):
                                          "notification"))
                 if inbox.ws.close_code is not None:
                     break
+            if keep_clients:
+                # the ws nodes kept their clients: every socket is still
+                # open and got everything without reconnecting
+                for name, c in (("inbox", inbox), ("controller", ctl),
+                                ("watcher", obs)):
+                    self.assertIsNone(c.ws.close_code, "the %s's socket "
+                                      "was closed" % name)
+                lost = sorted(set(created) - got)
+                self.assertFalse(lost, "%d of %d notifications never came "
+                                 "on the open socket, e.g. %r"
+                                 % (len(lost), len(created), lost[:10]))
             if not set(created) <= got:
                 last = max([i for i in got] + [0])
                 again = await open_ws("/ws", recipient, query={
@@ -312,29 +352,45 @@ class DatabaseFaultTest(WsTest):
             self.db_down = False
         self.run_fault(stop, start, True)
 
-    def test_db_node_killed_under_load(self):
-        n = galera_nodes()
-        if n < 3:
+    def kill_db_node(self, victim, ws_node=None):
+        """SIGKILL Galera node `victim` under the load, start it again; it
+        rejoins by IST and serves.  With ws_node, the victim is the node
+        that ws node stands on: the daemon must move to another of its
+        db.hosts and keep its clients (run_fault's keep_clients)."""
+        if galera_nodes() < 3:
             self.skipTest("needs ./devstack test --galera")
-        victim = 1          # the API's (and yiqikanctl's) first choice
         log = os.path.join(yq.STATE, "galera", "n%d" % victim, "log",
                            "mysqld.log")
+        applog = os.path.join(yq.STATE, "log", "yiqikan.log")
         self.addCleanup(devstack, "galera-start", str(victim))
+        at = {}
 
         def kill():
+            for name, path in (("db", log), ("app", applog)):
+                with open(path, "rb") as f:
+                    f.seek(0, 2)
+                    at[name] = f.tell()
             devstack("galera-kill", str(victim))
 
         def rejoin():
-            with open(log, "rb") as f:
-                f.seek(0, 2)
-                self.log_at = f.tell()
             devstack("galera-start", str(victim))
-        self.run_fault(kill, rejoin, False)
+        self.run_fault(kill, rejoin, False, keep_clients=ws_node is not None)
         with open(log, "rb") as f:
-            f.seek(self.log_at)
+            f.seek(at["db"])
             text = f.read().decode("utf-8", "replace")
         self.assertRegex(text, r"IST received|Receiving IST",
                          "node %d did not rejoin by IST" % victim)
+        if ws_node is not None:
+            # the daemon said where it went: another node of its db.hosts
+            with open(applog, "rb") as f:
+                f.seek(at["app"])
+                text = f.read().decode("utf-8", "replace")
+            moves = re.findall(r"yiqikan-ws\[%d\].*database: moved to "
+                               r"127\.0\.0\.1:(\d+)" % node_pid(ws_node), text)
+            self.assertTrue(moves, "ws node %d never moved to another "
+                            "database node" % ws_node)
+            self.assertNotIn(galera_port(victim), {int(p) for p in moves},
+                             "ws node %d moved to the dead node" % ws_node)
         # and it serves: it has the rows written while it was dead
         sock = os.path.join(yq.STATE, "galera", "n%d" % victim, "mysqld.sock")
         top = yq.sql_value("SELECT MAX(id) FROM notifications;")
@@ -345,3 +401,13 @@ class DatabaseFaultTest(WsTest):
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(p.stdout.strip(), top)
+
+    def test_db_node_killed_under_load(self):
+        # node 1: the API's (and yiqikanctl's) first choice
+        self.kill_db_node(1)
+
+    def test_ws1_db_node_killed_under_load(self):
+        self.kill_db_node(ws_db_node(1), ws_node=1)
+
+    def test_ws2_db_node_killed_under_load(self):
+        self.kill_db_node(ws_db_node(2), ws_node=2)
