@@ -434,21 +434,27 @@ do_playback(struct yq_db *db, struct job *j)
 {
 	struct pb_tx x = { .j = j };
 	int rc = yq_db_tx(db, playback_tx, &x);
-	struct result *r = rc < 0 ? NULL : calloc(1, sizeof(*r));
+	struct result *r = calloc(1, sizeof(*r));
 
-	if (!r) {
+	if (rc < 0 || !r) {
 		yq_warn("playback change in room %lld failed (%d)", (long long)j->room_id, rc);
 		free(x.payload);
-		return;
 	}
+	if (!r)
+		return;
 	r->kind = RES_PLAYBACK;
 	r->uid = j->uid;
-	r->submitted_ms = j->submitted_ms;
 	r->room_id = j->room_id;
+	memcpy(r->ref, j->ref, sizeof(r->ref));
+	if (rc < 0) { /* nothing changed: its sender is told (playback_done) */
+		r->status = rc;
+		post(r);
+		return;
+	}
+	r->submitted_ms = j->submitted_ms;
 	r->pb = x.pb;
 	r->text = x.payload;
 	yq_strlcpy(r->type, x.type, sizeof(r->type));
-	memcpy(r->ref, j->ref, sizeof(r->ref));
 	post(r);
 }
 

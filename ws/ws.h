@@ -490,7 +490,7 @@ enum result_kind {
 struct result {
 	enum result_kind kind;
 	uint64_t uid;
-	int status; /* RES_AUTH: 0 ok, else a close code */
+	int status; /* RES_AUTH: 0 ok, else a close code; RES_PLAYBACK: 0, else the yq_err */
 	int64_t user_id;
 	char username[33];
 	enum yq_role role;

@@ -25,6 +25,8 @@ Either way: no answer is a 500 (or anything but the statuses listed, and
 503 always with Retry-After), 503s did happen in a full outage, every
 notification whose creation succeeded reaches its user (counted, none
 lost), the play_control versions each client sees strictly increase,
+every play_control is answered (applied, or refused with `internal` when
+the database failed it past its retries: never left unanswered),
 member_count never exceeds max_members and agrees with the member list at
 the end, the API master and the ws daemons are the same processes after
 (nothing restarted), and the stack serves again.  No latency is bounded.
@@ -225,7 +227,7 @@ class DatabaseFaultTest(WsTest):
             obs, _ = await open_room(watcher, room, node=2)
             await ctl.ok("play_control", {"action": "load", "media_url": URL})
             stop = asyncio.Event()
-            acks = []
+            acks, refusals, unanswered = [], [], []
 
             async def control():
                 pos = 0
@@ -235,10 +237,14 @@ class DatabaseFaultTest(WsTest):
                         m = await ctl.call("play_control",
                                            {"action": "seek",
                                             "position_ms": pos}, timeout=20)
-                    except AssertionError:
+                    except AssertionError as e:
                         m = None
+                        if ctl.ws.close_code is None:
+                            unanswered.append(str(e)[:200])
                     if m and m["type"] == "play_control":
                         acks.append(m["payload"]["version"])
+                    elif m:
+                        refusals.append(m)
                     await asyncio.sleep(0.15)
             async def watch():
                 while not stop.is_set():
@@ -317,6 +323,16 @@ class DatabaseFaultTest(WsTest):
                 self.assertFalse(bad, "%s: versions not increasing: %r"
                                  % (name, bad[:5]))
             self.assertTrue(acks, "no play_control was accepted")
+            # every play_control is answered: applied, or refused because
+            # the database failed it (never silence, never another error)
+            self.assertFalse(unanswered, "%d play_control got no answer in "
+                             "20 s, e.g. %s" % (len(unanswered),
+                                                unanswered[0:1]))
+            odd = [m for m in refusals if m["type"] != "error" or
+                   m["payload"].get("code") != "internal" or
+                   "database" not in m["payload"].get("message", "")]
+            self.assertFalse(odd, "play_control answered with %r" % odd[:3])
+            self.pc_refused = len(refusals)
             self.assertTrue(seen, "the watcher on the other node saw no "
                             "play_control")
             return created, len(seen), len(acks)
@@ -338,9 +354,11 @@ class DatabaseFaultTest(WsTest):
         self.assertEqual((yq.api_master_pid(), node_pid(1), node_pid(2)), pids,
                          "a process was restarted")
         print("  [db-fault] answers %r; %d notifications created (%d "
-              "refused), all delivered; %d play_control acks, %d seen"
+              "refused), all delivered; %d play_control acks (%d refused: "
+              "database), %d seen"
               % (dict(sorted(load.statuses.items())), len(created),
-                 load.failed_notify, nacks, nseen), flush=True)
+                 load.failed_notify, nacks, self.pc_refused, nseen),
+              flush=True)
 
     def test_database_outage_under_load(self):
         def stop():
