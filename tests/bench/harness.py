@@ -1550,7 +1550,8 @@ def build_tables(results):
                          "could not run: " + s.get("reason", "")])
             continue
         if not ours or not other:
-            why = s.get("unavailable", {}).get(base) or s.get("unavailable", {}).get("ours") or "not run"
+            why = s.get("unavailable", {}).get(base) or s.get("unavailable", {}).get("ours") or (
+                "no baselines (--ours-only)" if results["settings"].get("ours_only") else "not run")
             rows.append([title, "%s %s" % (fmt_num(metric(sc, ours)[0]), metric(sc, ours)[1]) if ours else "—",
                          SIDE_LABELS[base] + ": —",
                          "—", fmt_target(target), "could not run: " + why])
