@@ -847,18 +847,20 @@ room_event_effects(struct room *rm, json_object *p)
 		}
 }
 
-/* Playback changed on another node: adopt it when it is newer. */
-static void
+/* Playback changed on another node: adopt it when it is newer.  False
+ * when it is not: a late queue row (doc/queue.md) or a repeat, whose state
+ * the room has already moved past. */
+static bool
 adopt_playback(struct room *rm, json_object *p)
 {
 	json_object *v;
 	struct yq_playback pb = rm->pb;
 
 	if (yq_json_field(p, "version", json_type_int, &v) != YQ_JF_OK)
-		return;
+		return true;
 	uint64_t version = (uint64_t)json_object_get_int64(v);
 	if (version <= rm->pb.version)
-		return;
+		return false;
 	pb.version = version;
 	if (yq_json_field(p, "position_ms", json_type_int, &v) == YQ_JF_OK)
 		pb.position_ms = json_object_get_int64(v);
@@ -872,6 +874,7 @@ adopt_playback(struct room *rm, json_object *p)
 	if (yq_json_field(p, "server_ts", json_type_int, &v) == YQ_JF_OK)
 		pb.updated_at_ms = json_object_get_int64(v);
 	rm->pb = pb; /* the writing node stored it */
+	return true;
 }
 
 void
@@ -919,8 +922,12 @@ hub_queue_event(const struct yq_event *ev)
 		json_object_put(p);
 		return;
 	}
-	if (strcmp(ev->type, "play_control") == 0 || strcmp(ev->type, "progress_sync") == 0)
-		adopt_playback(rm, p);
+	if ((strcmp(ev->type, "play_control") == 0 || strcmp(ev->type, "progress_sync") == 0) &&
+	    !adopt_playback(rm, p)) {
+		/* superseded: sending it would set the clients back */
+		json_object_put(p);
+		return;
+	}
 	json_object *o = json_object_new_object();
 	yq_json_add_str(o, "type", ev->type);
 	json_object_object_add(o, "payload", json_object_get(p));

@@ -370,13 +370,16 @@ class DatabaseFaultTest(WsTest):
             self.db_down = False
         self.run_fault(stop, start, True)
 
-    def kill_db_node(self, victim, ws_node=None):
+    def kill_db_node(self, victim=None, ws_node=None):
         """SIGKILL Galera node `victim` under the load, start it again; it
         rejoins by IST and serves.  With ws_node, the victim is the node
         that ws node stands on: the daemon must move to another of its
         db.hosts and keep its clients (run_fault's keep_clients)."""
         if galera_nodes() < 3:
-            self.skipTest("needs ./devstack test --galera")
+            self.skipTest("needs a Galera cluster (./devstack test runs "
+                          "these on one)")
+        if ws_node is not None:
+            victim = ws_db_node(ws_node)
         log = os.path.join(yq.STATE, "galera", "n%d" % victim, "log",
                            "mysqld.log")
         applog = os.path.join(yq.STATE, "log", "yiqikan.log")
@@ -422,10 +425,10 @@ class DatabaseFaultTest(WsTest):
 
     def test_db_node_killed_under_load(self):
         # node 1: the API's (and yiqikanctl's) first choice
-        self.kill_db_node(1)
+        self.kill_db_node(victim=1)
 
     def test_ws1_db_node_killed_under_load(self):
-        self.kill_db_node(ws_db_node(1), ws_node=1)
+        self.kill_db_node(ws_node=1)
 
     def test_ws2_db_node_killed_under_load(self):
-        self.kill_db_node(ws_db_node(2), ws_node=2)
+        self.kill_db_node(ws_node=2)
