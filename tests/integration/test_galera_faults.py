@@ -15,7 +15,9 @@ seconds (6; the issue's 30 s with YQ_OUTAGE_S=30), then started again.
 test_db_node_killed_under_load, test_ws1_db_node_killed_under_load and
 test_ws2_db_node_killed_under_load (`devstack test --galera` only): one
 Galera node gets SIGKILL - the API's first choice, the one ws node 1
-stands on, the one ws node 2 stands on (the first of its db.hosts); later
+stands on, the one ws node 2 stands on (where most of its database
+connections are: the first of its db.hosts unless an earlier fault moved
+it); later
 it is started again and must rejoin by IST and serve.  When it was a ws
 node's, that daemon logs that it moved to another node of its db.hosts
 (not the dead one), and every WebSocket stays open and gets every
@@ -72,16 +74,49 @@ def galera_port(node):
     return int(re.search(r"^DB_PORT=(\d+)$", env, re.M).group(1)) + node
 
 
+def db_peer_ports(pid):
+    """The remote ports of process pid's established TCP connections to
+    127.0.0.1, one per connection (/proc: its socket inodes matched with
+    /proc/net/tcp)."""
+    inodes = set()
+    fd_dir = "/proc/%d/fd" % pid
+    for fd in os.listdir(fd_dir):
+        try:
+            link = os.readlink(os.path.join(fd_dir, fd))
+        except OSError:
+            continue
+        m = re.match(r"socket:\[(\d+)\]$", link)
+        if m:
+            inodes.add(m.group(1))
+    ports = []
+    with open("/proc/net/tcp") as f:
+        for line in f.read().splitlines()[1:]:
+            col = line.split()
+            remote, state, inode = col[2], col[3], col[9]
+            ip, port = remote.split(":")
+            if state == "01" and inode in inodes and ip == "0100007F":
+                ports.append(int(port, 16))
+    return ports
+
+
 def ws_db_node(k):
-    """The Galera node ws node k stands on: the first of its db.hosts."""
+    """The Galera node ws node k stands on: where most of its database
+    connections are (the first of its db.hosts, unless an earlier fault
+    moved it: a connection stays where it landed)."""
+    nodes = {galera_port(i): i for i in range(1, galera_nodes() + 1)}
+    count = {}
+    for port in db_peer_ports(node_pid(k)):
+        if port in nodes:
+            count[nodes[port]] = count.get(nodes[port], 0) + 1
+    if count:
+        return max(sorted(count), key=lambda i: count[i])
     with open(os.path.join(yq.STATE, "ws%d.conf" % k)) as f:
         m = re.search(r"^hosts = [^:]+:(\d+)", f.read(), re.M)
     port = int(m.group(1))
-    for i in range(1, galera_nodes() + 1):
-        if galera_port(i) == port:
-            return i
-    raise AssertionError("ws node %d's first db host %d is no Galera node"
-                         % (k, port))
+    if port not in nodes:
+        raise AssertionError("ws node %d's first db host %d is no Galera "
+                             "node" % (k, port))
+    return nodes[port]
 
 
 def devstack(*args):
