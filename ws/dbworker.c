@@ -188,14 +188,20 @@ auth_user(struct yq_db *db, struct job *j, struct result *r)
 	int64_t uid = j->user_id;
 
 	if (j->flag) { /* a ticket: single use, 30 s */
-		if ((n = YQ_DB_EXEC(db, redeem, NULL, YQ_PSTR(j->secret))) < 0)
-			return (int)n;
-		if (n == 0)
-			return WS_CLOSE_BAD_TOKEN;
+		/* read before spending it: on Galera db.sync_wait = 1 makes
+		 * reads wait for what the cluster has committed, not UPDATEs,
+		 * and the ticket was written by REST on another node a moment
+		 * ago (doc/scaling.md, causal reads) */
 		if ((n = YQ_DB_EXEC(db, ticket_user, &rows, YQ_PSTR(j->secret))) < 0)
 			return (int)n;
 		uid = n ? yq_rows_int(rows, 0, 0) : 0;
 		yq_rows_free(rows);
+		if (uid == 0)
+			return WS_CLOSE_BAD_TOKEN;
+		if ((n = YQ_DB_EXEC(db, redeem, NULL, YQ_PSTR(j->secret))) < 0)
+			return (int)n;
+		if (n == 0)
+			return WS_CLOSE_BAD_TOKEN;
 	}
 	if ((n = YQ_DB_EXEC(db, user, &rows, YQ_PINT(uid))) < 0)
 		return (int)n;
