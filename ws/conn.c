@@ -446,6 +446,17 @@ playback_done(struct result *r)
 {
 	struct room *rm = hub_room(r->room_id, false);
 
+	if (r->playback.status) {
+		/* the change was not made (the database failed or conflicted
+		 * past its retries): a reply to its sender all the same */
+		struct conn *sender = map_get(&hub.conns, (int64_t)r->uid);
+		json_object *ref = r->playback.ref[0] ? json_tokener_parse(r->playback.ref) : NULL;
+		if (sender)
+			conn_error(sender, "internal", "the database is unavailable: try again",
+			           ref);
+		json_object_put(ref);
+		return;
+	}
 	if (!rm)
 		return;
 	if (r->playback.pb.version > rm->pb.version)

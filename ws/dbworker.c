@@ -258,8 +258,10 @@ id_list(const struct auth *v, size_t n, int64_t room_id, bool with_after, char *
 	return 0;
 }
 
-/* A ticket is spent by one UPDATE (single use, 30 s): which user it names
- * is read after it, so these stay per job. */
+/* A ticket is spent by one UPDATE (single use, 30 s), per job.  Which user
+ * it names is read first: on Galera db.sync_wait = 1 makes reads wait for
+ * what the cluster has committed, not UPDATEs, and REST wrote the ticket
+ * on another node a moment ago (doc/scaling.md, causal reads). */
 static int
 redeem_ticket(struct yq_db *db, struct auth *a)
 {
@@ -270,15 +272,19 @@ redeem_ticket(struct yq_db *db, struct auth *a)
 	struct yq_rows *rows;
 	long long n;
 
-	if ((n = YQ_DB_EXEC(db, redeem, NULL, YQ_PSTR(a->j->auth.ticket_hash))) < 0)
-		return (int)n;
-	if (n == 0)
-		return WS_CLOSE_BAD_TOKEN;
 	if ((n = YQ_DB_EXEC(db, ticket_user, &rows, YQ_PSTR(a->j->auth.ticket_hash))) < 0)
 		return (int)n;
 	a->uid = n ? yq_rows_int(rows, 0, 0) : 0;
 	yq_rows_free(rows);
-	return a->uid ? 0 : WS_CLOSE_BAD_TOKEN;
+	if (!a->uid)
+		return WS_CLOSE_BAD_TOKEN;
+	if ((n = YQ_DB_EXEC(db, redeem, NULL, YQ_PSTR(a->j->auth.ticket_hash))) < 0)
+		return (int)n;
+	if (n == 0) {
+		a->uid = 0;
+		return WS_CLOSE_BAD_TOKEN;
+	}
+	return 0;
 }
 
 /* The users: exist, and a token's version is still theirs. */
@@ -681,21 +687,27 @@ do_playback(struct yq_db *db, struct job *j)
 {
 	struct pb_tx x = { .j = j };
 	int rc = yq_db_tx(db, playback_tx, &x);
-	struct result *r = rc < 0 ? NULL : calloc(1, sizeof(*r));
+	struct result *r = calloc(1, sizeof(*r));
 
-	if (!r) {
+	if (rc < 0 || !r) {
 		yq_warn("playback change in room %lld failed (%d)", (long long)j->room_id, rc);
 		free(x.payload);
-		return;
 	}
+	if (!r)
+		return;
 	r->kind = RES_PLAYBACK;
 	r->uid = j->uid;
-	r->playback.submitted_ms = j->playback.submitted_ms;
 	r->room_id = j->room_id;
+	memcpy(r->playback.ref, j->playback.ref, sizeof(r->playback.ref));
+	if (rc < 0) { /* nothing changed: its sender is told (playback_done) */
+		r->playback.status = rc;
+		post(r);
+		return;
+	}
+	r->playback.submitted_ms = j->playback.submitted_ms;
 	r->playback.pb = x.pb;
 	r->playback.payload = x.payload;
 	yq_strlcpy(r->playback.type, x.type, sizeof(r->playback.type));
-	memcpy(r->playback.ref, j->playback.ref, sizeof(r->playback.ref));
 	post(r);
 }
 

@@ -937,18 +937,20 @@ room_event_effects(struct room *rm, json_object *p)
 		}
 }
 
-/* Playback changed on another node: adopt it when it is newer. */
-static void
+/* Playback changed on another node: adopt it when it is newer.  False
+ * when it is not: a late queue row (doc/queue.md) or a repeat, whose state
+ * the room has already moved past. */
+static bool
 adopt_playback(struct room *rm, json_object *p)
 {
 	json_object *v;
 	struct yq_playback pb = rm->pb;
 
 	if (yq_json_field(p, "version", json_type_int, &v) != YQ_JF_OK)
-		return;
+		return true;
 	uint64_t version = (uint64_t)json_object_get_int64(v);
 	if (version <= rm->pb.version)
-		return;
+		return false;
 	pb.version = version;
 	if (yq_json_field(p, "position_ms", json_type_int, &v) == YQ_JF_OK)
 		pb.position_ms = json_object_get_int64(v);
@@ -962,6 +964,7 @@ adopt_playback(struct room *rm, json_object *p)
 	if (yq_json_field(p, "server_ts", json_type_int, &v) == YQ_JF_OK)
 		pb.updated_at_ms = json_object_get_int64(v);
 	rm->pb = pb; /* the writing node stored it */
+	return true;
 }
 
 /* ---- events from the queue, by type ----
@@ -1004,22 +1007,25 @@ qe_notification(const struct yq_event *ev)
 	}
 }
 
-static void
+static bool
 qe_presence(struct room *rm, const struct yq_event *ev, json_object *p)
 {
 	remote_presence(rm, ev->origin, p);
+	return true;
 }
 
-static void
+/* superseded: sending it would set the clients back */
+static bool
 qe_playback(struct room *rm, const struct yq_event *ev, json_object *p)
 {
-	adopt_playback(rm, p);
+	return adopt_playback(rm, p);
 }
 
-static void
+static bool
 qe_room_event(struct room *rm, const struct yq_event *ev, json_object *p)
 {
 	room_event_effects(rm, p);
+	return true;
 }
 
 static const struct {
@@ -1029,7 +1035,8 @@ static const struct {
 	{ "sessions_ended", qe_sessions_ended },
 };
 
-typedef void (*room_step)(struct room *rm, const struct yq_event *ev, json_object *p);
+/* false: the event ends here (not broadcast, no step after) */
+typedef bool (*room_step)(struct room *rm, const struct yq_event *ev, json_object *p);
 static const struct {
 	const char *type;
 	room_step before; /* NULL: nothing */
@@ -1054,8 +1061,8 @@ room_queue_event(struct room *rm, const struct yq_event *ev, json_object *p)
 			broadcast = room_queue_events[i].broadcast;
 			after = room_queue_events[i].after;
 		}
-	if (before)
-		before(rm, ev, p);
+	if (before && !before(rm, ev, p))
+		return;
 	if (broadcast) {
 		json_object *o = json_object_new_object();
 		yq_json_add_str(o, "type", ev->type);

@@ -601,6 +601,7 @@ struct res_chat {
 	int64_t created_at_ms;
 };
 struct res_playback {
+	int status; /* 0 made, else the yq_err it failed with (pb and payload unset) */
 	struct yq_playback pb;
 	char type[33]; /* play_control or progress_sync */
 	char *payload; /* the broadcast payload (JSON) */

@@ -1573,7 +1573,8 @@ def build_tables(results):
                          "could not run: " + s.get("reason", "")])
             continue
         if not ours or not other:
-            why = s.get("unavailable", {}).get(base) or s.get("unavailable", {}).get("ours") or "not run"
+            why = s.get("unavailable", {}).get(base) or s.get("unavailable", {}).get("ours") or (
+                "no baselines (--ours-only)" if results["settings"].get("ours_only") else "not run")
             rows.append([title, "%s %s" % (fmt_num(metric(sc, ours)[0]), metric(sc, ours)[1]) if ours else "—",
                          SIDE_LABELS[base] + ": —",
                          "—", fmt_target(target), "could not run: " + why])
@@ -1825,6 +1826,7 @@ def main():
     p.add_argument("--notifications", type=int, default=200)
     p.add_argument("--room-users", type=int, default=0)
     p.add_argument("--tiny", action="store_true")
+    p.add_argument("--ours-only", action="store_true", help="no baselines were started: none is missed")
     p.add_argument("--results", required=True)
     p.add_argument("scenarios", nargs="*", type=int)
     a = p.parse_args()
@@ -1865,7 +1867,7 @@ def main():
                          idle_conns=a.idle_conns, idle_seconds=a.idle_seconds, idle_heartbeat=a.idle_heartbeat,
                          samples=a.samples, skew_rate=a.skew_rate, storm_rate=a.storm_rate,
                          queue_wait_ms=a.queue_wait_ms,
-                         ws_metrics=a.ws_metrics or None,
+                         ws_metrics=a.ws_metrics or None, ours_only=a.ours_only,
                          ws_metrics_unavailable=a.ws_metrics_unavailable or None),
         "hash_params": a.hash_params,
         "sides_unavailable": {k: v for k, v in sides.items() if v},
@@ -1896,6 +1898,8 @@ def main():
         entry["loadavg_end"] = loadavg()
         # which baseline this scenario needs but could not have
         need = {t[1] for t in TARGETS if t[0] == sc} | set(WS_NEEDS.get(sc, ()))
+        if a.ours_only:
+            need = set()
         miss = {n: sides[n] for n in need if sides.get(n)}
         if miss:
             entry["unavailable"] = dict(entry.get("unavailable", {}), **miss)

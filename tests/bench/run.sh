@@ -39,6 +39,8 @@
 #   --results DIR     where to write the results (bench/results in the
 #                     checkout; with --tiny, $YQ_STATE/bench/results)
 #   --keep            leave the baselines running afterwards
+#   --ours-only       no baselines: our figures alone (./devstack bench --galera
+#                     compares our stack with itself on two databases)
 #   --browser-self-check  scenario 9 on a static page the harness drives
 #                     itself (no web client): checks the harness and the
 #                     browser; its figures say nothing of yiqikan
@@ -58,13 +60,14 @@ log() { printf 'bench: %s\n' "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 
 # ---- arguments ----
-SELF_CHECK=0 TINY=0 KEEP=0 THREADS='' CONNECTIONS='' DURATION='' WARMUP='' RESULTS=${BENCH_RESULTS:-}
+SELF_CHECK=0 TINY=0 KEEP=0 OURS_ONLY=0 THREADS='' CONNECTIONS='' DURATION='' WARMUP='' RESULTS=${BENCH_RESULTS:-}
 MEMBERS='' IDLE_CONNS='' IDLE_SECONDS='' SAMPLES=
 SCENARIOS=()
 while (($#)); do
     case $1 in
         --tiny) TINY=1 ;;
         --keep) KEEP=1 ;;
+        --ours-only) OURS_ONLY=1 ;;
         --browser-self-check) SELF_CHECK=1 ;;
         --threads) THREADS=${2:?}; shift ;;
         --connections) CONNECTIONS=${2:?}; shift ;;
@@ -125,6 +128,7 @@ for s in "${SCENARIOS[@]}"; do
         9) NEED_BROWSER=1 ;;
     esac
 done
+((OURS_ONLY)) && NEED_FASTAPI=0 NEED_PHP=0 NEED_NGINX=0 NEED_SOCKETIO=0 NEED_LWS=0
 
 # ---- Debian packages ----
 # side -> reason it cannot run ("" = fine)
@@ -549,6 +553,6 @@ $PY "$HERE/harness.py" --root "$ROOT" --state "$BENCH" \
     --ws-metrics "$WS_METRICS" --ws-metrics-unavailable "$WS_METRICS_WHY" \
     --presence-grace-ms "${CONF[ws.presence_grace_ms]:-5000}" \
     --media-dir "$YQ_STATE/www/media" --browser-unavailable "${UNAVAILABLE[browser]}" \
-    $( ((SELF_CHECK)) && echo --browser-self-check) \
+    $( ((SELF_CHECK)) && echo --browser-self-check) $( ((OURS_ONLY)) && echo --ours-only) \
     "${SCENARIOS[@]}" || rc=$?
 exit "$rc"

@@ -12,14 +12,23 @@ Both tests run the same load while they break the database:
 test_database_outage_under_load (any stack): the whole database is
 stopped (`devstack db-stop`: every node of a cluster) for YQ_OUTAGE_S
 seconds (6; the issue's 30 s with YQ_OUTAGE_S=30), then started again.
-test_db_node_killed_under_load (`devstack test --galera` only): one Galera
-node, the API's first choice, gets SIGKILL; later it is started again and
-must rejoin by IST and serve.
+test_db_node_killed_under_load, test_ws1_db_node_killed_under_load and
+test_ws2_db_node_killed_under_load (`devstack test --galera` only): one
+Galera node gets SIGKILL - the API's first choice, the one ws node 1
+stands on, the one ws node 2 stands on (where most of its database
+connections are: the first of its db.hosts unless an earlier fault moved
+it); later
+it is started again and must rejoin by IST and serve.  When it was a ws
+node's, that daemon logs that it moved to another node of its db.hosts
+(not the dead one), and every WebSocket stays open and gets every
+notification without reconnecting: the ws nodes keep their clients.
 
 Either way: no answer is a 500 (or anything but the statuses listed, and
 503 always with Retry-After), 503s did happen in a full outage, every
 notification whose creation succeeded reaches its user (counted, none
 lost), the play_control versions each client sees strictly increase,
+every play_control is answered (applied, or refused with `internal` when
+the database failed it past its retries: never left unanswered),
 member_count never exceeds max_members and agrees with the member list at
 the end, the API master and the ws daemons are the same processes after
 (nothing restarted), and the stack serves again.  No latency is bounded.
@@ -51,6 +60,63 @@ def galera_nodes():
         return int(m.group(1)) if m else 0
     except OSError:
         return 0
+
+
+def galera_port(node):
+    """The SQL port of Galera node `node` (GALERA_PORTS in the stack's env:
+    "sql1 gcomm1 ist1 sst1 sql2 ...")."""
+    with open(os.path.join(yq.STATE, "env")) as f:
+        env = f.read()
+    m = re.search(r'^GALERA_PORTS="?([0-9 ]*)"?$', env, re.M)
+    if m and m.group(1).strip():
+        return int(m.group(1).split()[(node - 1) * 4])
+    # devstack's default: DB_PORT + node
+    return int(re.search(r"^DB_PORT=(\d+)$", env, re.M).group(1)) + node
+
+
+def db_peer_ports(pid):
+    """The remote ports of process pid's established TCP connections to
+    127.0.0.1, one per connection (/proc: its socket inodes matched with
+    /proc/net/tcp)."""
+    inodes = set()
+    fd_dir = "/proc/%d/fd" % pid
+    for fd in os.listdir(fd_dir):
+        try:
+            link = os.readlink(os.path.join(fd_dir, fd))
+        except OSError:
+            continue
+        m = re.match(r"socket:\[(\d+)\]$", link)
+        if m:
+            inodes.add(m.group(1))
+    ports = []
+    with open("/proc/net/tcp") as f:
+        for line in f.read().splitlines()[1:]:
+            col = line.split()
+            remote, state, inode = col[2], col[3], col[9]
+            ip, port = remote.split(":")
+            if state == "01" and inode in inodes and ip == "0100007F":
+                ports.append(int(port, 16))
+    return ports
+
+
+def ws_db_node(k):
+    """The Galera node ws node k stands on: where most of its database
+    connections are (the first of its db.hosts, unless an earlier fault
+    moved it: a connection stays where it landed)."""
+    nodes = {galera_port(i): i for i in range(1, galera_nodes() + 1)}
+    count = {}
+    for port in db_peer_ports(node_pid(k)):
+        if port in nodes:
+            count[nodes[port]] = count.get(nodes[port], 0) + 1
+    if count:
+        return max(sorted(count), key=lambda i: count[i])
+    with open(os.path.join(yq.STATE, "ws%d.conf" % k)) as f:
+        m = re.search(r"^hosts = [^:]+:(\d+)", f.read(), re.M)
+    port = int(m.group(1))
+    if port not in nodes:
+        raise AssertionError("ws node %d's first db host %d is no Galera "
+                             "node" % (k, port))
+    return nodes[port]
 
 
 def devstack(*args):
@@ -183,7 +249,7 @@ class DatabaseFaultTest(WsTest):
         self.join(watcher, room)
         return owner, watcher, recipient, room, joiners, readers
 
-    def run_fault(self, fault, heal, full_outage):
+    def run_fault(self, fault, heal, full_outage, keep_clients=False):
         owner, watcher, recipient, room, joiners, readers = self.prepare()
         load = Load(self, owner, room, joiners, readers, recipient)
         pids = (yq.api_master_pid(), node_pid(1), node_pid(2))
@@ -196,7 +262,7 @@ class DatabaseFaultTest(WsTest):
             obs, _ = await open_room(watcher, room, node=2)
             await ctl.ok("play_control", {"action": "load", "media_url": URL})
             stop = asyncio.Event()
-            acks = []
+            acks, refusals, unanswered = [], [], []
 
             async def control():
                 pos = 0
@@ -206,10 +272,14 @@ class DatabaseFaultTest(WsTest):
                         m = await ctl.call("play_control",
                                            {"action": "seek",
                                             "position_ms": pos}, timeout=20)
-                    except AssertionError:
+                    except AssertionError as e:
                         m = None
+                        if ctl.ws.close_code is None:
+                            unanswered.append(str(e)[:200])
                     if m and m["type"] == "play_control":
                         acks.append(m["payload"]["version"])
+                    elif m:
+                        refusals.append(m)
                     await asyncio.sleep(0.15)
             async def watch():
                 while not stop.is_set():
@@ -256,6 +326,17 @@ class DatabaseFaultTest(WsTest):
                                          "notification"))
                 if inbox.ws.close_code is not None:
                     break
+            if keep_clients:
+                # the ws nodes kept their clients: every socket is still
+                # open and got everything without reconnecting
+                for name, c in (("inbox", inbox), ("controller", ctl),
+                                ("watcher", obs)):
+                    self.assertIsNone(c.ws.close_code, "the %s's socket "
+                                      "was closed" % name)
+                lost = sorted(set(created) - got)
+                self.assertFalse(lost, "%d of %d notifications never came "
+                                 "on the open socket, e.g. %r"
+                                 % (len(lost), len(created), lost[:10]))
             if not set(created) <= got:
                 last = max([i for i in got] + [0])
                 again = await open_ws("/ws", recipient, query={
@@ -277,6 +358,16 @@ class DatabaseFaultTest(WsTest):
                 self.assertFalse(bad, "%s: versions not increasing: %r"
                                  % (name, bad[:5]))
             self.assertTrue(acks, "no play_control was accepted")
+            # every play_control is answered: applied, or refused because
+            # the database failed it (never silence, never another error)
+            self.assertFalse(unanswered, "%d play_control got no answer in "
+                             "20 s, e.g. %s" % (len(unanswered),
+                                                unanswered[0:1]))
+            odd = [m for m in refusals if m["type"] != "error" or
+                   m["payload"].get("code") != "internal" or
+                   "database" not in m["payload"].get("message", "")]
+            self.assertFalse(odd, "play_control answered with %r" % odd[:3])
+            self.pc_refused = len(refusals)
             self.assertTrue(seen, "the watcher on the other node saw no "
                             "play_control")
             return created, len(seen), len(acks)
@@ -298,9 +389,11 @@ class DatabaseFaultTest(WsTest):
         self.assertEqual((yq.api_master_pid(), node_pid(1), node_pid(2)), pids,
                          "a process was restarted")
         print("  [db-fault] answers %r; %d notifications created (%d "
-              "refused), all delivered; %d play_control acks, %d seen"
+              "refused), all delivered; %d play_control acks (%d refused: "
+              "database), %d seen"
               % (dict(sorted(load.statuses.items())), len(created),
-                 load.failed_notify, nacks, nseen), flush=True)
+                 load.failed_notify, nacks, self.pc_refused, nseen),
+              flush=True)
 
     def test_database_outage_under_load(self):
         def stop():
@@ -312,29 +405,48 @@ class DatabaseFaultTest(WsTest):
             self.db_down = False
         self.run_fault(stop, start, True)
 
-    def test_db_node_killed_under_load(self):
-        n = galera_nodes()
-        if n < 3:
-            self.skipTest("needs ./devstack test --galera")
-        victim = 1          # the API's (and yiqikanctl's) first choice
+    def kill_db_node(self, victim=None, ws_node=None):
+        """SIGKILL Galera node `victim` under the load, start it again; it
+        rejoins by IST and serves.  With ws_node, the victim is the node
+        that ws node stands on: the daemon must move to another of its
+        db.hosts and keep its clients (run_fault's keep_clients)."""
+        if galera_nodes() < 3:
+            self.skipTest("needs a Galera cluster (./devstack test runs "
+                          "these on one)")
+        if ws_node is not None:
+            victim = ws_db_node(ws_node)
         log = os.path.join(yq.STATE, "galera", "n%d" % victim, "log",
                            "mysqld.log")
+        applog = os.path.join(yq.STATE, "log", "yiqikan.log")
         self.addCleanup(devstack, "galera-start", str(victim))
+        at = {}
 
         def kill():
+            for name, path in (("db", log), ("app", applog)):
+                with open(path, "rb") as f:
+                    f.seek(0, 2)
+                    at[name] = f.tell()
             devstack("galera-kill", str(victim))
 
         def rejoin():
-            with open(log, "rb") as f:
-                f.seek(0, 2)
-                self.log_at = f.tell()
             devstack("galera-start", str(victim))
-        self.run_fault(kill, rejoin, False)
+        self.run_fault(kill, rejoin, False, keep_clients=ws_node is not None)
         with open(log, "rb") as f:
-            f.seek(self.log_at)
+            f.seek(at["db"])
             text = f.read().decode("utf-8", "replace")
         self.assertRegex(text, r"IST received|Receiving IST",
                          "node %d did not rejoin by IST" % victim)
+        if ws_node is not None:
+            # the daemon said where it went: another node of its db.hosts
+            with open(applog, "rb") as f:
+                f.seek(at["app"])
+                text = f.read().decode("utf-8", "replace")
+            moves = re.findall(r"yiqikan-ws\[%d\].*database: moved to "
+                               r"127\.0\.0\.1:(\d+)" % node_pid(ws_node), text)
+            self.assertTrue(moves, "ws node %d never moved to another "
+                            "database node" % ws_node)
+            self.assertNotIn(galera_port(victim), {int(p) for p in moves},
+                             "ws node %d moved to the dead node" % ws_node)
         # and it serves: it has the rows written while it was dead
         sock = os.path.join(yq.STATE, "galera", "n%d" % victim, "mysqld.sock")
         top = yq.sql_value("SELECT MAX(id) FROM notifications;")
@@ -345,3 +457,13 @@ class DatabaseFaultTest(WsTest):
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(p.stdout.strip(), top)
+
+    def test_db_node_killed_under_load(self):
+        # node 1: the API's (and yiqikanctl's) first choice
+        self.kill_db_node(victim=1)
+
+    def test_ws1_db_node_killed_under_load(self):
+        self.kill_db_node(ws_node=1)
+
+    def test_ws2_db_node_killed_under_load(self):
+        self.kill_db_node(ws_node=2)
