@@ -340,6 +340,11 @@ auth_apply(struct conn *c, struct result *r)
 		refuse(c, WS_CLOSE_ABUSE, "rate_limited", "too many connections for this user");
 		return;
 	}
+	if (!hub_recent_covers(r->auth.events_seen)) {
+		/* too much happened while it authenticated to know what it missed */
+		refuse(c, WS_CLOSE_TRY_AGAIN, "internal", "the server is busy: try again shortly");
+		return;
+	}
 	c->user_id = r->user_id;
 	yq_strlcpy(c->username, r->auth.username, sizeof(c->username));
 	c->role = r->auth.role;
@@ -371,7 +376,10 @@ auth_apply(struct conn *c, struct result *r)
 		send_snapshot(c, r);
 	if (!replay_first)
 		send_replay(c, r, LANE_ROOM);
-	hub_attach(c); /* presence: user_status goes out after the snapshot */
+	hub_send_missed(c, r->auth.events_seen); /* handled before it was attached */
+	if (c->state != CONN_READY)
+		return; /* its sessions ended meanwhile */
+	hub_attach(c);  /* presence: user_status goes out after the snapshot */
 	if (c->room)
 		c->presence_seq = c->room->presence_seq;
 	/* then what the client sent while we were checking its credentials */

@@ -45,6 +45,9 @@ static struct jobq_state queues[JOBQ_COUNT] = {
 static pthread_mutex_t rlock = PTHREAD_MUTEX_INITIALIZER;
 static struct result *results_head, *results_tail;
 static bool stopping; /* atomic (is_stopping): set under each queue's lock and tail_lock */
+/* queue events the tail has handed over, counted after each post (atomic):
+ * an auth batch's mark for the user events it may miss (hub.c) */
+static uint64_t events_posted;
 static pthread_t tail_thread;
 static pthread_mutex_t tail_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t tail_wake = PTHREAD_COND_INITIALIZER;
@@ -561,6 +564,8 @@ do_auth_batch(struct yq_db *db, struct job **jobs, size_t n)
 {
 	struct auth v[AUTH_BATCH] = { 0 };
 	int rc = 0;
+	/* before anything is read: see hub_send_missed() */
+	uint64_t seen = __atomic_load_n(&events_posted, __ATOMIC_SEQ_CST);
 
 	for (size_t i = 0; i < n; i++) {
 		struct job *j = jobs[i];
@@ -572,6 +577,7 @@ do_auth_batch(struct yq_db *db, struct job **jobs, size_t n)
 		r->uid = j->uid;
 		r->auth.held_room = j->auth.hold_room ? j->room_id : 0;
 		r->auth.epoch = j->auth.epoch;
+		r->auth.events_seen = seen;
 		if (rc >= 0 && j->auth.by_ticket && (v[i].rc = redeem_ticket(db, &v[i])) < 0)
 			rc = v[i].rc;
 	}
@@ -954,6 +960,7 @@ tail_main(void *arg)
 		r->events.v = ev;
 		r->events.n = (unsigned)n;
 		post(r);
+		__atomic_add_fetch(&events_posted, (uint64_t)n, __ATOMIC_SEQ_CST);
 	}
 	yq_queue_reader_free(&rd);
 	yq_db_free(db);

@@ -975,24 +975,16 @@ adopt_playback(struct room *rm, json_object *p)
  * events act once delivered); presence is between nodes only, never
  * broadcast. */
 
-static void
-qe_sessions_ended(const struct yq_event *ev)
-{
-	hub_end_sessions(ev->target_id);
-}
-
 /* A notification: {"type": "notification" or "invite_notification",
- * "payload": the notification, "ts"} to each of the user's connections. */
-static void
-qe_notification(const struct yq_event *ev)
+ * "payload": the notification, "ts"}. */
+static struct msg *
+notification_msg(const struct yq_event *ev)
 {
 	json_object *n, *t;
 
-	if (!map_get(&hub.users, ev->target_id))
-		return;
 	if (!(n = json_tokener_parse(ev->payload))) {
 		yq_error("queue event %llu: the notification is not JSON", ev->id);
-		return;
+		return NULL;
 	}
 	bool invite = yq_json_field(n, "type", json_type_string, &t) == YQ_JF_OK &&
 	              strcmp(json_object_get_string(t), "room_invite") == 0;
@@ -1001,10 +993,98 @@ qe_notification(const struct yq_event *ev)
 	json_object_object_add(o, "payload", n);
 	struct msg *m = msg_from_json(o);
 	json_object_put(o);
-	if (m) {
-		user_send(ev->target_id, m);
-		msg_unref(m);
+	return m;
+}
+
+/* ---- user events a connection may have missed while authenticating ----
+ *
+ * An auth batch notes how many queue events the tail had handed over when
+ * it began (res_auth.events_seen), before it reads the notifications to
+ * replay.  An event the tail handed over later may still reach this thread
+ * before the answer does, when the connection is not attached yet: its
+ * notification may be newer than the replay read, and nobody would send it.
+ * The user events of the last RECENT_MAX queue events' window are kept
+ * here, and an attaching connection gets its user's that came after its
+ * mark (clients drop a notification they already have by id; a password
+ * change ends the connection).  If the window no longer reaches back to
+ * the mark, the connection is refused 1013 and reconnects with its
+ * last_notification_id. */
+#define RECENT_MAX 4096
+
+struct recent_event {
+	uint64_t seq; /* of the queue events this node has handled, from 1 */
+	int64_t user_id;
+	bool sessions_ended;
+	struct msg *m; /* the notification */
+};
+static struct recent_event recent[RECENT_MAX];
+static unsigned recent_next;    /* the slot written next */
+static uint64_t recent_lost;    /* the newest seq overwritten */
+static uint64_t events_handled; /* queue events through hub_queue_event */
+
+static void
+recent_keep(const struct yq_event *ev, bool sessions_ended, struct msg *m)
+{
+	struct recent_event *e = &recent[recent_next];
+
+	if (e->seq)
+		recent_lost = e->seq;
+	msg_unref(e->m);
+	*e = (struct recent_event){ events_handled, ev->target_id, sessions_ended, m };
+	if (m)
+		m->refs++;
+	recent_next = (recent_next + 1) % RECENT_MAX;
+}
+
+bool
+hub_recent_covers(uint64_t seen)
+{
+	return recent_lost <= seen;
+}
+
+void
+hub_send_missed(struct conn *c, uint64_t seen)
+{
+	/* oldest first: walk back to the mark, then forward */
+	unsigned i = recent_next, k = 0;
+	while (k < RECENT_MAX) {
+		unsigned prev = (i + RECENT_MAX - 1) % RECENT_MAX;
+		if (recent[prev].seq <= seen)
+			break;
+		i = prev;
+		k++;
 	}
+	for (; k > 0; k--, i = (i + 1) % RECENT_MAX) {
+		const struct recent_event *e = &recent[i];
+		if (e->user_id != c->user_id)
+			continue;
+		if (e->sessions_ended) {
+			conn_error(c, "forbidden", "the password was changed: sign in again", NULL);
+			conn_close(c, WS_CLOSE_BAD_TOKEN, "session ended");
+			return;
+		}
+		if (e->m)
+			conn_send(c, e->m);
+	}
+}
+
+static void
+qe_sessions_ended(const struct yq_event *ev)
+{
+	recent_keep(ev, true, NULL);
+	hub_end_sessions(ev->target_id);
+}
+
+static void
+qe_notification(const struct yq_event *ev)
+{
+	struct msg *m = notification_msg(ev);
+
+	if (!m)
+		return;
+	recent_keep(ev, false, m);
+	user_send(ev->target_id, m);
+	msg_unref(m);
 }
 
 static bool
@@ -1081,6 +1161,7 @@ room_queue_event(struct room *rm, const struct yq_event *ev, json_object *p)
 void
 hub_queue_event(const struct yq_event *ev)
 {
+	events_handled++; /* every one, in the order the tail handed them over */
 	if (!ev->to_room) {
 		void (*fn)(const struct yq_event *ev) = qe_notification;
 		for (size_t i = 0; i < YQ_ARRAY_LEN(user_events); i++)

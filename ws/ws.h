@@ -480,6 +480,10 @@ void hub_detach(struct conn *c); /* closing */
 /* The user's password changed: close each of their connections here with
  * 4401 (a "sessions_ended" user event from the queue). */
 void hub_end_sessions(int64_t user_id);
+/* The user events handled since an auth batch's mark (res_auth.events_seen)
+ * still known here?  Then send c its user's (hub.c). */
+bool hub_recent_covers(uint64_t seen);
+void hub_send_missed(struct conn *c, uint64_t seen);
 void room_broadcast(struct room *rm, struct msg *m, struct conn *except);
 void user_send(int64_t user_id, struct msg *m);
 void hub_tick(lws_sorted_usec_list_t *sul);
@@ -585,9 +589,10 @@ struct res_auth {
 	enum yq_role role;
 	bool sync_playback, guest_control, keep_chat_history;
 	struct yq_playback pb;
-	char *room_json;   /* summary for the snapshot */
-	int64_t held_room; /* the room kept for it (pending_auth), 0 none */
-	uint64_t epoch;    /* the job's */
+	char *room_json;      /* summary for the snapshot */
+	int64_t held_room;    /* the room kept for it (pending_auth), 0 none */
+	uint64_t epoch;       /* the job's */
+	uint64_t events_seen; /* queue events the tail had handed over when the batch began */
 	char *recent_json;
 	char **replay; /* notification messages, ready to send */
 	size_t nreplay;
