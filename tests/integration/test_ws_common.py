@@ -560,11 +560,30 @@ def port_open(port):
         s.close()
 
 
+def port_bindable(port):
+    """Could a listener take 127.0.0.1:port now (SO_REUSEADDR, as lws)?
+    Right after a kill -9 the kernel may still hold the port for a moment
+    (seen as EADDRINUSE: the daemon then fails to start, and lws leaks on
+    that path, which the sanitizer check counts)."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("127.0.0.1", port))
+        s.listen(1)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 def start_node(i):
-    """Start ws node i the way ./devstack does (unless it runs); wait
-    until its port accepts connections."""
+    """Start ws node i the way ./devstack does (unless it runs), once its
+    port can be bound; wait until the port accepts connections."""
     if pid_alive(node_pid(i)):
         return
+    yq.wait_for(lambda: port_bindable(node_port(i)), 30, interval=0.1,
+                what="ws node %d's port to be free" % i)
     env = stack_env()
     build = env.get("BUILD")
     if not build:
