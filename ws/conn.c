@@ -306,12 +306,16 @@ send_snapshot(struct conn *c, const struct result *r)
 	            "{\"type\":\"room_event\",\"payload\":{\"event\":\"snapshot\",\"room\":");
 	yq_buf_puts(&head, r->auth.room_json ? r->auth.room_json : "null");
 	yq_buf_printf(&head, ",\"my_role\":\"%s\",\"members\":", yq_role_name(c->role));
+	struct members *ms = &rm->members;
+	size_t cap = hub.wc.snapshot_members;
+	yq_buf_printf(&tail, ",\"members_total\":%zu,\"members_online\":%zu,\"members_partial\":%s",
+	              ms->n, members_online(ms, c->user_id), cap && ms->n > cap ? "true" : "false");
 	yq_buf_puts(&tail, ",\"playback\":");
 	yq_buf_append(&tail, pbs, pblen);
 	yq_buf_puts(&tail, ",\"recent_messages\":");
 	yq_buf_puts(&tail, r->auth.recent_json ? r->auth.recent_json : "[]");
 	if (yq_buf_printf(&tail, "},\"ts\":%lld}", (long long)now) == 0 && head.data) {
-		struct msg *m = members_snapshot(&rm->members, c->user_id, head.data, head.len,
+		struct msg *m = members_snapshot(ms, c->user_id, cap, head.data, head.len,
 		                                 tail.data, tail.len);
 		if (m) {
 			m->lane = LANE_CONTROL;

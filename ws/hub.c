@@ -384,8 +384,10 @@ presence_news(const struct presence_change *pc, uint64_t seen)
 	return seen < pc->first ? pc->online != pc->was : pc->latest > seen;
 }
 
-/* A tick's changes, each rendered once: a member who came online as
- * {"user_id":…,"username":…}, one who went offline as its id.  A batch is
+/* A tick's changes, each rendered once (a member's id: names are in the
+ * member list the client has, and a join storm sends every later joiner's
+ * arrival to every earlier one, so each byte here counts a million
+ * times).  A batch is
  * then the fragments its connection needs, copied, not rebuilt per
  * connection (a join storm has hundreds of joiners per tick, each needing
  * the changes after its own snapshot). */
@@ -404,20 +406,8 @@ presence_frags_render(struct presence_frags *f, const struct room *rm)
 		return -1;
 	for (size_t i = 0; i < rm->npending; i++) {
 		const struct presence_change *pc = &rm->pending[i];
-		int rc;
 		f->off[i] = f->text.len;
-		if (pc->online) {
-			json_object *u = json_object_new_object();
-			size_t len;
-			yq_json_add_int(u, "user_id", pc->user_id);
-			yq_json_add_str(u, "username", pc->username);
-			const char *t = yq_json_str(u, &len); /* len is set by the call */
-			rc = yq_buf_append(&f->text, t, len);
-			json_object_put(u);
-		} else {
-			rc = yq_buf_printf(&f->text, "%lld", (long long)pc->user_id);
-		}
-		if (rc < 0)
+		if (yq_buf_printf(&f->text, "%lld", (long long)pc->user_id) < 0)
 			return -1;
 	}
 	f->off[rm->npending] = f->text.len;

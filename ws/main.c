@@ -81,6 +81,7 @@ ws_config_from(const struct yq_config *cfg, struct ws_config *wc)
 	wc->sendq_bytes = cfg->ws_sendq_bytes;
 	wc->recent_messages = cfg->ws_recent_messages;
 	wc->presence_batch_above = cfg->ws_presence_batch_above;
+	wc->snapshot_members = cfg->ws_snapshot_members;
 	wc->auth_workers = cfg->ws_auth_workers < 1   ? 1
 	                   : cfg->ws_auth_workers > 4 ? 4
 	                                              : cfg->ws_auth_workers;
@@ -139,6 +140,7 @@ reload_config(void)
 	hub.wc.max_message = wc.max_message;
 	hub.wc.sendq_bytes = wc.sendq_bytes;
 	hub.wc.presence_batch_above = wc.presence_batch_above;
+	hub.wc.snapshot_members = wc.snapshot_members;
 	hub.wc.lead_min_ms = wc.lead_min_ms;
 	hub.wc.lead_max_ms = wc.lead_max_ms;
 	hub.wc.health_interval_ms = wc.health_interval_ms;

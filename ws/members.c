@@ -249,13 +249,65 @@ flips(const struct members *ms, const struct members_render *r, int64_t self, ui
 	return 0;
 }
 
+size_t
+members_online(const struct members *ms, int64_t self)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ms->n; i++)
+		n += ms->v[i].online || ms->v[i].user_id == self;
+	return n;
+}
+
+/* Pass 0 takes the owner and moderators, pass 1 the online members, pass
+ * 2 the others. */
+static bool
+picked_in(const struct member *m, int64_t self, int pass)
+{
+	if (pass == 0)
+		return rank(m->role) < 2;
+	if (rank(m->role) < 2)
+		return false;
+	return (m->online || m->user_id == self) == (pass == 1);
+}
+
+/* A large room's snapshot: at most max members, rendered for this one
+ * snapshot (a few KiB: cheaper than sharing). */
+static struct msg *
+snapshot_capped(const struct members *ms, int64_t self, size_t max, const char *head,
+                size_t head_len, const char *tail, size_t tail_len)
+{
+	struct yq_buf b = { 0 };
+	size_t taken = 0;
+	int rc = yq_buf_append(&b, head, head_len) | yq_buf_append(&b, "[", 1);
+
+	for (int pass = 0; pass < 3 && taken < max; pass++)
+		for (size_t i = 0; i < ms->n && taken < max; i++) {
+			const struct member *m = &ms->v[i];
+			if (!picked_in(m, self, pass))
+				continue;
+			bool on = m->online || m->user_id == self;
+			if (taken++)
+				rc |= yq_buf_append(&b, ",", 1);
+			rc |= m->head ? yq_buf_append(&b, m->head, m->head_len) : -1;
+			rc |= yq_buf_puts(&b, on ? "true}" : "false}");
+		}
+	rc |= yq_buf_append(&b, "]", 1) | yq_buf_append(&b, tail, tail_len);
+	struct msg *msg = rc ? NULL : msg_new(b.data, b.len);
+	yq_buf_free(&b);
+	return msg;
+}
+
 struct msg *
-members_snapshot(struct members *ms, int64_t self, const char *head, size_t head_len,
+members_snapshot(struct members *ms, int64_t self, size_t max, const char *head, size_t head_len,
                  const char *tail, size_t tail_len)
 {
 	uint32_t flip[MEMBERS_FLIPS_MAX];
 	unsigned nflip;
 	struct members_render *r = ms->render;
+
+	if (max && ms->n > max)
+		return snapshot_capped(ms, self, max, head, head_len, tail, tail_len);
 
 	if (!r || r->gen != ms->gen || r->n != ms->n || flips(ms, r, self, flip, &nflip) < 0) {
 		if (!(r = render_shared(ms)))

@@ -10,7 +10,7 @@ import json
 
 import yq
 import yq_rooms
-from test_ws_common import WsTest, open_room
+from test_ws_common import SNAPSHOT_MEMBERS, WsTest, open_room
 
 MEMBERS = 70            # more than the 64 online values a shared rendering may differ by
 AVATAR = "https://avatars.example/%s/" + "a" * 300 + ".png"   # ~380 bytes a member
@@ -111,3 +111,52 @@ class SharedSnapshotTest(WsTest):
             off = [m["username"] for m in snap["members"] if not m["online"]]
             self.assertEqual(off, [])
         self.run_async(body(), limit=120)
+
+
+class PartialSnapshotTest(WsTest):
+    """A room of more than ws.snapshot_members members: the snapshot lists
+    that many, the owner and moderators first, then whoever is online
+    (its reader too), then the others, each in the order they joined; it
+    says how many there are and how many are online (doc/protocol.md,
+    "Large rooms")."""
+
+    def test_large_room_snapshot_is_cut_online_first(self):
+        if not SNAPSHOT_MEMBERS:
+            self.skipTest("ws.snapshot_members = 0: snapshots list everyone")
+        n = SNAPSHOT_MEMBERS + 5
+        owner = yq.new_user()
+        # by id, joined in that order: the list's order (joined_at, then id)
+        users = sorted(yq_rooms.in_parallel([yq.new_user] * n, timeout=150),
+                       key=lambda u: u.id)
+        room = self.create_room(owner, keep_chat_history=False, max_members=n + 10)
+        for u in users:
+            self.join(u, room)
+        mod = users[-1]          # the last to join, made moderator
+        self.set_role(owner, room, mod, "moderator")
+        online = users[-8:-3]    # late joiners, online before the reader
+        reader = users[-2]
+
+        async def body():
+            conns = [await open_room(owner, room, node=1)]
+            for u in online:
+                conns.append(await open_room(u, room, node=1))
+            # every connection so far knows about all of them
+            c, snap = await open_room(reader, room, node=1)
+            self.assertSnapshot(snap, room)
+            self.assertTrue(snap["members_partial"])
+            self.assertEqual(snap["members_total"], n + 1)
+            self.assertEqual(snap["members_online"], len(online) + 2)
+            want_online = [u.id for u in users[:-1] if u in online or u is reader]
+            offline = [u.id for u in users[:-1] if u.id not in want_online]
+            want = [owner.id, mod.id] + want_online + offline
+            got = [m["id"] for m in snap["members"]]
+            self.assertEqual(got, want[:SNAPSHOT_MEMBERS])
+            flags = {m["id"]: (m["role"], m["online"]) for m in snap["members"]}
+            self.assertEqual(flags[owner.id], ("owner", True))
+            self.assertEqual(flags[mod.id], ("moderator", False))
+            for u in online + [reader]:
+                self.assertEqual(flags[u.id], ("member", True), u.username)
+            self.assertFalse(any(flags[i][1] for i in offline if i in flags))
+            for x, _ in conns + [(c, None)]:
+                await x.close()
+        self.run_async(body(), limit=150)

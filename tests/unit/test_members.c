@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include "core/json.h"
 #include "ws/ws.h"
 
 #include <check.h>
@@ -163,7 +164,7 @@ check_snapshot(struct members *ms, int64_t self, struct members_render **render_
 	ck_assert_int_eq(yq_buf_puts(&b, head), 0);
 	ck_assert_int_eq(members_render(ms, &b, self), 0);
 	ck_assert_int_eq(yq_buf_puts(&b, tail), 0);
-	struct msg *m = members_snapshot(ms, self, head, strlen(head), tail, strlen(tail));
+	struct msg *m = members_snapshot(ms, self, 0, head, strlen(head), tail, strlen(tail));
 	ck_assert_ptr_nonnull(m);
 	ck_assert_uint_eq(m->len, b.len);
 	size_t chunks[] = { 1, 7, 4096, 1 << 20 };
@@ -230,6 +231,60 @@ START_TEST(test_snapshot_of_an_empty_list)
 }
 END_TEST
 
+/* Above the cap: the owner and moderators, then online members (self
+ * always), then the others, each in list order, max in all. */
+START_TEST(test_capped_snapshot)
+{
+	static const char head[] = "{\"members\":", tail[] = "}";
+	struct members ms = { 0 };
+
+	for (int i = 1; i <= 40; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "u%d", i);
+		enum yq_role role = i == 30   ? YQ_ROLE_OWNER
+		                    : i == 20 ? YQ_ROLE_MODERATOR
+		                              : YQ_ROLE_MEMBER;
+		ck_assert_int_eq(members_add(&ms, i, name, "", role, i % 10 == 0), 0);
+	}
+	ck_assert_uint_eq(members_online(&ms, 0), 4); /* 10 20 30 40 */
+	ck_assert_uint_eq(members_online(&ms, 7), 5);
+	ck_assert_uint_eq(members_online(&ms, 10), 4);
+	/* uncapped (max >= n): the whole list, as members_render says */
+	check_snapshot(&ms, 7, NULL);
+	struct msg *m = members_snapshot(&ms, 7, 40, head, strlen(head), tail, strlen(tail));
+	ck_assert_ptr_nonnull(m);
+	ck_assert_ptr_nonnull(m->parts);
+	msg_unref(m);
+	/* capped at 6: owner 30, moderator 20, online 7 (self) 10 40, offline 1 */
+	m = members_snapshot(&ms, 7, 6, head, strlen(head), tail, strlen(tail));
+	ck_assert_ptr_nonnull(m);
+	char *t = text_of(m, 5);
+	json_object *o = json_tokener_parse(t);
+	ck_assert_ptr_nonnull(o);
+	json_object *list = json_object_object_get(o, "members");
+	ck_assert_uint_eq(json_object_array_length(list), 6);
+	static const int want[] = { 30, 20, 7, 10, 40, 1 };
+	static const bool online[] = { true, true, true, true, true, false };
+	for (size_t i = 0; i < 6; i++) {
+		json_object *e = json_object_array_get_idx(list, i);
+		ck_assert_int_eq(json_object_get_int64(json_object_object_get(e, "id")), want[i]);
+		ck_assert_int_eq(json_object_get_boolean(json_object_object_get(e, "online")),
+		                 online[i]);
+	}
+	json_object_put(o);
+	free(t);
+	msg_unref(m);
+	/* a cap below the staff: the first of them */
+	m = members_snapshot(&ms, 7, 1, head, strlen(head), tail, strlen(tail));
+	t = text_of(m, 4096);
+	ck_assert_str_eq(t, "{\"members\":[{\"id\":30,\"username\":\"u30\",\"avatar_url\":\"\","
+	                    "\"role\":\"owner\",\"online\":true}]}");
+	free(t);
+	msg_unref(m);
+	members_free(&ms);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -241,6 +296,7 @@ main(void)
 	tcase_add_test(tc, test_empty_and_many);
 	tcase_add_test(tc, test_shared_snapshot);
 	tcase_add_test(tc, test_snapshot_of_an_empty_list);
+	tcase_add_test(tc, test_capped_snapshot);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
