@@ -63,6 +63,7 @@ queue_of(const struct job *j)
 {
 	switch (j->kind) {
 	case JOB_AUTH: return JOBQ_AUTH;
+	case JOB_PRESENCE_RELAY:
 	case JOB_PRESENCE_UP:
 	case JOB_PRESENCE_DOWN:
 	case JOB_PRESENCE_REFRESH:
@@ -773,6 +774,7 @@ run_job(struct yq_db *db, struct job *j)
 	case JOB_AUTH: do_auth_batch(db, &j, 1); break;
 	case JOB_CHAT: do_chat(db, j); break;
 	case JOB_RELAY:
+	case JOB_PRESENCE_RELAY:
 		n = yq_queue_room_text(db, j->room_id, j->relay.type, j->text, j->text_len, node);
 		break;
 	case JOB_PLAYBACK: do_playback(db, j); break;
@@ -793,15 +795,60 @@ run_job(struct yq_db *db, struct job *j)
 
 /* Presence jobs in order, the upserts of a run of them (no other job in
  * between) in one statement: a join storm writes one row per joiner.
- * Within a run the last upsert of a user stands, as it would in turn. */
+ * Within a run the last upsert of a user stands, as it would in turn.
+ * The rows that tell the other nodes go in first, all in one statement. */
+/* The presence rows for the other nodes of a batch, in order, in one
+ * INSERT: 0 when there was none or all went in. */
+static int
+relay_presence_rows(struct yq_db *db, struct job **jobs, size_t n)
+{
+	static const char ins[] =
+	        "INSERT INTO event_queue (target_kind, target_id, type, payload, origin) "
+	        "SELECT 'room', j.r, 'presence', j.p, ? FROM JSON_TABLE(?, '$[*]' COLUMNS "
+	        "(o FOR ORDINALITY, r BIGINT PATH '$[0]', p LONGTEXT PATH '$[1]')) AS j ORDER BY "
+	        "j.o";
+	struct yq_buf b = { 0 };
+	size_t rows = 0;
+	int rc = yq_buf_puts(&b, "[");
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (jobs[i]->kind != JOB_PRESENCE_RELAY)
+			continue;
+		/* the payload (JSON text) as a JSON string */
+		json_object *s = json_object_new_string_len(jobs[i]->text, (int)jobs[i]->text_len);
+		rc = yq_buf_printf(&b, "%s[%lld,%s]", rows ? "," : "", (long long)jobs[i]->room_id,
+		                   json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN));
+		json_object_put(s);
+		rows++;
+	}
+	long long n_in = 0;
+	if (rc == 0 && rows && (rc = yq_buf_puts(&b, "]")) == 0)
+		n_in = YQ_DB_EXEC(db, ins, NULL, YQ_PSTR(H->wc.node_id), YQ_PSTRN(b.data, b.len));
+	yq_buf_free(&b);
+	if (rc < 0 || n_in < 0) {
+		yq_warn("%zu presence rows for the other nodes not queued (%lld)", rows,
+		        rc < 0 ? (long long)rc : n_in);
+		return -1;
+	}
+	return 0;
+}
+
 static void
-do_presence_batch(struct yq_db *db, struct job **jobs, size_t n)
+do_presence_batch(struct yq_db *db, struct job **all, size_t nall)
 {
 	static const char ups[] =
 	        "INSERT INTO presence (user_id, node_id, connections) SELECT j.u, ?, j.c "
 	        "FROM JSON_TABLE(?, '$[*]' COLUMNS (u BIGINT PATH '$[0]', c INT PATH '$[1]')) AS j "
 	        "ON DUPLICATE KEY UPDATE connections = VALUES(connections), seen_at = NOW()";
+	struct job *jobs[AUTH_BATCH];
+	size_t n = 0;
 
+	/* the other nodes' rows and this node's presence table are apart:
+	 * each keeps its own order */
+	relay_presence_rows(db, all, nall);
+	for (size_t i = 0; i < nall; i++)
+		if (all[i]->kind != JOB_PRESENCE_RELAY)
+			jobs[n++] = all[i];
 	for (size_t i = 0; i < n;) {
 		if (jobs[i]->kind != JOB_PRESENCE_UP || i + 1 == n ||
 		    jobs[i + 1]->kind != JOB_PRESENCE_UP) {
@@ -841,8 +888,27 @@ is_stopping(void)
 	return __atomic_load_n(&stopping, __ATOMIC_ACQUIRE);
 }
 
+/* Move jobs from q's head to batch[n..max) (q locked): the new n. */
+static size_t
+take(struct jobq_state *q, struct job **batch, size_t n, size_t max)
+{
+	while (q->head && n < max) {
+		struct job *j = q->head;
+		q->head = j->next;
+		if (!q->head)
+			q->tail = NULL;
+		batch[n++] = j;
+	}
+	return n;
+}
+
 /* Room jobs one at a time, in order; authentications and presence rows as
- * many as are waiting (up to AUTH_BATCH) in one batch. */
+ * many as are waiting (up to AUTH_BATCH) in one batch.  An auth thread
+ * that finds more than one connect waiting (a burst) waits AUTH_GATHER_US
+ * for more before it asks: a lone connect never waits, and in a storm of
+ * 1,000 the batches grow from ~7 to dozens, each statement of a batch
+ * costing MariaDB about what it costs for one (parse, optimise). */
+#define AUTH_GATHER_US 1000
 static void *
 worker_main(void *arg)
 {
@@ -857,12 +923,15 @@ worker_main(void *arg)
 		pthread_mutex_lock(&q->lock);
 		while (!q->head && !is_stopping())
 			pthread_cond_wait(&q->more, &q->lock);
-		while (q->head && n < (auth || presence ? AUTH_BATCH : 1)) {
-			struct job *j = q->head;
-			q->head = j->next;
-			if (!q->head)
-				q->tail = NULL;
-			batch[n++] = j;
+		n = take(q, batch, n, auth || presence ? AUTH_BATCH : 1);
+		if (auth && n > 1 && n < AUTH_BATCH && !is_stopping()) {
+			/* a burst of connects: let it gather a moment, each
+			 * statement then answers more of them */
+			pthread_mutex_unlock(&q->lock);
+			struct timespec ts = { 0, AUTH_GATHER_US * 1000 };
+			nanosleep(&ts, NULL);
+			pthread_mutex_lock(&q->lock);
+			n = take(q, batch, n, AUTH_BATCH);
 		}
 		pthread_mutex_unlock(&q->lock);
 		if (!n)

@@ -149,7 +149,7 @@ user_send(int64_t user_id, struct msg *m)
 }
 
 static void
-relay(struct room *rm, const char *type, const char *text, size_t len)
+relay_as(enum job_kind kind, struct room *rm, const char *type, const char *text, size_t len)
 {
 	struct job *j = calloc(1, sizeof(*j));
 
@@ -157,11 +157,19 @@ relay(struct room *rm, const char *type, const char *text, size_t len)
 		free(j);
 		return;
 	}
-	j->kind = JOB_RELAY;
+	j->kind = kind;
 	j->room_id = rm->id;
 	j->text_len = len;
 	yq_strlcpy(j->relay.type, type, sizeof(j->relay.type));
 	dbworker_submit(j);
+}
+
+/* Room traffic for the other nodes, in order with the room's playback
+ * changes and chat. */
+static void
+relay(struct room *rm, const char *type, const char *text, size_t len)
+{
+	relay_as(JOB_RELAY, rm, type, text, len);
 }
 
 void
@@ -317,6 +325,18 @@ static bool
 presence_batched(const struct room *rm)
 {
 	return rm->members.n > hub.wc.presence_batch_above;
+}
+
+/* How often a room's batch goes out: every tick (200 ms) up to 200
+ * members, then a millisecond a member, at most a second.  A join storm's
+ * batches are one write to every member each: a 1,000-member storm of
+ * ~400 ms was two or three of them per member, now one. */
+static int64_t
+presence_interval_ms(const struct room *rm)
+{
+	size_t n = rm->members.n;
+
+	return n <= 200 ? 200 : n >= 1000 ? 1000 : (int64_t)n;
 }
 
 static void
@@ -513,7 +533,9 @@ announce_presence(struct room *rm, const struct room_user *ru, bool online)
 	yq_json_add_str(p, "username", ru->username);
 	yq_json_add_bool(p, "online", online);
 	const char *text = yq_json_str(p, &len);
-	relay(rm, "presence", text, len);
+	/* on the presence queue, written in runs: a join storm's thousand
+	 * rows must not wait in front of a play command */
+	relay_as(JOB_PRESENCE_RELAY, rm, "presence", text, len);
 	json_object_put(p);
 }
 
@@ -731,7 +753,11 @@ sweep_presence(int64_t now)
 			}
 			i++;
 		}
-		presence_flush(rm);
+		if (rm->npending && now >= rm->presence_next_ms) {
+			presence_flush(rm);
+			/* the first tick (200 ms) at or after the interval */
+			rm->presence_next_ms = now + presence_interval_ms(rm) - 100;
+		}
 		health_flush(rm, now);
 		hub_room_maybe_free(rm);
 	});

@@ -326,6 +326,7 @@ struct room {
 	struct presence_change *pending;
 	size_t npending, cappending;
 	uint64_t presence_seq;
+	int64_t presence_next_ms; /* mono ms: the next batch, not before */
 	/* the lead of playback commands: measured, smoothed */
 	int64_t db_ms;     /* a playback change's round trip through the database */
 	int64_t spread_ms; /* from queueing a broadcast to its last write here */
@@ -524,7 +525,8 @@ enum job_kind {
 	JOB_AUTH,
 	JOB_CHAT,
 	JOB_RELAY,
-	JOB_PLAYBACK, /* apply a change under the room's playback row lock */
+	JOB_PRESENCE_RELAY, /* a presence row for the other nodes (presence queue) */
+	JOB_PLAYBACK,       /* apply a change under the room's playback row lock */
 	JOB_PRESENCE_UP,
 	JOB_PRESENCE_DOWN,
 	JOB_PRESENCE_REFRESH,
@@ -566,7 +568,7 @@ struct job {
 	uint64_t uid;    /* the connection that asked, 0 none */
 	int64_t room_id; /* 0 none */
 	int64_t user_id; /* 0 none (auth by ticket: not known yet) */
-	char *text;      /* JOB_CHAT, JOB_RELAY: malloc'd */
+	char *text;      /* JOB_CHAT, JOB_RELAY, JOB_PRESENCE_RELAY: malloc'd */
 	size_t text_len;
 	union {
 		struct job_auth auth;
