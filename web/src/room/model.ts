@@ -7,6 +7,7 @@ import { get, me } from '../api';
 import { socket, lastClose, clock, localNow, type ServerMessage } from '../ws';
 import { onNotification, membershipChanged } from '../notify';
 import { PlaybackTimeline, type PlaybackState } from '../sync/playback';
+import { applyPresence, mergeSnapshot } from './members';
 import type { ChatMessage, Member, MemberHealth, Role, Room, RoomConfig, UserRef } from '../types';
 
 export type Ended = 'kicked' | 'left' | 'dissolved' | 'not_found' | null;
@@ -167,6 +168,10 @@ export class RoomController {
       const ev = roomEvents[p.event as string];
       if (ev) ev.call(this, p, m);
     },
+    presence(m) {
+      if (!this.mine(m)) return;
+      this.members.value = applyPresence(this.members.value, m.payload?.online, m.payload?.offline);
+    },
     user_status(m) {
       if (!this.mine(m)) return;
       const { user_id, online } = m.payload;
@@ -217,7 +222,7 @@ const roomEvents: Record<string, RoomEventHandler> = {
     const r = this.room.value;
     batch(() => {
       if (r) this.room.value = { ...r, ...p.room, my_role: p.my_role ?? r.my_role };
-      this.members.value = p.members ?? [];
+      this.members.value = mergeSnapshot(this.members.value, p.members ?? [], p.members_partial === true);
       const msgs = (p.recent_messages ?? []) as ChatMessage[];
       // keep what we had (a reconnect), add what is new, in id order
       const byId = new Map<number, ChatMessage>();
