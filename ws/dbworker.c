@@ -19,8 +19,11 @@
 #include "core/notify.h"
 #include "core/token.h"
 #include "core/util.h"
+#include "core/wake.h"
 #include "ws/ws.h"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,13 +47,12 @@ static struct jobq_state queues[JOBQ_COUNT] = {
 };
 static pthread_mutex_t rlock = PTHREAD_MUTEX_INITIALIZER;
 static struct result *results_head, *results_tail;
-static bool stopping; /* atomic (is_stopping): set under each queue's lock and tail_lock */
+static bool stopping; /* atomic (is_stopping): set under each queue's lock, then the tail kicked */
 /* queue events the tail has handed over, counted after each post (atomic):
  * an auth batch's mark for the user events it may miss (hub.c) */
 static uint64_t events_posted;
 static pthread_t tail_thread;
-static pthread_mutex_t tail_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t tail_wake = PTHREAD_COND_INITIALIZER;
+static uint64_t tail_wakeups;     /* datagrams that ended an idle wait (metrics) */
 static int64_t tail_caught_up_ms; /* atomic: mono ms of the last poll that reached the head */
 static struct hub *H;
 
@@ -824,6 +826,8 @@ relay_presence_rows(struct yq_db *db, struct job **jobs, size_t n)
 	long long n_in = 0;
 	if (rc == 0 && rows && (rc = yq_buf_puts(&b, "]")) == 0)
 		n_in = YQ_DB_EXEC(db, ins, NULL, YQ_PSTR(H->wc.node_id), YQ_PSTRN(b.data, b.len));
+	if (n_in > 0)
+		yq_db_mark_queued(db);
 	yq_buf_free(&b);
 	if (rc < 0 || n_in < 0) {
 		yq_warn("%zu presence rows for the other nodes not queued (%lld)", rows,
@@ -942,6 +946,7 @@ worker_main(void *arg)
 			do_presence_batch(db, batch, n);
 		else
 			run_job(db, batch[0]);
+		yq_wake_after(H->cfg, db); /* the other nodes read what we queued */
 		for (size_t i = 0; i < n; i++)
 			job_free(batch[i]);
 		__atomic_sub_fetch(&q->pending, (unsigned)n, __ATOMIC_RELAXED);
@@ -955,41 +960,51 @@ worker_main(void *arg)
 /* Quiet when idle: the first empty polls wait queue.poll_ms, then the
  * wait doubles up to ws.queue_poll_idle_ms while this node has
  * connections (an event then waits at most that long), and up to a
- * second while it has none; dbworker_tail_kick() (a first connection)
- * ends a wait at once. */
+ * second while it has none.  With ws.wake_listen the writers say when
+ * there is something to read (wake.h): the wait then ends at once on a
+ * datagram and backs off to a second whatever the connections (the
+ * datagram being lost costs at most that).  dbworker_tail_kick() (a first
+ * connection, the stop) ends a wait at once. */
+static int tail_kick_fd[2] = { -1, -1 }; /* a pipe: a kick is never lost */
+static int tail_wake_fd = -1;
+
 static void
 tail_wait(unsigned *idle_ms, unsigned *last)
 {
 	unsigned lo = H->cfg->queue_poll_ms ? H->cfg->queue_poll_ms : 1;
-	unsigned hi =
-	        __atomic_load_n(&H->live_conns, __ATOMIC_RELAXED) ? H->wc.queue_poll_idle_ms : 1000;
+	unsigned hi = tail_wake_fd >= 0 || !__atomic_load_n(&H->live_conns, __ATOMIC_RELAXED)
+	                      ? 1000
+	                      : H->wc.queue_poll_idle_ms;
 	/* a second at the floor before backing off: a conversation's next
-	 * message usually comes soon */
-	unsigned ms = *idle_ms < 1000 ? lo : *last * 2;
+	 * message usually comes soon (with wake-ups there is no need) */
+	unsigned ms = tail_wake_fd < 0 && *idle_ms < 1000 ? lo : *last ? *last * 2 : lo;
 
 	if (hi < lo)
 		hi = lo;
 	if (ms > hi)
 		ms = hi;
 	*last = ms;
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_nsec += (long)ms * 1000000L;
-	ts.tv_sec += ts.tv_nsec / 1000000000L;
-	ts.tv_nsec %= 1000000000L;
-	pthread_mutex_lock(&tail_lock);
-	if (!is_stopping())
-		pthread_cond_timedwait(&tail_wake, &tail_lock, &ts);
-	pthread_mutex_unlock(&tail_lock);
-	*idle_ms += ms;
+	struct pollfd p[2] = { { .fd = tail_kick_fd[0], .events = POLLIN },
+		               { .fd = tail_wake_fd, .events = POLLIN } };
+	int64_t t0 = yq_mono_ms();
+	if (!is_stopping() && poll(p, tail_wake_fd >= 0 ? 2 : 1, (int)ms) > 0) {
+		char buf[64];
+		if (p[0].revents & POLLIN)
+			while (read(tail_kick_fd[0], buf, sizeof(buf)) > 0) {
+			}
+		if (tail_wake_fd >= 0 && (p[1].revents & POLLIN) && yq_wake_drain(tail_wake_fd)) {
+			*last = 0; /* something came: poll at the floor again */
+			__atomic_add_fetch(&tail_wakeups, 1, __ATOMIC_RELAXED);
+		}
+	}
+	*idle_ms += (unsigned)(yq_mono_ms() - t0);
 }
 
 void
 dbworker_tail_kick(void)
 {
-	pthread_mutex_lock(&tail_lock);
-	pthread_cond_signal(&tail_wake);
-	pthread_mutex_unlock(&tail_lock);
+	if (tail_kick_fd[1] >= 0)
+		(void)!write(tail_kick_fd[1], "k", 1);
 }
 
 static void *
@@ -1019,7 +1034,7 @@ tail_main(void *arg)
 			tail_wait(&idle_ms, &last_wait);
 			continue;
 		}
-		idle_ms = 0;
+		idle_ms = last_wait = 0;
 		struct result *r = calloc(1, sizeof(*r));
 		if (!r) {
 			yq_events_free(ev, (unsigned)n);
@@ -1062,9 +1077,22 @@ dbworker_start(struct hub *h)
 				queues[q].nthreads = i;
 				return -1;
 			}
+	if (pipe2(tail_kick_fd, O_NONBLOCK | O_CLOEXEC) < 0)
+		return -1;
+	if (h->cfg->ws_wake_listen[0]) {
+		if ((tail_wake_fd = yq_wake_listen(h->cfg->ws_wake_listen)) < 0)
+			return -1;
+		yq_info("the queue tail is woken on udp %s", h->cfg->ws_wake_listen);
+	}
 	if (pthread_create(&tail_thread, NULL, tail_main, NULL) != 0)
 		return -1;
 	return 0;
+}
+
+uint64_t
+dbworker_tail_wakeups(void)
+{
+	return __atomic_load_n(&tail_wakeups, __ATOMIC_RELAXED);
 }
 
 void
@@ -1081,6 +1109,12 @@ dbworker_stop(void)
 		for (unsigned i = 0; i < queues[q].nthreads; i++)
 			pthread_join(queues[q].threads[i], NULL);
 	pthread_join(tail_thread, NULL);
+	for (int i = 0; i < 2; i++)
+		if (tail_kick_fd[i] >= 0)
+			close(tail_kick_fd[i]);
+	if (tail_wake_fd >= 0)
+		close(tail_wake_fd);
+	tail_kick_fd[0] = tail_kick_fd[1] = tail_wake_fd = -1;
 	cleanup_presence();
 	struct result *r = dbworker_results();
 	while (r) {

@@ -127,6 +127,12 @@ render(struct yq_buf *b)
 	              "# TYPE yiqikan_ws_queue_tail_lag_ms gauge\n"
 	              "yiqikan_ws_queue_tail_lag_ms %lld\n",
 	              (long long)dbworker_tail_lag_ms());
+	yq_buf_printf(b,
+	              "# HELP yiqikan_ws_queue_wakeups_total Wake-up datagrams (ws.wake_listen) "
+	              "that ended an idle wait of the queue tail.\n"
+	              "# TYPE yiqikan_ws_queue_wakeups_total counter\n"
+	              "yiqikan_ws_queue_wakeups_total %llu\n",
+	              (unsigned long long)dbworker_tail_wakeups());
 }
 
 static int

@@ -668,6 +668,8 @@ void dbworker_submit(struct job *j); /* takes ownership */
  * traffic is refused ("busy") rather than queued without bound. */
 #define DBWORKER_BUSY 20000
 bool dbworker_busy(int q);
+/* Datagrams (ws.wake_listen) that ended an idle wait of the queue tail. */
+uint64_t dbworker_tail_wakeups(void);
 /* No job queued or running and no result waiting for the service thread
  * (a clean shutdown waits for this, conn.c's results may queue more). */
 bool dbworker_idle(void);

@@ -21,6 +21,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/password.h"
+#include "core/wake.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -263,6 +264,7 @@ worker_main(int listen_fd, const struct yq_config *cfg, pid_t master)
 			break;
 		busy = 1;
 		serve(&fr, cfg, db);
+		yq_wake_after(cfg, db); /* the ws nodes read what it queued at once */
 		FCGX_Finish_r(&fr);
 	}
 	yq_db_free(db);

@@ -373,6 +373,8 @@ update_me_tx(struct yq_db *db, void *arg)
 		n = YQ_DB_EXEC(db, tickets, NULL, YQ_PINT(a->user_id));
 	if (n >= 0 && a->hash)
 		n = YQ_DB_EXEC(db, ended, NULL, YQ_PINT(a->user_id));
+	if (n >= 0 && a->hash)
+		yq_db_mark_queued(db);
 	return n < 0 ? (int)n : 0;
 }
 

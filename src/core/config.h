@@ -65,7 +65,8 @@ struct yq_config {
 	unsigned queue_grace_ms;
 	unsigned queue_batch;
 	unsigned queue_poll_ms;
-	char queue_order[8]; /* auto, id or commit: see doc/queue.md */
+	char queue_wake[1024]; /* "host:port, ...": ws nodes to wake after queueing (wake.h) */
+	char queue_order[8];   /* auto, id or commit: see doc/queue.md */
 	/* [ws] */
 	char ws_bind[64];
 	unsigned ws_port;
@@ -84,6 +85,7 @@ struct yq_config {
 	unsigned ws_auth_workers;
 	unsigned ws_queue_poll_idle_ms;
 	char ws_metrics_listen[128];
+	char ws_wake_listen[128]; /* host:port (UDP) the queue tail is woken on; empty: off */
 	unsigned ws_command_lead_min_ms;
 	unsigned ws_command_lead_max_ms;
 	unsigned ws_health_interval_ms;

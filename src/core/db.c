@@ -39,6 +39,7 @@ struct yq_db {
 	int host;   /* index in the db.hosts list of the connected node, -1: db.host */
 	bool wsrep; /* the server has wsrep_on (a Galera node) */
 	bool in_tx;
+	bool queued; /* rows went into event_queue since yq_db_take_queued() */
 	unsigned long long insert_id;
 	unsigned last_errno;
 	char last_error[512];
@@ -771,4 +772,19 @@ fail:
 	if (db->conn)
 		mysql_set_server_option(db->conn, MYSQL_OPTION_MULTI_STATEMENTS_OFF);
 	return rc == YQ_EINTERNAL ? YQ_EINVAL : rc;
+}
+
+void
+yq_db_mark_queued(struct yq_db *db)
+{
+	db->queued = true;
+}
+
+bool
+yq_db_take_queued(struct yq_db *db)
+{
+	bool q = db->queued;
+
+	db->queued = false;
+	return q;
 }

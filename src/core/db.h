@@ -83,6 +83,10 @@ int yq_db_parse_hosts(const char *list, unsigned defport, struct yq_db_host *out
 
 struct yq_db *yq_db_new(const struct yq_config *cfg);
 void yq_db_free(struct yq_db *db);
+/* A statement that inserts into event_queue marks its handle; whoever
+ * finishes a request or job with it then wakes the ws nodes (wake.h). */
+void yq_db_mark_queued(struct yq_db *db);
+bool yq_db_take_queued(struct yq_db *db);
 /* Connect now if not connected; YQ_EDBDOWN when the server is away. */
 int yq_db_connect(struct yq_db *db);
 

@@ -55,6 +55,7 @@ yq_notify_in_tx(struct yq_db *db, long long user_id, const char *type, json_obje
 	n = YQ_DB_EXEC(db, queue, NULL, YQ_PINT(nid));
 	if (n < 0)
 		return (int)n;
+	yq_db_mark_queued(db);
 	if (n != 1)
 		return YQ_EINTERNAL;
 	if (id)
@@ -99,7 +100,10 @@ yq_queue_room_text(struct yq_db *db, long long room_id, const char *type, const 
 	long long n = YQ_DB_EXEC(db, ins, NULL, YQ_PINT(room_id), YQ_PSTR(type),
 	                         YQ_PSTRN(payload, len), YQ_PSTR(origin ? origin : ""));
 
-	return n < 0 ? (int)n : 0;
+	if (n < 0)
+		return (int)n;
+	yq_db_mark_queued(db);
+	return 0;
 }
 
 int

@@ -3,7 +3,8 @@ YIQIKAN_WS_METRICS_LISTEN (the environment overrides ws.metrics_listen)
 answers in the Prometheus text format on its own port, 404 elsewhere, and
 its figures follow what its clients do: connections by state, rooms,
 messages in by type, drops, closes by code, deliveries, the database
-queues, the queue tail.  The node is a full member of the deployment (its
+queues, the queue tail (woken by a datagram after its own relay row).
+The node is a full member of the deployment (its
 own node id and ws port) and is stopped with SIGTERM at the end, which must
 be a clean exit."""
 
@@ -62,6 +63,10 @@ class MetricsTest(WsTest):
         self.ws_port, self.m_port = free_port(), free_port()
         env = dict(os.environ)
         env["YIQIKAN_WS_PORT"] = str(self.ws_port)
+        # woken on udp ws_port (wake.h); what it queues itself (the relay
+        # of a chat message) wakes it too, through queue.wake
+        env["YIQIKAN_WS_WAKE_LISTEN"] = "127.0.0.1:%d" % self.ws_port
+        env["YIQIKAN_QUEUE_WAKE"] = "127.0.0.1:%d" % self.ws_port
         env["YIQIKAN_WS_NODE_ID"] = "metrics-test"
         env["YIQIKAN_WS_METRICS_LISTEN"] = "127.0.0.1:%d" % self.m_port
         log = open(os.path.join(yq.STATE, "log", "ws-metrics.out"), "ab")
@@ -120,7 +125,8 @@ class MetricsTest(WsTest):
                 ("yiqikan_ws_drops_total", "rate_limited"),
                 ("yiqikan_ws_db_jobs_queued", "auth"),
                 ("yiqikan_ws_db_jobs_queued", "room"),
-                ("yiqikan_ws_queue_tail_lag_ms", None)]:
+                ("yiqikan_ws_queue_tail_lag_ms", None),
+                ("yiqikan_ws_queue_wakeups_total", None)]:
             self.assertIn((name, label), m0)
         self.assertEqual(m0[("yiqikan_ws_connections", "ready")], 0)
         self.assertEqual(m0[("yiqikan_ws_rooms", None)], 0)
@@ -161,6 +167,13 @@ class MetricsTest(WsTest):
                                     6)
             self.assertGreaterEqual(m1[("yiqikan_ws_queue_tail_lag_ms",
                                         None)], 0)
+            # the chat's relay row woke the tail (the datagram is read at
+            # its next wait)
+            await asyncio.to_thread(
+                yq.wait_for, lambda: self.scrape()[
+                    ("yiqikan_ws_queue_wakeups_total", None)] >
+                m0[("yiqikan_ws_queue_wakeups_total", None)], 10, 0.1,
+                "a wake-up datagram to reach the queue tail")
 
             # a refused token: closed with 4401, counted
             bad = await self.connect(room_path(room), "token=garbage")
