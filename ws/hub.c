@@ -653,6 +653,14 @@ hub_volatile_id(void)
 	return hub.vol_next++;
 }
 
+/* The user's password changed: this session is over (SPEC section 5). */
+static void
+end_session(struct conn *c)
+{
+	conn_error(c, "forbidden", "the password was changed: sign in again", NULL);
+	conn_close(c, WS_CLOSE_BAD_TOKEN, "session ended");
+}
+
 void
 hub_end_sessions(int64_t user_id)
 {
@@ -661,10 +669,8 @@ hub_end_sessions(int64_t user_id)
 	MAP_EACH(&hub.conns, k, v, {
 		(void)k;
 		struct conn *c = v;
-		if (c->user_id == user_id && c->state != CONN_CLOSING) {
-			conn_error(c, "forbidden", "the password was changed: sign in again", NULL);
-			conn_close(c, WS_CLOSE_BAD_TOKEN, "session ended");
-		}
+		if (c->user_id == user_id && c->state != CONN_CLOSING)
+			end_session(c);
 	});
 }
 
@@ -1075,8 +1081,7 @@ hub_send_missed(struct conn *c, uint64_t seen)
 		if (e->user_id != c->user_id)
 			continue;
 		if (e->sessions_ended) {
-			conn_error(c, "forbidden", "the password was changed: sign in again", NULL);
-			conn_close(c, WS_CLOSE_BAD_TOKEN, "session ended");
+			end_session(c);
 			return;
 		}
 		if (e->m)
