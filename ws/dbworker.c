@@ -293,6 +293,21 @@ redeem_ticket(struct yq_db *db, struct auth *a)
 	return 0;
 }
 
+/* An access token (doc/protocol.md, "Connecting"): 0 and the user it
+ * names, or 4401. */
+static int
+check_token(struct job *j, int64_t *uid)
+{
+	struct yq_claims cl;
+	const char *why;
+
+	if (yq_token_verify(H->cfg, j->text, yq_now_ms() / 1000, &cl, &why) < 0)
+		return WS_CLOSE_BAD_TOKEN;
+	*uid = j->user_id = cl.sub;
+	j->auth.token_version = cl.ver; /* checked against the user's */
+	return 0;
+}
+
 /* The users: exist, and a token's version is still theirs. */
 static int
 auth_users(struct yq_db *db, struct auth *v, size_t n)
@@ -581,6 +596,8 @@ do_auth_batch(struct yq_db *db, struct job **jobs, size_t n)
 		r->auth.held_room = j->auth.hold_room ? j->room_id : 0;
 		r->auth.epoch = j->auth.epoch;
 		r->auth.events_seen = seen;
+		if (j->text) /* a token: its signature and claims, then its version below */
+			v[i].rc = check_token(j, &v[i].uid);
 		if (rc >= 0 && j->auth.by_ticket && (v[i].rc = redeem_ticket(db, &v[i])) < 0)
 			rc = v[i].rc;
 	}

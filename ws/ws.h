@@ -536,7 +536,7 @@ enum job_kind {
 
 /* One struct per kind of job, behind the fields every job has. */
 struct job_auth {
-	bool by_ticket;        /* ticket_hash names the user, else user_id and token_version */
+	bool by_ticket;        /* ticket_hash names the user, else the token (text) or a recheck */
 	char ticket_hash[65];  /* by_ticket */
 	int64_t token_version; /* a token's "ver": checked against the user's */
 	bool recheck;          /* credentials were accepted: read membership again */
@@ -568,7 +568,7 @@ struct job {
 	uint64_t uid;    /* the connection that asked, 0 none */
 	int64_t room_id; /* 0 none */
 	int64_t user_id; /* 0 none (auth by ticket: not known yet) */
-	char *text;      /* JOB_CHAT, JOB_RELAY, JOB_PRESENCE_RELAY: malloc'd */
+	char *text;      /* JOB_CHAT, JOB_RELAY, JOB_PRESENCE_RELAY: malloc'd; JOB_AUTH: the token */
 	size_t text_len;
 	union {
 		struct job_auth auth;

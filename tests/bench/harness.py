@@ -1648,7 +1648,8 @@ def markdown(results):
         out.append("")
         if st.get("ws_metrics"):
             out.append("Every window on our daemon opens only once its send queues are empty "
-                       "(`yiqikan_ws_send_queue_messages` = 0 on its metrics listener, polled every 20 ms, "
+                       "(`yiqikan_ws_send_queue_messages` = 0 on its metrics listener, polled every 20 ms; "
+                       "inside a window once a second, every 20 ms in its last 100 ms, "
                        "at most %d s); the table says what each run found. Scenario 10: %d members connect at "
                        "once while the owner sends play_control at %g/s; server CPU µs per delivery = the "
                        "server's utime + stime over the window ÷ broadcasts received in it." % (
