@@ -816,42 +816,50 @@ run_job(struct yq_db *db, struct job *j)
  * between) in one statement: a join storm writes one row per joiner.
  * Within a run the last upsert of a user stands, as it would in turn.
  * The rows that tell the other nodes go in first, all in one statement. */
-/* The presence rows for the other nodes of a batch, in order, in one
- * INSERT: 0 when there was none or all went in. */
+/* The presence rows for the other nodes of a batch, in order, eight to a
+ * statement.  A multi-row VALUES, not INSERT ... SELECT FROM JSON_TABLE:
+ * InnoDB cannot know how many rows a SELECT gives and may reserve more
+ * AUTO_INCREMENT ids than it uses, and every id it skips is a gap the
+ * queue readers wait queue.grace_ms for (doc/queue.md). */
+#define PRESENCE_ROW  "('room', ?, 'presence', ?, ?)"
+#define PRESENCE_ROWS 8
 static int
 relay_presence_rows(struct yq_db *db, struct job **jobs, size_t n)
 {
 	static const char ins[] =
-	        "INSERT INTO event_queue (target_kind, target_id, type, payload, origin) "
-	        "SELECT 'room', j.r, 'presence', j.p, ? FROM JSON_TABLE(?, '$[*]' COLUMNS "
-	        "(o FOR ORDINALITY, r BIGINT PATH '$[0]', p LONGTEXT PATH '$[1]')) AS j ORDER BY "
-	        "j.o";
-	struct yq_buf b = { 0 };
-	size_t rows = 0;
-	int rc = yq_buf_puts(&b, "[");
+	        "INSERT INTO event_queue (target_kind, target_id, type, payload, "
+	        "origin) VALUES " PRESENCE_ROW "," PRESENCE_ROW "," PRESENCE_ROW "," PRESENCE_ROW
+	        "," PRESENCE_ROW "," PRESENCE_ROW "," PRESENCE_ROW "," PRESENCE_ROW;
+	struct job *run[PRESENCE_ROWS];
+	size_t k = 0, lost = 0;
+	long long rc = 0;
 
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		if (jobs[i]->kind != JOB_PRESENCE_RELAY)
-			continue;
-		/* the payload (JSON text) as a JSON string */
-		json_object *s = json_object_new_string_len(jobs[i]->text, (int)jobs[i]->text_len);
-		rc = yq_buf_printf(&b, "%s[%lld,%s]", rows ? "," : "", (long long)jobs[i]->room_id,
-		                   json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN));
-		json_object_put(s);
-		rows++;
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n && jobs[i]->kind == JOB_PRESENCE_RELAY)
+			run[k++] = jobs[i];
+		if (k == PRESENCE_ROWS) {
+			struct yq_param p[3 * PRESENCE_ROWS];
+			for (size_t r = 0; r < k; r++) {
+				p[3 * r] = YQ_PINT(run[r]->room_id);
+				p[3 * r + 1] = YQ_PSTRN(run[r]->text, run[r]->text_len);
+				p[3 * r + 2] = YQ_PSTR(H->wc.node_id);
+			}
+			if ((rc = yq_db_exec(db, ins, p, 3 * PRESENCE_ROWS, NULL)) < 0)
+				lost += k;
+			else
+				yq_db_mark_queued(db);
+			k = 0;
+		} else if (i == n) {
+			for (size_t r = 0; r < k; r++)
+				if ((rc = yq_queue_room_text(db, run[r]->room_id, "presence",
+				                             run[r]->text, run[r]->text_len,
+				                             H->wc.node_id)) < 0)
+					lost++;
+		}
 	}
-	long long n_in = 0;
-	if (rc == 0 && rows && (rc = yq_buf_puts(&b, "]")) == 0)
-		n_in = YQ_DB_EXEC(db, ins, NULL, YQ_PSTR(H->wc.node_id), YQ_PSTRN(b.data, b.len));
-	if (n_in > 0)
-		yq_db_mark_queued(db);
-	yq_buf_free(&b);
-	if (rc < 0 || n_in < 0) {
-		yq_warn("%zu presence rows for the other nodes not queued (%lld)", rows,
-		        rc < 0 ? (long long)rc : n_in);
-		return -1;
-	}
-	return 0;
+	if (lost)
+		yq_warn("%zu presence rows for the other nodes not queued (%lld)", lost, rc);
+	return lost ? -1 : 0;
 }
 
 static void
