@@ -987,19 +987,24 @@ worker_main(void *arg)
  * connections (an event then waits at most that long), and up to a
  * second while it has none.  With ws.wake_listen the writers say when
  * there is something to read (wake.h): the wait then ends at once on a
- * datagram and backs off to a second whatever the connections (the
- * datagram being lost costs at most that).  dbworker_tail_kick() (a first
+ * datagram and backs off to TAIL_WOKEN_IDLE_MS (100 ms) instead of
+ * ws.queue_poll_idle_ms.  dbworker_tail_kick() (a first
  * connection, the stop) ends a wait at once. */
 static int tail_kick_fd[2] = { -1, -1 }; /* a pipe: a kick is never lost */
+/* Woken, the tail still polls this often while idle: nobody wakes it when
+ * a queue gap's grace runs out (a rolled-back transaction's id), and a
+ * datagram may be lost. */
+#define TAIL_WOKEN_IDLE_MS 100
 static int tail_wake_fd = -1;
 
 static void
 tail_wait(unsigned *idle_ms, unsigned *last)
 {
 	unsigned lo = H->cfg->queue_poll_ms ? H->cfg->queue_poll_ms : 1;
-	unsigned hi = tail_wake_fd >= 0 || !__atomic_load_n(&H->live_conns, __ATOMIC_RELAXED)
-	                      ? 1000
-	                      : H->wc.queue_poll_idle_ms;
+	bool conns = __atomic_load_n(&H->live_conns, __ATOMIC_RELAXED) != 0;
+	unsigned hi = !conns              ? 1000
+	              : tail_wake_fd >= 0 ? TAIL_WOKEN_IDLE_MS
+	                                  : H->wc.queue_poll_idle_ms;
 	/* a second at the floor before backing off: a conversation's next
 	 * message usually comes soon (with wake-ups there is no need) */
 	unsigned ms = tail_wake_fd < 0 && *idle_ms < 1000 ? lo : *last ? *last * 2 : lo;
@@ -1020,6 +1025,10 @@ tail_wait(unsigned *idle_ms, unsigned *last)
 		if (tail_wake_fd >= 0 && (p[1].revents & POLLIN) && yq_wake_drain(tail_wake_fd)) {
 			*last = 0; /* something came: poll at the floor again */
 			__atomic_add_fetch(&tail_wakeups, 1, __ATOMIC_RELAXED);
+			/* but not more often than that, whoever sends datagrams */
+			int64_t since = yq_mono_ms() - t0;
+			if (since < (int64_t)lo && !is_stopping())
+				usleep((useconds_t)(lo - since) * 1000);
 		}
 	}
 	*idle_ms += (unsigned)(yq_mono_ms() - t0);

@@ -5,10 +5,11 @@
  * Whoever commits queue rows (a REST worker after its request, a ws
  * node's database thread after its job) sends one datagram to each
  * address of queue.wake; a ws node with ws.wake_listen set reads the
- * queue when one arrives and, having that, polls only once a second
+ * queue when one arrives and, having that, polls only every 100 ms
  * while idle (doc/operations.md, "Waking the queue tail").  A datagram
- * carries nothing but the fact: a lost one costs at most that second, a
- * forged one a poll (the tail reads at most every queue.poll_ms).
+ * carries nothing but the fact: a lost one costs at most those 100 ms, a
+ * forged one a poll (a woken idle tail reads at most every
+ * queue.poll_ms).
  */
 #ifndef YQ_WAKE_H
 #define YQ_WAKE_H
