@@ -598,7 +598,7 @@ do_auth_batch(struct yq_db *db, struct job **jobs, size_t n)
 		r->auth.events_seen = seen;
 		if (j->text) /* a token: its signature and claims, then its version below */
 			v[i].rc = check_token(j, &v[i].uid);
-		if (rc >= 0 && j->auth.by_ticket && (v[i].rc = redeem_ticket(db, &v[i])) < 0)
+		else if (rc >= 0 && j->auth.by_ticket && (v[i].rc = redeem_ticket(db, &v[i])) < 0)
 			rc = v[i].rc;
 	}
 	if (rc >= 0)
@@ -1018,10 +1018,11 @@ tail_wait(unsigned *idle_ms, unsigned *last)
 		               { .fd = tail_wake_fd, .events = POLLIN } };
 	int64_t t0 = yq_mono_ms();
 	if (!is_stopping() && poll(p, tail_wake_fd >= 0 ? 2 : 1, (int)ms) > 0) {
-		char buf[64];
-		if (p[0].revents & POLLIN)
+		if (p[0].revents & POLLIN) {
+			char buf[64];
 			while (read(tail_kick_fd[0], buf, sizeof(buf)) > 0) {
 			}
+		}
 		if (tail_wake_fd >= 0 && (p[1].revents & POLLIN) && yq_wake_drain(tail_wake_fd)) {
 			*last = 0; /* something came: poll at the floor again */
 			__atomic_add_fetch(&tail_wakeups, 1, __ATOMIC_RELAXED);

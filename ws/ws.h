@@ -568,7 +568,7 @@ struct job {
 	uint64_t uid;    /* the connection that asked, 0 none */
 	int64_t room_id; /* 0 none */
 	int64_t user_id; /* 0 none (auth by ticket: not known yet) */
-	char *text;      /* JOB_CHAT, JOB_RELAY, JOB_PRESENCE_RELAY: malloc'd; JOB_AUTH: the token */
+	char *text; /* JOB_CHAT, JOB_RELAY, JOB_PRESENCE_RELAY: malloc'd; JOB_AUTH: the token */
 	size_t text_len;
 	union {
 		struct job_auth auth;
