@@ -126,6 +126,8 @@ reload_config(void)
 	    strcmp(next.ws_event_loop, cur->ws_event_loop) ||
 	    wc.recent_messages != hub.wc.recent_messages ||
 	    wc.queue_poll_idle_ms != hub.wc.queue_poll_idle_ms ||
+	    strcmp(next.ws_wake_listen, cur->ws_wake_listen) ||
+	    strcmp(next.queue_wake, cur->queue_wake) ||
 	    next.ws_handshake_timeout != cur->ws_handshake_timeout ||
 	    strcmp(next.db_host, cur->db_host) || strcmp(next.db_hosts, cur->db_hosts) ||
 	    strcmp(next.jwt_key, cur->jwt_key) || strcmp(next.log_target, cur->log_target))
