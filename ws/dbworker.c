@@ -793,7 +793,7 @@ run_job(struct yq_db *db, struct job *j)
 	case JOB_AUTH: do_auth_batch(db, &j, 1); break;
 	case JOB_CHAT: do_chat(db, j); break;
 	case JOB_RELAY:
-	case JOB_PRESENCE_RELAY:
+	case JOB_PRESENCE_RELAY: /* do_presence_batch writes those in runs */
 		n = yq_queue_room_text(db, j->room_id, j->relay.type, j->text, j->text_len, node);
 		break;
 	case JOB_PLAYBACK: do_playback(db, j); break;
@@ -812,56 +812,51 @@ run_job(struct yq_db *db, struct job *j)
 		yq_warn("database job %d failed (%lld)", (int)j->kind, n);
 }
 
-/* Presence jobs in order, the upserts of a run of them (no other job in
- * between) in one statement: a join storm writes one row per joiner.
- * Within a run the last upsert of a user stands, as it would in turn.
- * The rows that tell the other nodes go in first, all in one statement. */
 /* The presence rows for the other nodes of a batch, in order, eight to a
- * statement.  A multi-row VALUES, not INSERT ... SELECT FROM JSON_TABLE:
- * InnoDB cannot know how many rows a SELECT gives and may reserve more
- * AUTO_INCREMENT ids than it uses, and every id it skips is a gap the
- * queue readers wait queue.grace_ms for (doc/queue.md). */
+ * statement, the rest one each.  A multi-row VALUES, not INSERT ... SELECT
+ * FROM JSON_TABLE: InnoDB cannot know how many rows a SELECT gives and may
+ * reserve more AUTO_INCREMENT ids than it uses, and every id it skips is a
+ * gap the queue readers wait queue.grace_ms for (doc/queue.md). */
 #define PRESENCE_ROW  "('room', ?, 'presence', ?, ?)"
 #define PRESENCE_ROWS 8
-static int
+static void
 relay_presence_rows(struct yq_db *db, struct job **jobs, size_t n)
 {
 	static const char ins[] =
 	        "INSERT INTO event_queue (target_kind, target_id, type, payload, "
 	        "origin) VALUES " PRESENCE_ROW "," PRESENCE_ROW "," PRESENCE_ROW "," PRESENCE_ROW
 	        "," PRESENCE_ROW "," PRESENCE_ROW "," PRESENCE_ROW "," PRESENCE_ROW;
-	struct job *run[PRESENCE_ROWS];
-	size_t k = 0, lost = 0;
+	struct job *rel[AUTH_BATCH];
+	size_t k = 0, i = 0, lost = 0;
 	long long rc = 0;
 
-	for (size_t i = 0; i <= n; i++) {
-		if (i < n && jobs[i]->kind == JOB_PRESENCE_RELAY)
-			run[k++] = jobs[i];
-		if (k == PRESENCE_ROWS) {
-			struct yq_param p[3 * PRESENCE_ROWS];
-			for (size_t r = 0; r < k; r++) {
-				p[3 * r] = YQ_PINT(run[r]->room_id);
-				p[3 * r + 1] = YQ_PSTRN(run[r]->text, run[r]->text_len);
-				p[3 * r + 2] = YQ_PSTR(H->wc.node_id);
-			}
-			if ((rc = yq_db_exec(db, ins, p, 3 * PRESENCE_ROWS, NULL)) < 0)
-				lost += k;
-			else
-				yq_db_mark_queued(db);
-			k = 0;
-		} else if (i == n) {
-			for (size_t r = 0; r < k; r++)
-				if ((rc = yq_queue_room_text(db, run[r]->room_id, "presence",
-				                             run[r]->text, run[r]->text_len,
-				                             H->wc.node_id)) < 0)
-					lost++;
+	for (size_t j = 0; j < n; j++)
+		if (jobs[j]->kind == JOB_PRESENCE_RELAY)
+			rel[k++] = jobs[j];
+	for (; i + PRESENCE_ROWS <= k; i += PRESENCE_ROWS) {
+		struct yq_param p[3 * PRESENCE_ROWS];
+		for (size_t r = 0; r < PRESENCE_ROWS; r++) {
+			p[3 * r] = YQ_PINT(rel[i + r]->room_id);
+			p[3 * r + 1] = YQ_PSTRN(rel[i + r]->text, rel[i + r]->text_len);
+			p[3 * r + 2] = YQ_PSTR(H->wc.node_id);
 		}
+		if ((rc = yq_db_exec(db, ins, p, 3 * PRESENCE_ROWS, NULL)) < 0)
+			lost += PRESENCE_ROWS;
+		else
+			yq_db_mark_queued(db);
 	}
+	for (; i < k; i++)
+		if ((rc = yq_queue_room_text(db, rel[i]->room_id, "presence", rel[i]->text,
+		                             rel[i]->text_len, H->wc.node_id)) < 0)
+			lost++;
 	if (lost)
 		yq_warn("%zu presence rows for the other nodes not queued (%lld)", lost, rc);
-	return lost ? -1 : 0;
 }
 
+/* Presence jobs in order, the upserts of a run of them (no other job in
+ * between) in one statement: a join storm writes one row per joiner.
+ * Within a run the last upsert of a user stands, as it would in turn.
+ * The rows that tell the other nodes go in first (relay_presence_rows). */
 static void
 do_presence_batch(struct yq_db *db, struct job **all, size_t nall)
 {
