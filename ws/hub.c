@@ -404,13 +404,12 @@ presence_news(const struct presence_change *pc, uint64_t seen)
 	return seen < pc->first ? pc->online != pc->was : pc->latest > seen;
 }
 
-/* A tick's changes, each rendered once (a member's id: names are in the
- * member list the client has, and a join storm sends every later joiner's
- * arrival to every earlier one, so each byte here counts a million
- * times).  A batch is
- * then the fragments its connection needs, copied, not rebuilt per
- * connection (a join storm has hundreds of joiners per tick, each needing
- * the changes after its own snapshot). */
+/* A tick's changes, each rendered once as the member's id (names are in
+ * the member list the client has, and a join storm sends every later
+ * joiner's arrival to every earlier one, so each byte here counts a
+ * million times).  A batch is then the fragments its connection needs,
+ * copied, not rebuilt per connection (a join storm has hundreds of
+ * joiners per tick, each needing the changes after its own snapshot). */
 struct presence_frags {
 	struct yq_buf text;
 	size_t *off; /* fragment i is text.data[off[i] .. off[i + 1]) */

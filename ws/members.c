@@ -176,19 +176,31 @@ members_set_online(struct members *ms, int64_t user_id, bool online)
 		m->online = online;
 }
 
+/* Online as self sees it: self always is. */
+static bool
+online_for(const struct member *m, int64_t self)
+{
+	return m->online || m->user_id == self;
+}
+
+/* One member of a list as self sees it, after a comma unless first. */
+static int
+append_member(struct yq_buf *b, const struct member *m, int64_t self, bool first)
+{
+	if ((!first && yq_buf_append(b, ",", 1) < 0) || !m->head ||
+	    yq_buf_append(b, m->head, m->head_len) < 0)
+		return -1;
+	return yq_buf_puts(b, online_for(m, self) ? "true}" : "false}");
+}
+
 int
 members_render(const struct members *ms, struct yq_buf *b, int64_t self)
 {
 	if (yq_buf_append(b, "[", 1) < 0)
 		return -1;
-	for (size_t i = 0; i < ms->n; i++) {
-		const struct member *m = &ms->v[i];
-		bool on = m->online || m->user_id == self;
-		if ((i && yq_buf_append(b, ",", 1) < 0) || !m->head ||
-		    yq_buf_append(b, m->head, m->head_len) < 0 ||
-		    yq_buf_puts(b, on ? "true}" : "false}") < 0)
+	for (size_t i = 0; i < ms->n; i++)
+		if (append_member(b, &ms->v[i], self, i == 0) < 0)
 			return -1;
-	}
 	return yq_buf_append(b, "]", 1);
 }
 
@@ -239,7 +251,7 @@ flips(const struct members *ms, const struct members_render *r, int64_t self, ui
 {
 	*nflip = 0;
 	for (size_t i = 0; i < ms->n; i++) {
-		bool on = ms->v[i].online || ms->v[i].user_id == self;
+		bool on = online_for(&ms->v[i], self);
 		if (on == r->online[i])
 			continue;
 		if (*nflip == MEMBERS_FLIPS_MAX)
@@ -255,7 +267,7 @@ members_online(const struct members *ms, int64_t self)
 	size_t n = 0;
 
 	for (size_t i = 0; i < ms->n; i++)
-		n += ms->v[i].online || ms->v[i].user_id == self;
+		n += online_for(&ms->v[i], self);
 	return n;
 }
 
@@ -268,7 +280,7 @@ picked_in(const struct member *m, int64_t self, int pass)
 		return rank(m->role) < 2;
 	if (rank(m->role) < 2)
 		return false;
-	return (m->online || m->user_id == self) == (pass == 1);
+	return online_for(m, self) == (pass == 1);
 }
 
 /* A large room's snapshot: at most max members, rendered for this one
@@ -283,14 +295,8 @@ snapshot_capped(const struct members *ms, int64_t self, size_t max, const char *
 
 	for (int pass = 0; pass < 3 && taken < max; pass++)
 		for (size_t i = 0; i < ms->n && taken < max; i++) {
-			const struct member *m = &ms->v[i];
-			if (!picked_in(m, self, pass))
-				continue;
-			bool on = m->online || m->user_id == self;
-			if (taken++)
-				rc |= yq_buf_append(&b, ",", 1);
-			rc |= m->head ? yq_buf_append(&b, m->head, m->head_len) : -1;
-			rc |= yq_buf_puts(&b, on ? "true}" : "false}");
+			if (picked_in(&ms->v[i], self, pass))
+				rc |= append_member(&b, &ms->v[i], self, taken++ == 0);
 		}
 	rc |= yq_buf_append(&b, "]", 1) | yq_buf_append(&b, tail, tail_len);
 	struct msg *msg = rc ? NULL : msg_new(b.data, b.len);
