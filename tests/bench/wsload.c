@@ -436,9 +436,10 @@ scan_u64(const char *p, const char *end, const char *key, uint64_t *out, const c
 #define METRICS_EVERY_US (20 * 1000)
 /* Inside a measured window (not a storm's, which ends when the queues are
  * empty) once a second, and every METRICS_EVERY_US again in its last
- * METRICS_END_US (the window's end values are then fresh): a scrape is an HTTP request the daemon
- * serves, and 50 a second were most of its CPU while 1,000 connections idled (the lws baseline,
- * with no metrics, was not asked at all). */
+ * METRICS_END_US (the window's end values are then fresh): a scrape is an
+ * HTTP request the daemon serves, and 50 a second were most of its CPU
+ * while 1,000 connections idled (the lws baseline, with no metrics, was
+ * not asked at all). */
 #define METRICS_WINDOW_EVERY_US (1000 * 1000)
 #define METRICS_END_US          (100 * 1000)
 #define METRICS_TIMEOUT_US      (1000 * 1000)
