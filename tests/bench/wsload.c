@@ -1068,6 +1068,12 @@ open_client(struct client *c)
 	i.iface = opt.nsources ? opt.sources[c->idx % opt.nsources] : NULL;
 	i.opaque_user_data = c;
 	i.pwsi = &c->wsi;
+	/* no lws validity pings: without a policy lws 4.1.6 gives every
+	 * connection a 300 s ping timer in one sorted list an insert walks
+	 * from its head, and the pings of thousands of idle connections
+	 * would be load neither side asked for */
+	static const lws_retry_bo_t no_idle_policy = { .secs_since_valid_hangup = 0 };
+	i.retry_and_idle_policy = &no_idle_policy;
 
 	c->state = C_CONNECTING;
 	c->opened_us = mono_us();

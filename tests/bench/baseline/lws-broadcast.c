@@ -242,6 +242,10 @@ main(int argc, char **argv)
 	info.protocols = protocols;
 	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
 	info.count_threads = 1;
+	/* configured as yiqikan-ws is: no lws validity pings (their timers
+	 * sit in one sorted list an insert walks from its head) */
+	static const lws_retry_bo_t no_idle_policy = { .secs_since_valid_hangup = 0 };
+	info.retry_and_idle_policy = &no_idle_policy;
 	context = lws_create_context(&info);
 	if (!context) {
 		fprintf(stderr, "lws-broadcast: cannot listen on 127.0.0.1:%d\n", port);
