@@ -98,7 +98,7 @@ conn_close(struct conn *c, int code, const char *reason)
 		return;
 	c->close_code = code;
 	metrics_count_close(code);
-	yq_strlcpy(c->close_reason, reason, sizeof(c->close_reason));
+	c->close_reason = reason;
 	lws_callback_on_writable(c->wsi);
 }
 

@@ -371,7 +371,7 @@ struct conn {
 	struct sendq q;
 	uint64_t presence_seq; /* the room's presence sequence its snapshot reflects */
 	int close_code;
-	char close_reason[64];
+	const char *close_reason; /* static text (conn_close) */
 	bool killed; /* dropped as a slow consumer */
 	/* flood control */
 	struct bucket rl[RL_COUNT];
@@ -464,6 +464,7 @@ extern struct hub hub;
 void conn_send(struct conn *c, struct msg *m);
 void conn_send_json(struct conn *c, json_object *o); /* consumes o */
 void conn_error(struct conn *c, const char *code, const char *message, json_object *ref);
+/* Close after what is queued; reason is kept, not copied: static text. */
 void conn_close(struct conn *c, int code, const char *reason);
 /* Lingering closes (conn.c): read what closed clients still send, close
  * their sockets at EOF or after ws.linger_ms (all: now); how many remain. */
