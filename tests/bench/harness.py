@@ -1401,6 +1401,14 @@ def ws_rows(results):
                                                     if c and answered(c) >= 0 else "—"),
                              "%.1f×" % (answered(o) / answered(c)) if c and answered(c) > 0 and answered(o) >= 0
                              else "—", "≤ 1.5× lws", "see goals"])
+            def upgraded(r):
+                return r["storm"].get("all_established_us", -1) if r else -1
+            if o and upgraded(o) >= 0:
+                # the handshakes alone: the part of the storm both servers do alike
+                rows.append(["10. join storm of %d: time until every WebSocket upgrade is done" % s["members"],
+                             "%.0f ms" % (upgraded(o) / 1000.0),
+                             "lws broadcast: %s" % ("%.0f ms" % (upgraded(c) / 1000.0) if upgraded(c) >= 0 else "—"),
+                             "%.1f×" % (upgraded(o) / upgraded(c)) if upgraded(c) > 0 else "—", "reported", "—"])
             if o and (o.get("rss_kb") or {}).get("peak"):
                 rk = o["rss_kb"]
                 rows.append(["10. daemon RSS during the storm: before → peak → end",

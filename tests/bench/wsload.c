@@ -294,7 +294,7 @@ static struct {
 	uint64_t skew_receivers, skew_broadcasts;
 	uint64_t skew_by_version, skew_by_seq; /* how arrivals were keyed */
 	/* --storm: when the storm began, when the last connection was ready */
-	int64_t storm_start_us, storm_ready_us, storm_empty_us, last_ready_us;
+	int64_t storm_start_us, storm_ready_us, storm_empty_us, last_ready_us, last_established_us;
 	/* the first byte of each connection's first message: authenticated */
 	unsigned answered;
 	int64_t last_answer_us;
@@ -1106,6 +1106,7 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 		c->wsi = wsi;
 		c->state = C_OPEN;
 		st.established++;
+		st.last_established_us = mono_us();
 		st.live++;
 		/* something to answer, so /ws, which sends nothing by itself,
 		 * tells us when the connection is authenticated */
@@ -1487,6 +1488,14 @@ result_json(void)
 		        json_object_new_int64(st.storm_ready_us && st.storm_start_us
 		                                      ? st.storm_ready_us - st.storm_start_us
 		                                      : -1));
+		/* the WebSocket handshakes alone: what a server that answers
+		 * nothing before its first broadcast is measured by */
+		json_object_object_add(
+		        s, "all_established_us",
+		        json_object_new_int64(st.storm_start_us && st.last_established_us &&
+		                                              st.established >= opt.conns
+		                                      ? st.last_established_us - st.storm_start_us
+		                                      : -1));
 		json_object_object_add(
 		        s, "all_answered_us",
 		        json_object_new_int64(st.storm_start_us && st.last_answer_us &&
@@ -1625,9 +1634,12 @@ print_human(FILE *f, json_object *r)
 	}
 	if (opt.storm)
 		fprintf(f,
-		        "  storm        %u connections: all answered after %.1f ms, all ready "
-		        "after %.1f ms, queues empty after %.1f ms%s\n",
+		        "  storm        %u connections: all upgraded after %.1f ms, all answered "
+		        "after %.1f ms, all ready after %.1f ms, queues empty after %.1f ms%s\n",
 		        opt.conns - opt.senders,
+		        st.established >= opt.conns && st.last_established_us
+		                ? (double)(st.last_established_us - st.storm_start_us) / 1e3
+		                : -1.0,
 		        st.answered >= opt.conns && st.last_answer_us
 		                ? (double)(st.last_answer_us - st.storm_start_us) / 1e3
 		                : -1.0,
