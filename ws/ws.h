@@ -372,7 +372,7 @@ struct conn {
 	uint64_t presence_seq; /* the room's presence sequence its snapshot reflects */
 	int close_code;
 	const char *close_reason; /* static text (conn_close) */
-	bool killed; /* dropped as a slow consumer */
+	bool killed;              /* dropped as a slow consumer */
 	/* flood control */
 	struct bucket rl[RL_COUNT];
 	struct bucket all;     /* every message, whatever its type (MSG_BUDGET) */

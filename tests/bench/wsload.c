@@ -1397,6 +1397,20 @@ on_evlib_signal(void *handle, int sig)
 
 /* ---- the report ---- */
 
+/* µs from the storm's start to at; -1 if it did not happen (or not for
+ * every connection: all false) */
+static int64_t
+storm_since(int64_t at, bool all)
+{
+	return st.storm_start_us && at && all ? at - st.storm_start_us : -1;
+}
+
+static double
+storm_ms(int64_t us)
+{
+	return us < 0 ? -1.0 : (double)us / 1e3;
+}
+
 static json_object *
 hist_json(const struct hist *h, bool p999)
 {
@@ -1483,30 +1497,19 @@ result_json(void)
 		json_object *s = json_object_new_object();
 		json_object_object_add(s, "done", json_object_new_boolean(st.storm_done));
 		json_object_object_add(s, "conns", json_object_new_int64(opt.conns - opt.senders));
-		json_object_object_add(
-		        s, "all_ready_us",
-		        json_object_new_int64(st.storm_ready_us && st.storm_start_us
-		                                      ? st.storm_ready_us - st.storm_start_us
-		                                      : -1));
+		json_object_object_add(s, "all_ready_us",
+		                       json_object_new_int64(storm_since(st.storm_ready_us, true)));
 		/* the WebSocket handshakes alone: what a server that answers
 		 * nothing before its first broadcast is measured by */
 		json_object_object_add(
 		        s, "all_established_us",
-		        json_object_new_int64(st.storm_start_us && st.last_established_us &&
-		                                              st.established >= opt.conns
-		                                      ? st.last_established_us - st.storm_start_us
-		                                      : -1));
-		json_object_object_add(
-		        s, "all_answered_us",
-		        json_object_new_int64(st.storm_start_us && st.last_answer_us &&
-		                                              st.answered >= opt.conns
-		                                      ? st.last_answer_us - st.storm_start_us
-		                                      : -1));
-		json_object_object_add(
-		        s, "queues_empty_us",
-		        json_object_new_int64(st.storm_empty_us && st.storm_start_us
-		                                      ? st.storm_empty_us - st.storm_start_us
-		                                      : -1));
+		        json_object_new_int64(
+		                storm_since(st.last_established_us, st.established >= opt.conns)));
+		json_object_object_add(s, "all_answered_us",
+		                       json_object_new_int64(storm_since(
+		                               st.last_answer_us, st.answered >= opt.conns)));
+		json_object_object_add(s, "queues_empty_us",
+		                       json_object_new_int64(storm_since(st.storm_empty_us, true)));
 		json_object_object_add(
 		        s, "ready_on",
 		        json_object_new_string(opt.ready_snapshot ? "snapshot" : "any"));
@@ -1637,16 +1640,10 @@ print_human(FILE *f, json_object *r)
 		        "  storm        %u connections: all upgraded after %.1f ms, all answered "
 		        "after %.1f ms, all ready after %.1f ms, queues empty after %.1f ms%s\n",
 		        opt.conns - opt.senders,
-		        st.established >= opt.conns && st.last_established_us
-		                ? (double)(st.last_established_us - st.storm_start_us) / 1e3
-		                : -1.0,
-		        st.answered >= opt.conns && st.last_answer_us
-		                ? (double)(st.last_answer_us - st.storm_start_us) / 1e3
-		                : -1.0,
-		        st.storm_ready_us ? (double)(st.storm_ready_us - st.storm_start_us) / 1e3
-		                          : -1.0,
-		        st.storm_empty_us ? (double)(st.storm_empty_us - st.storm_start_us) / 1e3
-		                          : -1.0,
+		        storm_ms(storm_since(st.last_established_us, st.established >= opt.conns)),
+		        storm_ms(storm_since(st.last_answer_us, st.answered >= opt.conns)),
+		        storm_ms(storm_since(st.storm_ready_us, true)),
+		        storm_ms(storm_since(st.storm_empty_us, true)),
 		        st.storm_done ? "" : " (not done within --duration)");
 	if (opt.metrics_port)
 		fprintf(f,
