@@ -314,8 +314,8 @@ send_snapshot(struct conn *c, const struct result *r)
 	yq_buf_puts(&tail, ",\"recent_messages\":");
 	yq_buf_puts(&tail, r->auth.recent_json ? r->auth.recent_json : "[]");
 	if (yq_buf_printf(&tail, "},\"ts\":%lld}", (long long)now) == 0 && head.data) {
-		struct msg *m = members_snapshot(ms, c->user_id, cap, head.data, head.len,
-		                                 tail.data, tail.len);
+		struct msg *m = members_snapshot(ms, c->user_id, cap, hub.wc.snapshot_partial,
+		                                 head.data, head.len, tail.data, tail.len);
 		if (m) {
 			m->lane = LANE_CONTROL;
 			conn_send(c, m);

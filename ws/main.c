@@ -82,6 +82,10 @@ ws_config_from(const struct yq_config *cfg, struct ws_config *wc)
 	wc->recent_messages = cfg->ws_recent_messages;
 	wc->presence_batch_above = cfg->ws_presence_batch_above;
 	wc->snapshot_members = cfg->ws_snapshot_members;
+	wc->snapshot_partial = !cfg->ws_snapshot_partial_members ? 1
+	                       : cfg->ws_snapshot_partial_members > cfg->ws_snapshot_members
+	                               ? cfg->ws_snapshot_members
+	                               : cfg->ws_snapshot_partial_members;
 	wc->auth_workers = cfg->ws_auth_workers < 1   ? 1
 	                   : cfg->ws_auth_workers > 4 ? 4
 	                                              : cfg->ws_auth_workers;
@@ -143,6 +147,7 @@ reload_config(void)
 	hub.wc.sendq_bytes = wc.sendq_bytes;
 	hub.wc.presence_batch_above = wc.presence_batch_above;
 	hub.wc.snapshot_members = wc.snapshot_members;
+	hub.wc.snapshot_partial = wc.snapshot_partial;
 	hub.wc.lead_min_ms = wc.lead_min_ms;
 	hub.wc.lead_max_ms = wc.lead_max_ms;
 	hub.wc.health_interval_ms = wc.health_interval_ms;

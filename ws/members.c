@@ -271,8 +271,8 @@ members_online(const struct members *ms, int64_t self)
 	return n;
 }
 
-/* Pass 0 takes the owner and moderators, pass 1 the online members, pass
- * 2 the others. */
+/* Pass 0 takes the owner and moderators, pass 1 the reader, pass 2 the
+ * other online members, pass 3 the others. */
 static bool
 picked_in(const struct member *m, int64_t self, int pass)
 {
@@ -280,11 +280,13 @@ picked_in(const struct member *m, int64_t self, int pass)
 		return rank(m->role) < 2;
 	if (rank(m->role) < 2)
 		return false;
-	return online_for(m, self) == (pass == 1);
+	if (pass == 1)
+		return m->user_id == self;
+	return m->user_id != self && online_for(m, self) == (pass == 2);
 }
 
 /* A large room's snapshot: at most max members, rendered for this one
- * snapshot (a few KiB: cheaper than sharing). */
+ * snapshot (a few hundred bytes to a few KiB: cheaper than sharing). */
 static struct msg *
 snapshot_capped(const struct members *ms, int64_t self, size_t max, const char *head,
                 size_t head_len, const char *tail, size_t tail_len)
@@ -293,7 +295,7 @@ snapshot_capped(const struct members *ms, int64_t self, size_t max, const char *
 	size_t taken = 0;
 	int rc = yq_buf_append(&b, head, head_len) | yq_buf_append(&b, "[", 1);
 
-	for (int pass = 0; pass < 3 && taken < max; pass++)
+	for (int pass = 0; pass < 4 && taken < max; pass++)
 		for (size_t i = 0; i < ms->n && taken < max; i++) {
 			if (picked_in(&ms->v[i], self, pass))
 				rc |= append_member(&b, &ms->v[i], self, taken++ == 0);
@@ -305,15 +307,15 @@ snapshot_capped(const struct members *ms, int64_t self, size_t max, const char *
 }
 
 struct msg *
-members_snapshot(struct members *ms, int64_t self, size_t max, const char *head, size_t head_len,
-                 const char *tail, size_t tail_len)
+members_snapshot(struct members *ms, int64_t self, size_t whole, size_t cut, const char *head,
+                 size_t head_len, const char *tail, size_t tail_len)
 {
 	uint32_t flip[MEMBERS_FLIPS_MAX];
 	unsigned nflip;
 	struct members_render *r = ms->render;
 
-	if (max && ms->n > max)
-		return snapshot_capped(ms, self, max, head, head_len, tail, tail_len);
+	if (whole && ms->n > whole)
+		return snapshot_capped(ms, self, cut ? cut : 1, head, head_len, tail, tail_len);
 
 	if (!r || r->gen != ms->gen || r->n != ms->n || flips(ms, r, self, flip, &nflip) < 0) {
 		if (!(r = render_shared(ms)))

@@ -271,11 +271,12 @@ int members_render(const struct members *ms, struct yq_buf *b, int64_t self);
  * names or roles changed, or more than MEMBERS_FLIPS_MAX online values
  * differ), so a join storm does not hold a copy of the list per joiner. */
 #define MEMBERS_FLIPS_MAX 64
-/* A list of more than max members (max > 0) is cut to max: the owner and
- * moderators, then online members, then the others, each in list order
- * (doc/protocol.md, "Large rooms"). */
-struct msg *members_snapshot(struct members *ms, int64_t self, size_t max, const char *head,
-                             size_t head_len, const char *tail, size_t tail_len);
+/* A list of more than whole members (whole > 0) is cut to cut (at least
+ * one): the owner and moderators, then self, then the other online
+ * members, then the others, each in list order (doc/protocol.md, "Large
+ * rooms"). */
+struct msg *members_snapshot(struct members *ms, int64_t self, size_t whole, size_t cut,
+                             const char *head, size_t head_len, const char *tail, size_t tail_len);
 /* How many members are online, self always. */
 size_t members_online(const struct members *ms, int64_t self);
 void members_free(struct members *ms);
@@ -396,7 +397,8 @@ struct ws_config {
 	size_t sendq_bytes;
 	unsigned recent_messages;
 	unsigned presence_batch_above; /* members; larger rooms batch presence */
-	unsigned snapshot_members;     /* most members a snapshot lists; 0: all */
+	unsigned snapshot_members;     /* rooms up to this are listed whole; 0: all */
+	unsigned snapshot_partial;     /* how many a larger room's snapshot lists */
 	unsigned auth_workers;         /* threads (and connections) authenticating */
 	unsigned queue_poll_idle_ms;   /* the queue tail's longest idle wait */
 	char metrics_listen[128];

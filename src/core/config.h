@@ -82,6 +82,7 @@ struct yq_config {
 	unsigned ws_recent_messages;
 	unsigned ws_presence_batch_above;
 	unsigned ws_snapshot_members;
+	unsigned ws_snapshot_partial_members;
 	unsigned ws_auth_workers;
 	unsigned ws_queue_poll_idle_ms;
 	char ws_metrics_listen[128];

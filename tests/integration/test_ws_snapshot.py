@@ -10,7 +10,7 @@ import json
 
 import yq
 import yq_rooms
-from test_ws_common import SNAPSHOT_MEMBERS, WsTest, open_room
+from test_ws_common import SNAPSHOT_MEMBERS, SNAPSHOT_PARTIAL, WsTest, open_room
 
 MEMBERS = 70            # more than the 64 online values a shared rendering may differ by
 AVATAR = "https://avatars.example/%s/" + "a" * 300 + ".png"   # ~380 bytes a member
@@ -115,10 +115,10 @@ class SharedSnapshotTest(WsTest):
 
 class PartialSnapshotTest(WsTest):
     """A room of more than ws.snapshot_members members: the snapshot lists
-    that many, the owner and moderators first, then whoever is online
-    (its reader too), then the others, each in the order they joined; it
-    says how many there are and how many are online (doc/protocol.md,
-    "Large rooms")."""
+    ws.snapshot_partial_members of them, the owner and moderators first,
+    then its reader, then whoever else is online, then the others, each in
+    the order they joined; it says how many there are and how many are
+    online (doc/protocol.md, "Large rooms")."""
 
     def test_large_room_snapshot_is_cut_online_first(self):
         if not SNAPSHOT_MEMBERS:
@@ -146,15 +146,16 @@ class PartialSnapshotTest(WsTest):
             self.assertTrue(snap["members_partial"])
             self.assertEqual(snap["members_total"], n + 1)
             self.assertEqual(snap["members_online"], len(online) + 2)
-            want_online = [u.id for u in users[:-1] if u in online or u is reader]
-            offline = [u.id for u in users[:-1] if u.id not in want_online]
-            want = [owner.id, mod.id] + want_online + offline
+            # the reader joined after the others online, and comes before them
+            want_online = [u.id for u in users[:-1] if u in online]
+            offline = [u.id for u in users[:-1] if u.id not in want_online and u is not reader]
+            want = [owner.id, mod.id, reader.id] + want_online + offline
             got = [m["id"] for m in snap["members"]]
-            self.assertEqual(got, want[:SNAPSHOT_MEMBERS])
+            self.assertEqual(got, want[:SNAPSHOT_PARTIAL])
             flags = {m["id"]: (m["role"], m["online"]) for m in snap["members"]}
             self.assertEqual(flags[owner.id], ("owner", True))
             self.assertEqual(flags[mod.id], ("moderator", False))
-            for u in online + [reader]:
+            for u in ([reader] + online)[:max(0, SNAPSHOT_PARTIAL - 2)]:
                 self.assertEqual(flags[u.id], ("member", True), u.username)
             self.assertFalse(any(flags[i][1] for i in offline if i in flags))
             for x, _ in conns + [(c, None)]:

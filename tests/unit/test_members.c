@@ -164,7 +164,7 @@ check_snapshot(struct members *ms, int64_t self, struct members_render **render_
 	ck_assert_int_eq(yq_buf_puts(&b, head), 0);
 	ck_assert_int_eq(members_render(ms, &b, self), 0);
 	ck_assert_int_eq(yq_buf_puts(&b, tail), 0);
-	struct msg *m = members_snapshot(ms, self, 0, head, strlen(head), tail, strlen(tail));
+	struct msg *m = members_snapshot(ms, self, 0, 0, head, strlen(head), tail, strlen(tail));
 	ck_assert_ptr_nonnull(m);
 	ck_assert_uint_eq(m->len, b.len);
 	size_t chunks[] = { 1, 7, 4096, 1 << 20 };
@@ -231,8 +231,9 @@ START_TEST(test_snapshot_of_an_empty_list)
 }
 END_TEST
 
-/* Above the cap: the owner and moderators, then online members (self
- * always), then the others, each in list order, max in all. */
+/* Above the whole-list size: the owner and moderators, then self, then
+ * the other online members, then the others, each in list order, cut in
+ * all. */
 START_TEST(test_capped_snapshot)
 {
 	static const char head[] = "{\"members\":", tail[] = "}";
@@ -251,12 +252,13 @@ START_TEST(test_capped_snapshot)
 	ck_assert_uint_eq(members_online(&ms, 10), 4);
 	/* uncapped (max >= n): the whole list, as members_render says */
 	check_snapshot(&ms, 7, NULL);
-	struct msg *m = members_snapshot(&ms, 7, 40, head, strlen(head), tail, strlen(tail));
+	struct msg *m = members_snapshot(&ms, 7, 40, 6, head, strlen(head), tail, strlen(tail));
 	ck_assert_ptr_nonnull(m);
 	ck_assert_ptr_nonnull(m->parts);
 	msg_unref(m);
-	/* capped at 6: owner 30, moderator 20, online 7 (self) 10 40, offline 1 */
-	m = members_snapshot(&ms, 7, 6, head, strlen(head), tail, strlen(tail));
+	/* above 39, cut to 6: owner 30, moderator 20, self 7, online 10 40,
+	 * offline 1 */
+	m = members_snapshot(&ms, 7, 39, 6, head, strlen(head), tail, strlen(tail));
 	ck_assert_ptr_nonnull(m);
 	char *t = text_of(m, 5);
 	json_object *o = json_tokener_parse(t);
@@ -274,8 +276,24 @@ START_TEST(test_capped_snapshot)
 	json_object_put(o);
 	free(t);
 	msg_unref(m);
-	/* a cap below the staff: the first of them */
-	m = members_snapshot(&ms, 7, 1, head, strlen(head), tail, strlen(tail));
+	/* the reader before the online members who joined earlier: self 35
+	 * ahead of 10 */
+	m = members_snapshot(&ms, 35, 39, 4, head, strlen(head), tail, strlen(tail));
+	t = text_of(m, 5);
+	o = json_tokener_parse(t);
+	ck_assert_ptr_nonnull(o);
+	list = json_object_object_get(o, "members");
+	ck_assert_uint_eq(json_object_array_length(list), 4);
+	static const int want35[] = { 30, 20, 35, 10 };
+	for (size_t i = 0; i < 4; i++)
+		ck_assert_int_eq(json_object_get_int64(json_object_object_get(
+		                         json_object_array_get_idx(list, i), "id")),
+		                 want35[i]);
+	json_object_put(o);
+	free(t);
+	msg_unref(m);
+	/* a cut below the staff: the first of them; a cut of 0 lists one */
+	m = members_snapshot(&ms, 7, 39, 0, head, strlen(head), tail, strlen(tail));
 	t = text_of(m, 4096);
 	ck_assert_str_eq(t, "{\"members\":[{\"id\":30,\"username\":\"u30\",\"avatar_url\":\"\","
 	                    "\"role\":\"owner\",\"online\":true}]}");
