@@ -327,6 +327,25 @@ send_snapshot(struct conn *c, const struct result *r)
 	yq_buf_free(&tail);
 }
 
+static int writeable(struct conn *c, struct lws *wsi);
+
+/* A connection's first messages (the snapshot, the notifications) go out
+ * at once rather than at the next WRITEABLE: its socket is new and empty,
+ * and in a join storm that turn of the loop took the service thread
+ * 80 ms (doc/benchmarks.md, session 12).  Later messages wait for
+ * WRITEABLE, so that what piles up leaves in as few segments as the
+ * socket allows. */
+static void
+write_first(struct conn *c)
+{
+	if (c->state != CONN_READY || c->close_code || !c->q.count || lws_partial_buffered(c->wsi))
+		return;
+	if (writeable(c, c->wsi) < 0) {
+		c->state = CONN_CLOSING;
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+	}
+}
+
 static void
 auth_apply(struct conn *c, struct result *r)
 {
@@ -393,6 +412,7 @@ auth_apply(struct conn *c, struct result *r)
 	}
 	yq_buf_free(&c->early);
 	c->nearly = 0;
+	write_first(c);
 }
 
 /* A room's member list and state, read by a batch of connects to it (their
