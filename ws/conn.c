@@ -63,6 +63,15 @@ conn_send(struct conn *c, struct msg *m)
 	lws_callback_on_writable(c->wsi);
 }
 
+static void write_now(struct conn *c);
+
+void
+conn_send_now(struct conn *c, struct msg *m)
+{
+	conn_send(c, m);
+	write_now(c);
+}
+
 void
 conn_send_json(struct conn *c, json_object *o)
 {
@@ -329,14 +338,16 @@ send_snapshot(struct conn *c, const struct result *r)
 
 static int writeable(struct conn *c, struct lws *wsi);
 
-/* A connection's first messages (the snapshot, the notifications) go out
- * at once rather than at the next WRITEABLE: its socket is new and empty,
- * and in a join storm that turn of the loop took the service thread
- * 80 ms (doc/benchmarks.md, session 12).  Later messages wait for
- * WRITEABLE, so that what piles up leaves in as few segments as the
- * socket allows. */
+/* Write what is queued now rather than at the next WRITEABLE: a
+ * connection's first messages (the snapshot, the notifications: its
+ * socket is new and empty) and playback commands (conn_send_now).  In a
+ * join storm that turn of the loop took the service thread 80 ms
+ * (doc/benchmarks.md, session 12).  Other messages wait for WRITEABLE,
+ * so that what piles up leaves in as few segments as the socket allows
+ * (writing every message at once cost a third of the deliveries at
+ * saturation, session 11). */
 static void
-write_first(struct conn *c)
+write_now(struct conn *c)
 {
 	if (c->state != CONN_READY || c->close_code || !c->q.count || lws_partial_buffered(c->wsi))
 		return;
@@ -412,7 +423,7 @@ auth_apply(struct conn *c, struct result *r)
 	}
 	yq_buf_free(&c->early);
 	c->nearly = 0;
-	write_first(c);
+	write_now(c);
 }
 
 /* A room's member list and state, read by a batch of connects to it (their

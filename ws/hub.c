@@ -241,7 +241,14 @@ room_broadcast_timed(struct room *rm, struct msg *m, struct conn *except)
 	msg_done = fanout_done;
 	m->timed_room = rm->id;
 	m->timed_at_ms = yq_mono_ms();
-	room_broadcast(rm, m, except);
+	/* a playback command goes out now (conn_send_now) */
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&rm->conns))
+	{
+		struct conn *c = lws_container_of(d, struct conn, in_room);
+		if (c != except)
+			conn_send_now(c, m);
+	}
+	lws_end_foreach_dll(d);
 }
 
 /* ---- sync health: each member's latest, relayed at most once per

@@ -464,6 +464,8 @@ extern struct hub hub;
 
 /* conn.c */
 void conn_send(struct conn *c, struct msg *m);
+/* The same, and write what is queued at once (playback commands). */
+void conn_send_now(struct conn *c, struct msg *m);
 void conn_send_json(struct conn *c, json_object *o); /* consumes o */
 void conn_error(struct conn *c, const char *code, const char *message, json_object *ref);
 /* Close after what is queued; reason is kept, not copied: static text. */
@@ -514,7 +516,8 @@ void room_publish(struct room *rm, const char *type, json_object *payload, struc
                   json_object *ref);
 /* How far ahead the room's next play/pause/seek/rate executes (ms). */
 int64_t room_command_lead(struct room *rm);
-/* Broadcast a playback message and measure how long its fan-out takes. */
+/* Broadcast a playback message, written to every socket at once, and
+ * measure how long its fan-out takes. */
 void room_broadcast_timed(struct room *rm, struct msg *m, struct conn *except);
 /* A member's heart_beat health; relayed by hub_tick. */
 void room_health(struct room *rm, int64_t user_id, const struct health *h);
