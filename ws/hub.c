@@ -236,7 +236,7 @@ fanout_done(const struct msg *m)
 }
 
 void
-room_broadcast_timed(struct room *rm, struct msg *m, struct conn *except)
+room_broadcast_timed(struct room *rm, struct msg *m, const struct conn *except)
 {
 	msg_done = fanout_done;
 	m->timed_room = rm->id;

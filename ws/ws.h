@@ -518,7 +518,7 @@ void room_publish(struct room *rm, const char *type, json_object *payload, struc
 int64_t room_command_lead(struct room *rm);
 /* Broadcast a playback message, written to every socket at once, and
  * measure how long its fan-out takes. */
-void room_broadcast_timed(struct room *rm, struct msg *m, struct conn *except);
+void room_broadcast_timed(struct room *rm, struct msg *m, const struct conn *except);
 /* A member's heart_beat health; relayed by hub_tick. */
 void room_health(struct room *rm, int64_t user_id, const struct health *h);
 
