@@ -60,7 +60,8 @@ conn_send(struct conn *c, struct msg *m)
 		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 		return;
 	}
-	lws_callback_on_writable(c->wsi);
+	if (!c->hold_writes) /* else write_now() follows */
+		lws_callback_on_writable(c->wsi);
 }
 
 static void write_now(struct conn *c);
@@ -68,6 +69,7 @@ static void write_now(struct conn *c);
 void
 conn_send_now(struct conn *c, struct msg *m)
 {
+	c->hold_writes = true;
 	conn_send(c, m);
 	write_now(c);
 }
@@ -349,8 +351,15 @@ static int writeable(struct conn *c, struct lws *wsi);
 static void
 write_now(struct conn *c)
 {
-	if (c->state != CONN_READY || c->close_code || !c->q.count || lws_partial_buffered(c->wsi))
+	c->hold_writes = false;
+	if (!c->q.count && !c->q.partial)
 		return;
+	if (c->state != CONN_READY || c->close_code || lws_partial_buffered(c->wsi)) {
+		if (c->state != CONN_CLOSING)
+			lws_callback_on_writable(c->wsi); /* what conn_send did not ask */
+		return;
+	}
+	/* writeable() asks for WRITEABLE itself when something is left */
 	if (writeable(c, c->wsi) < 0) {
 		c->state = CONN_CLOSING;
 		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
@@ -399,6 +408,7 @@ auth_apply(struct conn *c, struct result *r)
 	}
 	c->state = CONN_READY;
 	c->last_rx_ms = yq_mono_ms(); /* the heartbeat clock starts when ready */
+	c->hold_writes = true;        /* all of it is written at once below */
 	/* A reconnect with last_notification_id gets what it missed first,
 	 * then the snapshot; otherwise the snapshot is the first message and
 	 * the unread notifications follow. */
@@ -410,19 +420,19 @@ auth_apply(struct conn *c, struct result *r)
 	if (!replay_first)
 		send_replay(c, r, LANE_ROOM);
 	hub_send_missed(c, r->auth.events_seen); /* handled before it was attached */
-	if (c->state != CONN_READY)
-		return; /* its sessions ended meanwhile */
-	hub_attach(c);  /* presence: user_status goes out after the snapshot */
-	if (c->room)
-		c->presence_seq = c->room->presence_seq;
-	/* then what the client sent while we were checking its credentials */
-	for (size_t off = 0; off < c->early.len && c->state == CONN_READY;) {
-		size_t n = strlen(c->early.data + off);
-		protocol_handle(c, c->early.data + off, n);
-		off += n + 1;
+	if (c->state == CONN_READY) {            /* else its sessions ended meanwhile */
+		hub_attach(c); /* presence: user_status goes out after the snapshot */
+		if (c->room)
+			c->presence_seq = c->room->presence_seq;
+		/* then what the client sent while we were checking its credentials */
+		for (size_t off = 0; off < c->early.len && c->state == CONN_READY;) {
+			size_t n = strlen(c->early.data + off);
+			protocol_handle(c, c->early.data + off, n);
+			off += n + 1;
+		}
+		yq_buf_free(&c->early);
+		c->nearly = 0;
 	}
-	yq_buf_free(&c->early);
-	c->nearly = 0;
 	write_now(c);
 }
 

@@ -374,6 +374,7 @@ struct conn {
 	int close_code;
 	const char *close_reason; /* static text (conn_close) */
 	bool killed;              /* dropped as a slow consumer */
+	bool hold_writes;         /* queued now, written at once (write_now) */
 	/* flood control */
 	struct bucket rl[RL_COUNT];
 	struct bucket all;     /* every message, whatever its type (MSG_BUDGET) */
