@@ -1005,15 +1005,29 @@ adopt_playback(struct room *rm, json_object *p)
 
 /* A notification: {"type": "notification" or "invite_notification",
  * "payload": the notification, "ts"}. */
+/* A connection that came with last_notification_id has that one: when
+ * its queue event reaches this node only after the reconnect (the client
+ * had it from another node), it is not sent again.  Only that id: on
+ * Galera a notification committed later may have a smaller id than one the
+ * client has seen (doc/queue.md), and must still go out. */
+static bool
+has_notification(const struct conn *c, int64_t id)
+{
+	return id && id == c->last_id;
+}
+
 static struct msg *
-notification_msg(const struct yq_event *ev)
+notification_msg(const struct yq_event *ev, int64_t *id)
 {
 	json_object *n, *t;
 
+	*id = 0;
 	if (!(n = json_tokener_parse(ev->payload))) {
 		yq_error("queue event %llu: the notification is not JSON", ev->id);
 		return NULL;
 	}
+	if (yq_json_field(n, "id", json_type_int, &t) == YQ_JF_OK)
+		*id = json_object_get_int64(t);
 	bool invite = yq_json_field(n, "type", json_type_string, &t) == YQ_JF_OK &&
 	              strcmp(json_object_get_string(t), "room_invite") == 0;
 	json_object *o = json_object_new_object();
@@ -1043,7 +1057,8 @@ struct recent_event {
 	uint64_t seq; /* of the queue events this node has handled, from 1 */
 	int64_t user_id;
 	bool sessions_ended;
-	struct msg *m; /* the notification */
+	struct msg *m;           /* the notification */
+	int64_t notification_id; /* its id, 0 if it has none */
 };
 static struct recent_event recent[RECENT_MAX];
 static unsigned recent_next;    /* the slot written next */
@@ -1051,14 +1066,15 @@ static uint64_t recent_lost;    /* the newest seq overwritten */
 static uint64_t events_handled; /* queue events through hub_queue_event */
 
 static void
-recent_keep(const struct yq_event *ev, bool sessions_ended, struct msg *m)
+recent_keep(const struct yq_event *ev, bool sessions_ended, struct msg *m, int64_t notification_id)
 {
 	struct recent_event *e = &recent[recent_next];
 
 	if (e->seq)
 		recent_lost = e->seq;
 	msg_unref(e->m);
-	*e = (struct recent_event){ events_handled, ev->target_id, sessions_ended, m };
+	*e = (struct recent_event){ events_handled, ev->target_id, sessions_ended, m,
+		                    notification_id };
 	if (m)
 		m->refs++;
 	recent_next = (recent_next + 1) % RECENT_MAX;
@@ -1086,6 +1102,8 @@ hub_send_missed(struct conn *c, uint64_t seen)
 		const struct recent_event *e = &recent[i];
 		if (e->user_id != c->user_id)
 			continue;
+		if (has_notification(c, e->notification_id))
+			continue;
 		if (e->sessions_ended) {
 			end_session(c);
 			return;
@@ -1098,19 +1116,29 @@ hub_send_missed(struct conn *c, uint64_t seen)
 static void
 qe_sessions_ended(const struct yq_event *ev)
 {
-	recent_keep(ev, true, NULL);
+	recent_keep(ev, true, NULL, 0);
 	hub_end_sessions(ev->target_id);
 }
 
 static void
 qe_notification(const struct yq_event *ev)
 {
-	struct msg *m = notification_msg(ev);
+	int64_t id;
+	struct msg *m = notification_msg(ev, &id);
 
 	if (!m)
 		return;
-	recent_keep(ev, false, m);
-	user_send(ev->target_id, m);
+	recent_keep(ev, false, m, id);
+	struct user_entry *u = map_get(&hub.users, ev->target_id);
+	if (u) {
+		lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&u->list))
+		{
+			struct conn *c = lws_container_of(d, struct conn, in_user);
+			if (!has_notification(c, id))
+				conn_send(c, m);
+		}
+		lws_end_foreach_dll(d);
+	}
 	msg_unref(m);
 }
 
