@@ -121,21 +121,40 @@ room_user_remove(struct room *rm, struct room_user *u)
 	*u = rm->users[--rm->nusers];
 }
 
-void
-// cppcheck-suppress constParameter ; compared only, the callers hold it mutable
-room_broadcast(struct room *rm, struct msg *m, struct conn *except)
+static void
+send_to_room(struct room *rm, struct msg *m, const struct conn *except,
+             void (*send)(struct conn *, struct msg *))
 {
 	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&rm->conns))
 	{
 		struct conn *c = lws_container_of(d, struct conn, in_room);
 		if (c != except)
-			conn_send(c, m);
+			send(c, m);
 	}
 	lws_end_foreach_dll(d);
 }
 
 void
-user_send(int64_t user_id, struct msg *m)
+// cppcheck-suppress constParameter ; compared only, the callers hold it mutable
+room_broadcast(struct room *rm, struct msg *m, struct conn *except)
+{
+	send_to_room(rm, m, except, conn_send);
+}
+
+/* A connection that came with last_notification_id has that one: when
+ * its queue event reaches this node only after the reconnect (the client
+ * had it from another node), it is not sent again.  Only that id: on
+ * Galera a notification committed later may have a smaller id than one the
+ * client has seen (doc/queue.md), and must still go out. */
+static bool
+has_notification(const struct conn *c, int64_t id)
+{
+	return id && id == c->last_id;
+}
+
+/* A notification (id, 0 if unknown) to every connection of its user. */
+static void
+notify_user(int64_t user_id, struct msg *m, int64_t id)
 {
 	struct user_entry *u = map_get(&hub.users, user_id);
 
@@ -143,7 +162,9 @@ user_send(int64_t user_id, struct msg *m)
 		return;
 	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&u->list))
 	{
-		conn_send(lws_container_of(d, struct conn, in_user), m);
+		struct conn *c = lws_container_of(d, struct conn, in_user);
+		if (!has_notification(c, id))
+			conn_send(c, m);
 	}
 	lws_end_foreach_dll(d);
 }
@@ -241,14 +262,7 @@ room_broadcast_timed(struct room *rm, struct msg *m, const struct conn *except)
 	msg_done = fanout_done;
 	m->timed_room = rm->id;
 	m->timed_at_ms = yq_mono_ms();
-	/* a playback command goes out now (conn_send_now) */
-	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&rm->conns))
-	{
-		struct conn *c = lws_container_of(d, struct conn, in_room);
-		if (c != except)
-			conn_send_now(c, m);
-	}
-	lws_end_foreach_dll(d);
+	send_to_room(rm, m, except, conn_send_now); /* a playback command goes out now */
 }
 
 /* ---- sync health: each member's latest, relayed at most once per
@@ -1004,18 +1018,8 @@ adopt_playback(struct room *rm, json_object *p)
  * broadcast. */
 
 /* A notification: {"type": "notification" or "invite_notification",
- * "payload": the notification, "ts"}. */
-/* A connection that came with last_notification_id has that one: when
- * its queue event reaches this node only after the reconnect (the client
- * had it from another node), it is not sent again.  Only that id: on
- * Galera a notification committed later may have a smaller id than one the
- * client has seen (doc/queue.md), and must still go out. */
-static bool
-has_notification(const struct conn *c, int64_t id)
-{
-	return id && id == c->last_id;
-}
-
+ * "payload": the notification, "ts"}, and its id in *id (0 if it has
+ * none). */
 static struct msg *
 notification_msg(const struct yq_event *ev, int64_t *id)
 {
@@ -1129,16 +1133,7 @@ qe_notification(const struct yq_event *ev)
 	if (!m)
 		return;
 	recent_keep(ev, false, m, id);
-	struct user_entry *u = map_get(&hub.users, ev->target_id);
-	if (u) {
-		lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&u->list))
-		{
-			struct conn *c = lws_container_of(d, struct conn, in_user);
-			if (!has_notification(c, id))
-				conn_send(c, m);
-		}
-		lws_end_foreach_dll(d);
-	}
+	notify_user(ev->target_id, m, id);
 	msg_unref(m);
 }
 

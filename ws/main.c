@@ -82,8 +82,8 @@ ws_config_from(const struct yq_config *cfg, struct ws_config *wc)
 	wc->recent_messages = cfg->ws_recent_messages;
 	wc->presence_batch_above = cfg->ws_presence_batch_above;
 	wc->snapshot_members = cfg->ws_snapshot_members;
-	wc->snapshot_partial = !cfg->ws_snapshot_partial_members ? 1
-	                       : cfg->ws_snapshot_partial_members > cfg->ws_snapshot_members
+	/* at most the whole-list size; 0 lists one (members_snapshot) */
+	wc->snapshot_partial = cfg->ws_snapshot_partial_members > cfg->ws_snapshot_members
 	                               ? cfg->ws_snapshot_members
 	                               : cfg->ws_snapshot_partial_members;
 	wc->auth_workers = cfg->ws_auth_workers < 1   ? 1

@@ -498,7 +498,6 @@ void hub_end_sessions(int64_t user_id);
 bool hub_recent_covers(uint64_t seen);
 void hub_send_missed(struct conn *c, uint64_t seen);
 void room_broadcast(struct room *rm, struct msg *m, struct conn *except);
-void user_send(int64_t user_id, struct msg *m);
 void hub_tick(lws_sorted_usec_list_t *sul);
 void hub_queue_event(const struct yq_event *ev);
 /* Reserve a block of ids for unstored chat (unless one is asked for or
