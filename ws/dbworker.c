@@ -812,45 +812,47 @@ run_job(struct yq_db *db, struct job *j)
 		yq_warn("database job %d failed (%lld)", (int)j->kind, n);
 }
 
-/* The presence rows for the other nodes of a batch, in order, eight to a
- * statement, the rest one each.  A multi-row VALUES, not INSERT ... SELECT
- * FROM JSON_TABLE: InnoDB cannot know how many rows a SELECT gives and may
- * reserve more AUTO_INCREMENT ids than it uses, and every id it skips is a
- * gap the queue readers wait queue.grace_ms for (doc/queue.md). */
-#define PRESENCE_ROW  "('room', ?, 'presence', ?, ?)"
-#define PRESENCE_ROWS 8
+/* The presence changes of a batch for the other nodes: one queue row per
+ * room, {"changes": [change, ...]} in the order they happened (a join
+ * storm's thousand changes were a thousand rows, written eight to a
+ * statement: a third of the statements MariaDB ran in the storm, each
+ * also read back by every node's tail).  The rooms of a batch go in the
+ * order their first change came; only a room's own order matters. */
 static void
 relay_presence_rows(struct yq_db *db, struct job **jobs, size_t n)
 {
-	static const char ins[] =
-	        "INSERT INTO event_queue (target_kind, target_id, type, payload, "
-	        "origin) VALUES " PRESENCE_ROW "," PRESENCE_ROW "," PRESENCE_ROW "," PRESENCE_ROW
-	        "," PRESENCE_ROW "," PRESENCE_ROW "," PRESENCE_ROW "," PRESENCE_ROW;
-	struct job *rel[AUTH_BATCH];
-	size_t k = 0, i = 0, lost = 0;
-	long long rc = 0;
+	bool done[AUTH_BATCH] = { false };
+	size_t lost = 0;
+	int rc = 0;
 
-	for (size_t j = 0; j < n; j++)
-		if (jobs[j]->kind == JOB_PRESENCE_RELAY)
-			rel[k++] = jobs[j];
-	for (; i + PRESENCE_ROWS <= k; i += PRESENCE_ROWS) {
-		struct yq_param p[3 * PRESENCE_ROWS];
-		for (size_t r = 0; r < PRESENCE_ROWS; r++) {
-			p[3 * r] = YQ_PINT(rel[i + r]->room_id);
-			p[3 * r + 1] = YQ_PSTRN(rel[i + r]->text, rel[i + r]->text_len);
-			p[3 * r + 2] = YQ_PSTR(H->wc.node_id);
+	for (size_t i = 0; i < n; i++) {
+		if (jobs[i]->kind != JOB_PRESENCE_RELAY || done[i])
+			continue;
+		struct yq_buf b = { 0 };
+		size_t k = 0;
+		int brc = yq_buf_puts(&b, "{\"changes\":[");
+		for (size_t j = i; j < n && brc == 0; j++) {
+			if (jobs[j]->kind != JOB_PRESENCE_RELAY || done[j] ||
+			    jobs[j]->room_id != jobs[i]->room_id)
+				continue;
+			done[j] = true;
+			k++;
+			if (k > 1)
+				brc = yq_buf_append(&b, ",", 1);
+			if (brc == 0)
+				brc = yq_buf_append(&b, jobs[j]->text, jobs[j]->text_len);
 		}
-		if ((rc = yq_db_exec(db, ins, p, 3 * PRESENCE_ROWS, NULL)) < 0)
-			lost += PRESENCE_ROWS;
-		else
-			yq_db_mark_queued(db);
+		if (brc == 0)
+			brc = yq_buf_puts(&b, "]}");
+		rc = brc < 0 ? YQ_ENOMEM
+		             : yq_queue_room_text(db, jobs[i]->room_id, "presence", b.data, b.len,
+		                                  H->wc.node_id);
+		if (rc < 0)
+			lost += k;
+		yq_buf_free(&b);
 	}
-	for (; i < k; i++)
-		if ((rc = yq_queue_room_text(db, rel[i]->room_id, "presence", rel[i]->text,
-		                             rel[i]->text_len, H->wc.node_id)) < 0)
-			lost++;
 	if (lost)
-		yq_warn("%zu presence rows for the other nodes not queued (%lld)", lost, rc);
+		yq_warn("%zu presence changes for the other nodes not queued (%d)", lost, rc);
 }
 
 /* Presence jobs in order, the upserts of a run of them (no other job in

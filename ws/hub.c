@@ -1140,7 +1140,19 @@ qe_notification(const struct yq_event *ev)
 static bool
 qe_presence(struct room *rm, const struct yq_event *ev, json_object *p)
 {
-	remote_presence(rm, ev->origin, p);
+	json_object *list;
+
+	/* a node's changes of one batch, in order (an older node sends one
+	 * change a row) */
+	if (yq_json_field(p, "changes", json_type_array, &list) != YQ_JF_OK) {
+		remote_presence(rm, ev->origin, p);
+		return true;
+	}
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		json_object *c = json_object_array_get_idx(list, i);
+		if (json_object_is_type(c, json_type_object))
+			remote_presence(rm, ev->origin, c);
+	}
 	return true;
 }
 
