@@ -1168,34 +1168,72 @@ def scenario_10(h):
     if "lws" in h.available and pid_of(a.lws_pid_file):
         plan.append(("lws", a.lws_url + "/", pid_of(a.lws_pid_file)))
     cap = 20 if a.tiny else 120
-    for side, url, pid in plan:
-        cmd = [a.wsload, "--url", url, "--tokens", tf if side == "ours" else dummy, "--conns", a.members,
-               "--ramp", a.ws_ramp, "--storm", "--senders", 1, "--type", "play_control", "--rate", a.storm_rate,
-               "--window", 0, "--duration", cap, "--quiet-ms", a.ws_quiet_ms, "--drain-ms", a.ws_drain_ms,
-               "--heartbeat", 20, "--server-pid", pid, "--json",
-               "--ready-on", "snapshot" if side == "ours" else "any"]
-        if side == "ours":
-            cmd += metrics_args(h)
-        try:
-            r = run_json(h, "s10-" + side, [str(x) for x in cmd], fanout_timeout(h, a.members, cap))
-        except SetupError as e:
-            if side == "ours":
-                raise
-            res.setdefault("unavailable", {})["lws"] = str(e)
-            continue
-        sm = load_summary(r)
-        if (r.get("errors") or {}).get("forbidden"):
-            raise SetupError("ours: play_control refused (forbidden): the first token is not the owner's")
-        if not r["storm"].get("done"):
-            sm["valid"] = False
-            sm["problems"] = "; ".join(filter(None, [sm.get("problems"), "the storm had not settled after %d s" % cap]))
-        res["ws_runs"][side + "-storm"] = sm
-        st = r["storm"]
-        log("%-28s %d connect at once: all ready %.0f ms, queues empty %s; play_control p50 %s / p99 %s ms%s" % (
-            "s10-" + side, st["conns"], st["all_ready_us"] / 1000.0,
-            "%.0f ms" % (st["queues_empty_us"] / 1000.0) if st["queues_empty_us"] >= 0 else "not known (no metrics)",
-            sm["latency_ms"]["p50"], sm["latency_ms"]["p99"], "" if sm["valid"] else "  INVALID: " + sm["problems"]))
+    # the storm is short (a few hundred ms) and its wall time varies by a
+    # quarter from one storm to the next on this machine: each side runs
+    # it a.storm_runs times, the sides alternating, and the run with the
+    # median time to authenticate stands for its side
+    runs = {}
+    for rep in range(min(a.storm_runs, 2) if a.tiny else a.storm_runs):
+        if rep:
+            # the members' offline after the grace, before they come back
+            time.sleep(a.presence_grace_ms / 1000.0 + 1)
+        for side, url, pid in plan:
+            if side in res.get("unavailable", {}):
+                continue
+            sm = storm_once(h, res, side, url, pid, tf if side == "ours" else dummy, cap)
+            if sm is not None:
+                runs.setdefault(side, []).append(sm)
+    for side, got in runs.items():
+        res["ws_runs"][side + "-storm"] = storm_median(got)
     return res
+
+
+def storm_once(h, res, side, url, pid, tokens, cap):
+    """One storm against one side: its summary (None: lws unavailable,
+    said in res)."""
+    a = h.a
+    cmd = [a.wsload, "--url", url, "--tokens", tokens, "--conns", a.members,
+           "--ramp", a.ws_ramp, "--storm", "--senders", 1, "--type", "play_control", "--rate", a.storm_rate,
+           "--window", 0, "--duration", cap, "--quiet-ms", a.ws_quiet_ms, "--drain-ms", a.ws_drain_ms,
+           "--heartbeat", 20, "--server-pid", pid, "--json",
+           "--ready-on", "snapshot" if side == "ours" else "any"]
+    if side == "ours":
+        cmd += metrics_args(h)
+    try:
+        r = run_json(h, "s10-" + side, [str(x) for x in cmd], fanout_timeout(h, a.members, cap))
+    except SetupError as e:
+        if side == "ours":
+            raise
+        res.setdefault("unavailable", {})["lws"] = str(e)
+        return None
+    sm = load_summary(r)
+    if (r.get("errors") or {}).get("forbidden"):
+        raise SetupError("ours: play_control refused (forbidden): the first token is not the owner's")
+    if not r["storm"].get("done"):
+        sm["valid"] = False
+        sm["problems"] = "; ".join(filter(None, [sm.get("problems"), "the storm had not settled after %d s" % cap]))
+    st = r["storm"]
+    log("%-28s %d connect at once: all ready %.0f ms, queues empty %s; play_control p50 %s / p99 %s ms%s" % (
+        "s10-" + side, st["conns"], st["all_ready_us"] / 1000.0,
+        "%.0f ms" % (st["queues_empty_us"] / 1000.0) if st["queues_empty_us"] >= 0 else "not known (no metrics)",
+        sm["latency_ms"]["p50"], sm["latency_ms"]["p99"], "" if sm["valid"] else "  INVALID: " + sm["problems"]))
+    return sm
+
+
+def storm_median(got):
+    """The run with the median time to authenticate every member, with
+    every run's figures (storm_runs) and the median play_control p99
+    (storm_pc_p99_ms).  A side with invalid runs is judged on its valid
+    ones; with none valid, on all of them (and is invalid)."""
+    valid = [r for r in got if r["valid"]] or got
+    key = lambda r: r["storm"].get("all_answered_us", -1)  # noqa: E731
+    rep = dict(sorted(valid, key=key)[(len(valid) - 1) // 2])
+    rep["storm_runs"] = [{"answered_ms": round(key(r) / 1000.0, 1),
+                          "established_ms": round(r["storm"].get("all_established_us", -1) / 1000.0, 1),
+                          "pc_p99_ms": r["latency_ms"]["p99"], "valid": r["valid"]} for r in got]
+    p99s = sorted(r["latency_ms"]["p99"] for r in valid if r["latency_ms"]["p99"] is not None)
+    rep["storm_pc_p99_ms"] = p99s[(len(p99s) - 1) // 2] if p99s else None
+    return rep
 
 
 SCENARIOS = {
@@ -1422,6 +1460,17 @@ def ws_rows(results):
                          "lws broadcast: " + (storm_txt(c) if c else "— (%s)" % unav.get("lws", "not run")),
                          "%.1f×" % (o["storm"]["all_ready_us"] / c["storm"]["all_ready_us"])
                          if o and c and c["storm"]["all_ready_us"] > 0 else "—", "reported", "—"])
+            def each(r):
+                return ", ".join("%.0f" % x["answered_ms"] for x in r.get("storm_runs", [])) if r else "—"
+            if o and len(o.get("storm_runs", [])) > 1:
+                rows.append(["10. join storm: every run's time until all are authenticated (the median stands)",
+                             each(o) + " ms", "lws broadcast: " + each(c) + (" ms" if c else ""),
+                             "—", "reported", "—"])
+                rows.append(["10. play_control p99 during the storm, every run (the median stands)",
+                             ", ".join("%.1f" % (x["pc_p99_ms"] or 0) for x in o["storm_runs"]) + " ms",
+                             "lws broadcast: " + (", ".join("%.1f" % (x["pc_p99_ms"] or 0)
+                                                            for x in c["storm_runs"]) + " ms" if c else "—"),
+                             "—", "reported", "—"])
             if o:
                 rows.append(["10. play_control during the storm, p50 / p99 (%g/s)" % s["rate"],
                              "%.2f / %.2f ms" % (o["latency_ms"]["p50"] or 0, o["latency_ms"]["p99"] or 0),
@@ -1503,7 +1552,7 @@ def goal_rows(results):
                                     "%.0f ms", 1.5, True)))
     o = run("10", "ours-storm")
     if o:
-        p = o["latency_ms"]["p99"]
+        p = o.get("storm_pc_p99_ms", o["latency_ms"]["p99"])  # the median of the runs
         rows.append(("stormpc", ["stormpc", "%.2f ms" % p if p is not None else "—", "—", "—",
                                  met_str(p is not None and p <= 100.0) if o["valid"] else "invalid (%s)" % o["problems"]]))
     out = []
@@ -1659,10 +1708,12 @@ def markdown(results):
                        "(`yiqikan_ws_send_queue_messages` = 0 on its metrics listener, polled every 20 ms; "
                        "inside a window once a second, every 20 ms in its last 100 ms, "
                        "at most %d s); the table says what each run found. Scenario 10: %d members connect at "
-                       "once while the owner sends play_control at %g/s; server CPU µs per delivery = the "
+                       "once while the owner sends play_control at %g/s, %d storms a side, the sides alternating "
+                       "(the run with the median time to authenticate stands for its side; the play_control "
+                       "goal is the median p99); server CPU µs per delivery = the "
                        "server's utime + stime over the window ÷ broadcasts received in it." % (
                            st.get("queue_wait_ms", 30000) // 1000 if st.get("queue_wait_ms") else 30,
-                           st.get("members", 0), st.get("storm_rate", 0)))
+                           st.get("members", 0), st.get("storm_rate", 0), st.get("storm_runs", 1)))
         else:
             out.append("**No metrics from our daemon** (%s): windows open after the quiet time alone, as before "
                        "the metrics listener, so a window may open on queued join traffic. Scenario 10: %d members "
@@ -1818,6 +1869,7 @@ def main():
     p.add_argument("--samples", type=int, default=1000, help="scenario 7's invitations")
     p.add_argument("--skew-rate", type=float, default=10, help="scenario 8's play_control a second")
     p.add_argument("--storm-rate", type=float, default=10, help="scenario 10's play_control a second")
+    p.add_argument("--storm-runs", type=int, default=3, help="scenario 10's storms a side (the median stands)")
     p.add_argument("--ws-metrics", default="", help="HOST:PORT of the daemon's metrics listener, if it has one")
     p.add_argument("--ws-metrics-unavailable", default="", help="why there are no metrics")
     p.add_argument("--queue-wait-ms", type=int, default=30000,
@@ -1875,7 +1927,7 @@ def main():
                          room_users=a.room_users, members=a.members, ws_ramp=a.ws_ramp,
                          idle_conns=a.idle_conns, idle_seconds=a.idle_seconds, idle_heartbeat=a.idle_heartbeat,
                          samples=a.samples, skew_rate=a.skew_rate, storm_rate=a.storm_rate,
-                         queue_wait_ms=a.queue_wait_ms,
+                         storm_runs=a.storm_runs, queue_wait_ms=a.queue_wait_ms,
                          ws_metrics=a.ws_metrics or None, ours_only=a.ours_only,
                          ws_metrics_unavailable=a.ws_metrics_unavailable or None),
         "hash_params": a.hash_params,
