@@ -408,6 +408,15 @@ presence_changed(struct room *rm, int64_t user_id, const char *username, bool on
 			rm->pending = v;
 			rm->cappending = cap;
 		}
+		if (!rm->npending) {
+			/* the batch's window opens with its first change: a
+			 * join storm shorter than the interval is one batch
+			 * after it, not a flush to every member at a random
+			 * moment inside it and another one later */
+			int64_t at = yq_mono_ms() + presence_interval_ms(rm) - 100;
+			if (rm->presence_next_ms < at)
+				rm->presence_next_ms = at;
+		}
 		pc = &rm->pending[rm->npending++];
 		pc->user_id = user_id;
 		pc->was = known;
