@@ -231,6 +231,7 @@ struct auth {
 	int64_t uid;  /* the user, once known */
 	int rc;       /* 0 so far, else a close code or a YQ_E* */
 	bool in_room; /* the room part is done */
+	bool replay;  /* it has notifications to replay */
 };
 
 /* "[a,b,...]" of the users of the batch still in the running (with_after:
@@ -308,17 +309,27 @@ check_token(struct job *j, int64_t *uid)
 	return 0;
 }
 
-/* The users: exist, and a token's version is still theirs. */
+/* The users: exist, and a token's version is still theirs; and which of
+ * them have notifications to replay (auth_replay): every undeleted one
+ * after last_notification_id, or without it any unread one.  Scalar
+ * subqueries with LIMIT 1: one index probe per user (as EXISTS the
+ * optimizer may materialise every unread notification). */
 static int
 auth_users(struct yq_db *db, struct auth *v, size_t n)
 {
-	static const char sql[] = "SELECT u.id, u.username, u.token_version, u.avatar_url "
-	                          "FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT PATH '$')) AS j "
-	                          "JOIN users u ON u.id = j.id";
+	static const char sql[] =
+	        "SELECT u.id, u.username, u.token_version, u.avatar_url, j.after, "
+	        "IF(j.after < 0, (SELECT 1 FROM notifications n WHERE n.user_id = j.id "
+	        "AND n.status = 'unread' AND n.deleted_at IS NULL LIMIT 1), "
+	        "(SELECT 1 FROM notifications n WHERE n.user_id = j.id "
+	        "AND n.id > j.after AND n.deleted_at IS NULL LIMIT 1)) IS NOT NULL "
+	        "FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT PATH '$[0]', after BIGINT PATH "
+	        "'$[1]')) "
+	        "AS j JOIN users u ON u.id = j.id";
 	struct yq_rows *rows;
 	char *ids;
 
-	if (id_list(v, n, 0, false, &ids) < 0)
+	if (id_list(v, n, 0, true, &ids) < 0)
 		return YQ_ENOMEM;
 	if (!ids)
 		return 0;
@@ -330,11 +341,12 @@ auth_users(struct yq_db *db, struct auth *v, size_t n)
 		if (!v[i].rc)
 			v[i].rc = WS_CLOSE_BAD_TOKEN; /* until its row says otherwise */
 	for (unsigned k = 0; k < rows->nrows; k++) {
-		int64_t id = yq_rows_int(rows, k, 0);
+		int64_t id = yq_rows_int(rows, k, 0), after = yq_rows_int(rows, k, 4);
 		/* a user may be there more than once (two tabs) */
 		for (size_t i = 0; i < n; i++) {
 			struct auth *a = &v[i];
-			if (a->uid != id || a->rc != WS_CLOSE_BAD_TOKEN || a->r->user_id)
+			if (a->uid != id || a->j->auth.last_id != after ||
+			    a->rc != WS_CLOSE_BAD_TOKEN || a->r->user_id)
 				continue;
 			const struct job_auth *ja = &a->j->auth;
 			if (!ja->by_ticket && !ja->recheck &&
@@ -342,6 +354,7 @@ auth_users(struct yq_db *db, struct auth *v, size_t n)
 				continue;
 			struct res_auth *ra = &a->r->auth;
 			a->r->user_id = id;
+			a->replay = yq_rows_int(rows, k, 5) != 0;
 			yq_strlcpy(ra->username, yq_rows_str(rows, k, 1), sizeof(ra->username));
 			if (!(ra->avatar_url = strdup(yq_rows_str(rows, k, 3)))) {
 				a->rc = YQ_ENOMEM;
@@ -360,12 +373,14 @@ static int
 auth_room(struct yq_db *db, const struct yq_config *cfg, unsigned nrecent, struct auth *v, size_t n,
           int64_t room_id)
 {
+	/* the playback row comes with every row (the same each time): one
+	 * statement less a batch */
 	static const char room[] = "SELECT " YQ_ROOM_COLUMNS_FOR(
-	        "j.id") ", j.id "
-	                "FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT PATH '$')) AS j "
+	        "j.id") ", j.id, " YQ_PLAYBACK_COLUMNS
+	                " FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT PATH '$')) AS j "
 	                "JOIN rooms r ON r.id = ? JOIN users o ON o.id = r.owner_id "
-	                "LEFT JOIN room_members m ON m.room_id = r.id AND m.user_id = j.id";
-	static const char playback[] = YQ_PLAYBACK_SELECT;
+	                "LEFT JOIN room_members m ON m.room_id = r.id AND m.user_id = j.id "
+	                "LEFT JOIN room_playback p ON p.room_id = r.id";
 	static const char members[] = YQ_ROOM_MEMBERS_SELECT;
 	/* the newest messages by ix_chat_room first, then their authors */
 	static const char history[] =
@@ -390,6 +405,9 @@ auth_room(struct yq_db *db, const struct yq_config *cfg, unsigned nrecent, struc
 	for (size_t i = 0; i < n; i++)
 		if (!v[i].rc && v[i].j->room_id == room_id)
 			v[i].rc = WS_CLOSE_NOT_FOUND; /* no row: no such room */
+	struct yq_playback pb;
+	yq_playback_from_cols(rows, 0, YQ_ROOM_COLUMNS + 1, &pb);
+	playback_sanitize(&pb, yq_now_ms()); /* a stored row may hold anything */
 	for (unsigned k = 0; k < rows->nrows; k++) {
 		int64_t uid = yq_rows_int(rows, k, YQ_ROOM_COLUMNS);
 		yq_room_from_row(rows, k, &rm);
@@ -425,13 +443,6 @@ auth_room(struct yq_db *db, const struct yq_config *cfg, unsigned nrecent, struc
 	yq_rows_free(rows);
 	if (!any)
 		return 0;
-
-	struct yq_playback pb;
-	if ((rc = YQ_DB_EXEC(db, playback, &rows, YQ_PINT(room_id))) < 0)
-		return (int)rc;
-	yq_playback_from_row(rows, 0, &pb);
-	yq_rows_free(rows);
-	playback_sanitize(&pb, yq_now_ms()); /* a stored row may hold anything */
 
 	/* the member list only when this node does not keep it already: to
 	 * the room, before the answers that rely on it */
@@ -494,60 +505,37 @@ auth_room(struct yq_db *db, const struct yq_config *cfg, unsigned nrecent, struc
 	free(recent);
 	return 0;
 }
-/* The notifications a (re)connecting client missed: every undeleted one
- * after last_notification_id, or without it all unread ones.  One
- * statement says who has any; only they are read, each with its own
- * limit. */
+/* The notifications a (re)connecting client missed, read for those
+ * auth_users found to have any, each with its own limit; two tabs of a
+ * user with the same last_notification_id share one read. */
 static int
 auth_replay(struct yq_db *db, struct auth *v, size_t n)
 {
-	/* scalar subqueries with LIMIT 1: one index probe per user (as
-	 * EXISTS the optimizer may materialise every unread notification) */
-	static const char who[] =
-	        "SELECT j.id, j.after FROM JSON_TABLE(?, '$[*]' COLUMNS "
-	        "(id BIGINT PATH '$[0]', after BIGINT PATH '$[1]')) AS j WHERE "
-	        "IF(j.after < 0, (SELECT 1 FROM notifications n WHERE n.user_id = j.id "
-	        "AND n.status = 'unread' AND n.deleted_at IS NULL LIMIT 1), "
-	        "(SELECT 1 FROM notifications n WHERE n.user_id = j.id "
-	        "AND n.id > j.after AND n.deleted_at IS NULL LIMIT 1)) IS NOT NULL";
 	static const char after[] = "SELECT " YQ_NOTIFICATION_COLUMNS
 	                            " FROM notifications WHERE user_id = ? AND id > ? "
 	                            "AND deleted_at IS NULL ORDER BY id LIMIT 1000";
 	static const char unread[] = "SELECT " YQ_NOTIFICATION_COLUMNS
 	                             " FROM notifications WHERE user_id = ? AND status = 'unread' "
 	                             "AND deleted_at IS NULL ORDER BY id LIMIT 1000";
-	struct yq_rows *some, *rows;
-	char *ids;
 
-	if (id_list(v, n, 0, true, &ids) < 0)
-		return YQ_ENOMEM;
-	if (!ids)
-		return 0;
-	long long rc = YQ_DB_EXEC(db, who, &some, YQ_PSTR(ids));
-	free(ids);
-	if (rc < 0)
-		return (int)rc;
 	for (size_t i = 0; i < n; i++)
 		if (v[i].r)
 			v[i].r->auth.replay_after = v[i].j->auth.last_id >= 0;
-	for (unsigned k = 0; k < some->nrows; k++) {
-		int64_t uid = yq_rows_int(some, k, 0), last = yq_rows_int(some, k, 1);
-		rows = NULL;
-		for (size_t i = 0; i < n; i++) {
+	for (size_t k = 0; k < n; k++) {
+		if (v[k].rc || !v[k].replay || v[k].r->auth.replay)
+			continue;
+		int64_t uid = v[k].uid, last = v[k].j->auth.last_id;
+		struct yq_rows *rows;
+		long long rc = last >= 0 ? YQ_DB_EXEC(db, after, &rows, YQ_PINT(uid), YQ_PINT(last))
+		                         : YQ_DB_EXEC(db, unread, &rows, YQ_PINT(uid));
+		if (rc < 0)
+			return (int)rc;
+		for (size_t i = k; i < n; i++) {
 			struct auth *a = &v[i];
-			if (a->rc || a->uid != uid || a->j->auth.last_id != last ||
+			if (a->rc || !a->replay || a->uid != uid || a->j->auth.last_id != last ||
 			    a->r->auth.replay)
 				continue;
 			struct res_auth *ra = &a->r->auth;
-			if (!rows) {
-				rc = last >= 0 ? YQ_DB_EXEC(db, after, &rows, YQ_PINT(uid),
-				                            YQ_PINT(last))
-				               : YQ_DB_EXEC(db, unread, &rows, YQ_PINT(uid));
-				if (rc < 0) {
-					yq_rows_free(some);
-					return (int)rc;
-				}
-			}
 			if (!(ra->replay =
 			              calloc(rows->nrows ? rows->nrows : 1, sizeof(*ra->replay)))) {
 				a->rc = YQ_ENOMEM;
@@ -567,10 +555,8 @@ auth_replay(struct yq_db *db, struct auth *v, size_t n)
 				json_object_put(m);
 			}
 		}
-		if (rows)
-			yq_rows_free(rows);
+		yq_rows_free(rows);
 	}
-	yq_rows_free(some);
 	return 0;
 }
 

@@ -94,16 +94,22 @@ yq_member_json(long long id, const char *username, const char *avatar_url, enum 
 void
 yq_playback_from_row(const struct yq_rows *rows, unsigned i, struct yq_playback *pb)
 {
+	yq_playback_from_cols(rows, i, 0, pb);
+}
+
+void
+yq_playback_from_cols(const struct yq_rows *rows, unsigned i, unsigned col, struct yq_playback *pb)
+{
 	memset(pb, 0, sizeof(*pb));
 	pb->rate = 1.0;
-	if (!rows || i >= rows->nrows)
+	if (!rows || i >= rows->nrows || col + 6 > rows->ncols || !yq_rows_str(rows, i, col + 4))
 		return;
-	yq_strlcpy(pb->media_url, yq_rows_str(rows, i, 0), sizeof(pb->media_url));
-	pb->playing = strcmp(yq_rows_str(rows, i, 1), "playing") == 0;
-	pb->position_ms = yq_rows_int(rows, i, 2);
-	pb->rate = strtod(yq_rows_str(rows, i, 3), NULL);
-	pb->version = (uint64_t)yq_rows_int(rows, i, 4);
-	pb->updated_at_ms = yq_rows_int(rows, i, 5);
+	yq_strlcpy(pb->media_url, yq_rows_str(rows, i, col), sizeof(pb->media_url));
+	pb->playing = strcmp(yq_rows_str(rows, i, col + 1), "playing") == 0;
+	pb->position_ms = yq_rows_int(rows, i, col + 2);
+	pb->rate = strtod(yq_rows_str(rows, i, col + 3), NULL);
+	pb->version = (uint64_t)yq_rows_int(rows, i, col + 4);
+	pb->updated_at_ms = yq_rows_int(rows, i, col + 5);
 }
 
 json_object *

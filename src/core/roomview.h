@@ -90,12 +90,17 @@ struct yq_playback {
 	uint64_t version;
 	int64_t updated_at_ms;
 };
+/* the columns of room_playback p, for a statement that joins it */
+#define YQ_PLAYBACK_COLUMNS \
+	"p.media_url, p.state, p.position_ms, p.rate, p.version, p.updated_at_ms"
 /* parameter: room id; no row is the initial state */
-#define YQ_PLAYBACK_SELECT                                                    \
-	"SELECT media_url, state, position_ms, rate, version, updated_at_ms " \
-	"FROM room_playback WHERE room_id = ?"
+#define YQ_PLAYBACK_SELECT "SELECT " YQ_PLAYBACK_COLUMNS " FROM room_playback p WHERE p.room_id = ?"
 /* Row i of YQ_PLAYBACK_SELECT (or the initial state when rows has none). */
 void yq_playback_from_row(const struct yq_rows *rows, unsigned i, struct yq_playback *pb);
+/* The same from YQ_PLAYBACK_COLUMNS at column col of row i; a LEFT JOIN
+ * that found no row (NULL version) is the initial state. */
+void yq_playback_from_cols(const struct yq_rows *rows, unsigned i, unsigned col,
+                           struct yq_playback *pb);
 /* {media_url, state, position_ms, rate, version, updated_at_ms} */
 json_object *yq_playback_json(const struct yq_playback *pb);
 

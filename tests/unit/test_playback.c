@@ -7,7 +7,8 @@
  * load starts paused at 0 unless told otherwise; a change without a
  * position continues from the extrapolated one; the broadcast payloads of
  * play_control and progress_sync; a state out of every bound (a stored
- * row may hold anything) saturates instead of overflowing.
+ * row may hold anything) saturates instead of overflowing; the stored row
+ * read from a wider statement's columns (yq_playback_from_cols).
  */
 #include "config.h"
 
@@ -260,6 +261,44 @@ START_TEST(test_out_of_range_state_saturates)
 }
 END_TEST
 
+/* The playback row read from a wider statement's columns (the ws auth
+ * batch joins room_playback to the room row): its columns at an offset,
+ * or the initial state when the LEFT JOIN found none or the row is short. */
+START_TEST(test_playback_from_cols)
+{
+	char *cells[2 * 8] = { "7",       "x",    "https://e.test/v.mp4",
+		               "playing", "1500", "1.5",
+		               "9",       "1234", "7",
+		               "x",       NULL,   NULL,
+		               NULL,      NULL,   NULL,
+		               NULL };
+	size_t lens[2 * 8] = { 0 };
+	struct yq_rows rows = { .nrows = 2, .ncols = 8, .cell = cells, .len = lens };
+	struct yq_playback pb;
+
+	yq_playback_from_cols(&rows, 0, 2, &pb);
+	ck_assert_str_eq(pb.media_url, "https://e.test/v.mp4");
+	ck_assert(pb.playing);
+	ck_assert_int_eq(pb.position_ms, 1500);
+	ck_assert(fabs(pb.rate - 1.5) < 1e-9);
+	ck_assert_uint_eq(pb.version, 9);
+	ck_assert_int_eq(pb.updated_at_ms, 1234);
+
+	pb.version = 99;
+	yq_playback_from_cols(&rows, 1, 2, &pb); /* no playback row joined */
+	ck_assert_str_eq(pb.media_url, "");
+	ck_assert(!pb.playing);
+	ck_assert_uint_eq(pb.version, 0);
+	ck_assert(fabs(pb.rate - 1.0) < 1e-9);
+
+	pb.version = 99;
+	yq_playback_from_cols(&rows, 0, 3, &pb); /* past the row's end */
+	ck_assert_uint_eq(pb.version, 0);
+	yq_playback_from_cols(&rows, 2, 2, &pb); /* past the last row */
+	ck_assert_uint_eq(pb.version, 0);
+}
+END_TEST
+
 static Suite *
 playback_suite(void)
 {
@@ -274,6 +313,7 @@ playback_suite(void)
 	tcase_add_test(tc, test_event_payloads);
 	tcase_add_test(tc, test_scheduled_ahead);
 	tcase_add_test(tc, test_out_of_range_state_saturates);
+	tcase_add_test(tc, test_playback_from_cols);
 	suite_add_tcase(s, tc);
 	return s;
 }
