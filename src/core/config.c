@@ -88,7 +88,7 @@ static const struct ckey keys[] = {
 	U("ws.presence_batch_above", ws_presence_batch_above, "50"),
 	U("ws.snapshot_members", ws_snapshot_members, "100"),
 	U("ws.snapshot_partial_members", ws_snapshot_partial_members, "20"),
-	U("ws.auth_workers", ws_auth_workers, "2"),
+	U("ws.auth_workers", ws_auth_workers, "1"),
 	U("ws.queue_poll_idle_ms", ws_queue_poll_idle_ms, "25"),
 	S("ws.metrics_listen", ws_metrics_listen, ""),
 	S("ws.wake_listen", ws_wake_listen, ""),
