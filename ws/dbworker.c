@@ -216,11 +216,11 @@ dup_json(json_object *o)
  * row and the notifications it missed: four statements, each a round trip
  * to MariaDB that waits for two context switches on a busy machine.  The
  * auth threads take every waiting job (up to AUTH_BATCH) at once and ask
- * for all of them together: one statement for the users, one per room for
- * the members' relation to it, one per room for its playback row (and
- * member list, chat history), one that says which of them have
- * notifications to replay.  A join storm of a 1,000-member room then costs
- * a few round trips per batch instead of four per connection.  The lists
+ * for all of them together: one statement for the users and which of them
+ * have notifications to replay, one per room for the members' relation to
+ * it and its playback row (and the member list, chat history when
+ * needed).  A join storm of a 1,000-member room then costs two round
+ * trips per batch instead of four per connection.  The lists
  * go in as one JSON array parameter read by JSON_TABLE (numbers this file
  * formats itself; still a bound parameter). */
 #define AUTH_BATCH 64
