@@ -9,6 +9,7 @@ connecting at once, spread over the nodes, so the changes reach a node
 both from its own connections and through the queue from the others."""
 
 import asyncio
+import json
 import unittest
 
 import yq
@@ -158,6 +159,47 @@ class SmallRoomPresenceTest(WsTest):
                                              "online": False})
         self.run_async(body())
 
+
+class RemotePresenceRowsTest(WsTest):
+    """The rows through which nodes tell each other their room presence
+    (doc/protocol.md "Presence"): a node writes one row per room for the
+    changes it took in one go, {"changes": [...]}, in order; a row of one
+    change, as older nodes write it, is still read.  The rows here come
+    from a node that does not exist, written straight into the queue."""
+
+    limit = 60
+
+    def queue_presence(self, room, payload):
+        yq.sql("INSERT INTO event_queue (target_kind, target_id, type, "
+               "payload, origin) VALUES ('room', %d, 'presence', %s, "
+               "'test-old-node');" % (room["id"], yq.sql_quote(json.dumps(payload))))
+
+    def test_one_change_rows_and_lists_are_both_read(self):
+        owner, b, c = yq_rooms.new_users(3)
+        room = self.create_room(owner, keep_chat_history=False)
+        self.join(b, room)
+        self.join(c, room)
+
+        def change(u, online):
+            return {"user_id": u.id, "username": u.username, "online": online}
+
+        async def body():
+            co, _ = await open_room(owner, room, node=1)
+            await asyncio.to_thread(self.queue_presence, room, change(b, True))
+            st = await co.expect(is_presence, 10, "b online (a one-change row)")
+            self.assertEqual(st["payload"], change(b, True))
+            await asyncio.to_thread(self.queue_presence, room, {
+                "changes": [change(c, True), change(b, False),
+                            "not a change", {"user_id": "x"}]})
+            got = [await co.expect(is_presence, 10, "a change of the list")
+                   for _ in range(2)]
+            self.assertEqual([m["payload"] for m in got],
+                             [change(c, True), change(b, False)],
+                             "a list's changes, in its order")
+            await co.ping()
+            self.assertEqual(await co.collect(0.5, is_presence), [],
+                             "the list's malformed entries were not skipped")
+        self.run_async(body())
 
 if __name__ == "__main__":
     unittest.main()
