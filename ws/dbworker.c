@@ -375,7 +375,7 @@ auth_room(struct yq_db *db, const struct yq_config *cfg, unsigned nrecent, struc
 {
 	/* the playback row comes with every row (the same each time): one
 	 * statement less a batch */
-	static const char room[] = "SELECT " YQ_ROOM_COLUMNS_FOR(
+	static const char room[] = "SELECT " YQ_ROOM_COLUMNS_FOR_NONMEMBER(
 	        "j.id") ", j.id, " YQ_PLAYBACK_COLUMNS
 	                " FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT PATH '$')) AS j "
 	                "JOIN rooms r ON r.id = ? JOIN users o ON o.id = r.owner_id "
