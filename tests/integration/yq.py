@@ -593,11 +593,6 @@ def sql_popen(text=None, **kw):
     return p
 
 
-def queue_head():
-    """The current highest event_queue id (0 when empty)."""
-    return sql_int("SELECT COALESCE(MAX(id), 0) FROM event_queue;")
-
-
 def conf_value(section, key, default):
     """[section] key from YQ_CONF, else the documented default."""
     v = None
