@@ -1866,7 +1866,10 @@ def main():
     p.add_argument("--samples", type=int, default=1000, help="scenario 7's invitations")
     p.add_argument("--skew-rate", type=float, default=10, help="scenario 8's play_control a second")
     p.add_argument("--storm-rate", type=float, default=10, help="scenario 10's play_control a second")
-    p.add_argument("--storm-runs", type=int, default=int(os.environ.get("YQ_BENCH_STORM_RUNS") or 3),
+    runs_env = os.environ.get("YQ_BENCH_STORM_RUNS") or "3"
+    if not runs_env.isdigit():
+        sys.exit("bench: YQ_BENCH_STORM_RUNS must be a whole number, not %r" % runs_env)
+    p.add_argument("--storm-runs", type=int, default=int(runs_env),
                    help="scenario 10's storms a side (the median stands; default $YQ_BENCH_STORM_RUNS or 3)")
     p.add_argument("--ws-metrics", default="", help="HOST:PORT of the daemon's metrics listener, if it has one")
     p.add_argument("--ws-metrics-unavailable", default="", help="why there are no metrics")
