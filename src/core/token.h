@@ -1,11 +1,14 @@
 /*
- * token.h - access tokens (JWT HS256 via libjwt) and opaque secrets
- * (refresh tokens, ws tickets).
+ * token.h - access tokens (JWT HS256) and opaque secrets (refresh tokens,
+ * ws tickets).
  *
  * Access token claims: iss, aud, sub (user id as a string), iat, exp, jti,
- * typ "access", ver (the user's token version).  Verification always passes
- * the key to libjwt, then pins the algorithm to HS256 (libjwt 1.10 would
- * otherwise accept HS512 with the same key, or "none"), and checks every
+ * typ "access", ver (the user's token version).  libjwt issues them.
+ * Verification is written here with libsodium and json-c (token.c says
+ * why): exactly three base64url segments, the signature exactly 43
+ * canonical characters and equal, in constant time, to the HMAC-SHA-256 of
+ * the first two under the key, checked before anything is parsed; then a
+ * header that says alg HS256 (typ, if any, JWT; no crit), and every
  * claim's type and value: exp an integer in the future, iss/aud/typ equal.
  *
  * Opaque secrets are 256 random bits in base64url; only their SHA-256 is

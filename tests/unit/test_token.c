@@ -455,6 +455,115 @@ START_TEST(test_rejects_with_whitespace)
 }
 END_TEST
 
+/* header.payload (JSON texts) signed with HMAC-SHA-256 and key, as any
+ * JWT library would: what yq_token_verify checks by hand. */
+static char *
+sign_raw(const char *header, const char *payload, const char *key)
+{
+	char *h = b64url(header), *p = b64url(payload);
+	struct yq_buf b = { 0 };
+	unsigned char mac[crypto_auth_hmacsha256_BYTES];
+	char sig[64];
+
+	yq_buf_printf(&b, "%s.%s", h, p);
+	crypto_auth_hmacsha256_state st;
+	crypto_auth_hmacsha256_init(&st, (const unsigned char *)key, strlen(key));
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)b.data, b.len);
+	crypto_auth_hmacsha256_final(&st, mac);
+	ck_assert_int_eq(yq_b64url_encode(sig, sizeof(sig), mac, sizeof(mac)), 0);
+	yq_buf_printf(&b, ".%s", sig);
+	free(h);
+	free(p);
+	return b.data;
+}
+
+static char *
+good_payload(void)
+{
+	json_object *g = good_claims();
+	char *s = strdup(json_object_to_json_string(g));
+
+	json_object_put(g);
+	ck_assert_ptr_nonnull(s);
+	return s;
+}
+
+START_TEST(test_header_checked_after_signature)
+{
+	char *pl = good_payload();
+	struct yq_claims c;
+
+	/* controls: signed by hand, with and without typ, they verify */
+	char *tok = sign_raw("{\"alg\":\"HS256\",\"typ\":\"JWT\"}", pl, KEY);
+	ck_assert_int_eq(verify(tok, NOW, &c), 0);
+	ck_assert_int_eq(c.sub, 42);
+	free(tok);
+	tok = sign_raw("{\"typ\":\"JWT\",\"alg\":\"HS256\"}", pl, KEY);
+	ck_assert_int_eq(verify(tok, NOW, &c), 0);
+	free(tok);
+	tok = sign_raw("{\"alg\":\"HS256\"}", pl, KEY);
+	ck_assert_int_eq(verify(tok, NOW, &c), 0);
+	free(tok);
+
+	/* a valid HMAC-SHA-256 under a header that says something else */
+	assert_rejected(sign_raw("{\"alg\":\"HS512\",\"typ\":\"JWT\"}", pl, KEY), "alg HS512");
+	assert_rejected(sign_raw("{\"alg\":\"none\"}", pl, KEY), "alg none, signed");
+	assert_rejected(sign_raw("{\"alg\":\"hs256\"}", pl, KEY), "alg hs256");
+	assert_rejected(sign_raw("{\"typ\":\"JWT\"}", pl, KEY), "no alg");
+	assert_rejected(sign_raw("{\"alg\":\"HS256\",\"typ\":\"JWE\"}", pl, KEY), "typ JWE");
+	assert_rejected(sign_raw("{\"alg\":\"HS256\",\"crit\":[\"exp\"]}", pl, KEY), "crit");
+	assert_rejected(sign_raw("[\"HS256\"]", pl, KEY), "an array header");
+	assert_rejected(sign_raw("{\"alg\":\"HS256\"", pl, KEY), "a cut header");
+	/* and claims that are no object */
+	assert_rejected(sign_raw("{\"alg\":\"HS256\"}", "[1,2]", KEY), "array claims");
+	assert_rejected(sign_raw("{\"alg\":\"HS256\"}", "42", KEY), "number claims");
+	assert_rejected(sign_raw("{\"alg\":\"HS256\"}", "{\"sub\":\"42\"", KEY), "cut claims");
+	free(pl);
+}
+END_TEST
+
+START_TEST(test_signature_encoding_strict)
+{
+	long long exp;
+	struct yq_claims c;
+	char *tok = issue(42, 1, NOW, &exp);
+	size_t n = strlen(tok);
+	struct yq_buf b = { 0 };
+
+	ck_assert_int_eq(verify(tok, NOW, &c), 0);
+	/* 43 characters hold 258 bits: the last one's two low bits are
+	 * unused, and another value there is another encoding of the same
+	 * MAC, which is refused */
+	const char *alpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	int last = (int)(strchr(alpha, tok[n - 1]) - alpha);
+	yq_buf_printf(&b, "%.*s%c", (int)(n - 1), tok, alpha[last ^ 1]);
+	ck_assert_int_eq(verify(b.data, NOW, &c), -1);
+	/* padding, a fourth segment, a short or long signature */
+	b.len = 0;
+	yq_buf_printf(&b, "%s=", tok);
+	ck_assert_int_eq(verify(b.data, NOW, &c), -1);
+	b.len = 0;
+	yq_buf_printf(&b, "%s.", tok);
+	ck_assert_int_eq(verify(b.data, NOW, &c), -1);
+	b.len = 0;
+	yq_buf_printf(&b, "%s.%s", tok, strrchr(tok, '.') + 1);
+	ck_assert_int_eq(verify(b.data, NOW, &c), -1);
+	b.len = 0;
+	yq_buf_printf(&b, "%.*s", (int)(n - 1), tok);
+	ck_assert_int_eq(verify(b.data, NOW, &c), -1);
+	b.len = 0;
+	yq_buf_printf(&b, "%sA", tok);
+	ck_assert_int_eq(verify(b.data, NOW, &c), -1);
+	/* a segment with a character outside base64url */
+	b.len = 0;
+	yq_buf_printf(&b, "%s", tok);
+	b.data[strchr(b.data, '.') - b.data + 3] = '+';
+	ck_assert_int_eq(verify(b.data, NOW, &c), -1);
+	yq_buf_free(&b);
+	free(tok);
+}
+END_TEST
+
 /* ---- opaque secrets ---- */
 
 static bool
@@ -569,6 +678,8 @@ token_suite(void)
 	tcase_add_test(tc, test_rejects_overlong_token);
 	tcase_add_test(tc, test_rejects_garbage);
 	tcase_add_test(tc, test_rejects_with_whitespace);
+	tcase_add_test(tc, test_header_checked_after_signature);
+	tcase_add_test(tc, test_signature_encoding_strict);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("secret");
