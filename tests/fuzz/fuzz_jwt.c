@@ -1,6 +1,6 @@
 /*
  * fuzz_jwt.c - libFuzzer target: access token verification
- * (yq_token_verify: libjwt's decoding, the HS256 pin, the claim checks).
+ * (yq_token_verify: the segments, the HMAC, the header, the claim checks).
  *
  * Two modes by the first byte.  Even: the rest is a token as a client
  * would send it; nothing the fuzzer makes may verify (it does not know
