@@ -223,7 +223,8 @@ dup_json(json_object *o)
  * trips per batch instead of four per connection.  The lists
  * go in as one JSON array parameter read by JSON_TABLE (numbers this file
  * formats itself; still a bound parameter). */
-#define AUTH_BATCH 64
+#define AUTH_BATCH     64
+#define PRESENCE_BATCH 512
 
 struct auth {
 	struct job *j;
@@ -807,7 +808,7 @@ run_job(struct yq_db *db, struct job *j)
 static void
 relay_presence_rows(struct yq_db *db, struct job **jobs, size_t n)
 {
-	bool done[AUTH_BATCH] = { false };
+	bool done[PRESENCE_BATCH] = { false };
 	size_t lost = 0;
 	int rc = 0;
 
@@ -852,7 +853,7 @@ do_presence_batch(struct yq_db *db, struct job **all, size_t nall)
 	        "INSERT INTO presence (user_id, node_id, connections) SELECT j.u, ?, j.c "
 	        "FROM JSON_TABLE(?, '$[*]' COLUMNS (u BIGINT PATH '$[0]', c INT PATH '$[1]')) AS j "
 	        "ON DUPLICATE KEY UPDATE connections = VALUES(connections), seen_at = NOW()";
-	struct job *jobs[AUTH_BATCH];
+	struct job *jobs[PRESENCE_BATCH];
 	size_t n = 0;
 
 	/* the other nodes' rows and this node's presence table are apart:
@@ -915,19 +916,26 @@ take(struct jobq_state *q, struct job **batch, size_t n, size_t max)
 }
 
 /* Room jobs one at a time, in order; authentications and presence rows as
- * many as are waiting (up to AUTH_BATCH) in one batch.  An auth thread
- * that finds more than one connect waiting (a burst) waits AUTH_GATHER_US
- * for more before it asks: a lone connect never waits, and in a storm of
- * 1,000 the batches grow from ~7 to dozens, each statement of a batch
- * costing MariaDB about what it costs for one (parse, optimise). */
-#define AUTH_GATHER_US 1000
+ * many as are waiting (up to AUTH_BATCH, PRESENCE_BATCH) in one batch.  An
+ * auth thread that finds more than one connect waiting (a burst) waits
+ * AUTH_GATHER_US for more before it asks: a lone connect never waits, and
+ * in a storm of 1,000 the batches grow from ~7 to dozens, each statement
+ * of a batch costing MariaDB about what it costs for one (parse,
+ * optimise).  The presence thread, finding PRESENCE_BURST jobs or more,
+ * waits PRESENCE_GATHER_US: a storm of 1,000 joins took 147 upserts and
+ * 144 queue rows for the other nodes (most of one change each), two thirds
+ * of MariaDB's statements in it (doc/benchmarks.md, session 14).  A lone
+ * join (two jobs) is written at once: the other nodes' snapshots read it. */
+#define AUTH_GATHER_US     1000
+#define PRESENCE_BURST     8
+#define PRESENCE_GATHER_US 20000
 static void *
 worker_main(void *arg)
 {
 	struct jobq_state *q = arg;
 	struct yq_db *db = yq_db_new(H->cfg);
 	bool auth = q == &queues[JOBQ_AUTH], presence = q == &queues[JOBQ_PRESENCE];
-	struct job *batch[AUTH_BATCH];
+	struct job *batch[PRESENCE_BATCH];
 
 	yq_log_set_reqid(auth ? "dbauth" : presence ? "dbpresence" : "dbworker");
 	for (;;) {
@@ -935,15 +943,19 @@ worker_main(void *arg)
 		pthread_mutex_lock(&q->lock);
 		while (!q->head && !is_stopping())
 			pthread_cond_wait(&q->more, &q->lock);
-		n = take(q, batch, n, auth || presence ? AUTH_BATCH : 1);
-		if (auth && n > 1 && n < AUTH_BATCH && !is_stopping()) {
-			/* a burst of connects: let it gather a moment, each
-			 * statement then answers more of them */
+		size_t max = auth ? AUTH_BATCH : presence ? PRESENCE_BATCH : 1;
+		n = take(q, batch, n, max);
+		long gather_us = auth && n > 1                     ? AUTH_GATHER_US
+		                 : presence && n >= PRESENCE_BURST ? PRESENCE_GATHER_US
+		                                                   : 0;
+		if (gather_us && n < max && !is_stopping()) {
+			/* a burst: let it gather a moment, each statement
+			 * then answers more of it */
 			pthread_mutex_unlock(&q->lock);
-			struct timespec ts = { 0, AUTH_GATHER_US * 1000 };
+			struct timespec ts = { 0, gather_us * 1000 };
 			nanosleep(&ts, NULL);
 			pthread_mutex_lock(&q->lock);
-			n = take(q, batch, n, AUTH_BATCH);
+			n = take(q, batch, n, max);
 		}
 		pthread_mutex_unlock(&q->lock);
 		if (!n)
