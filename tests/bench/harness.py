@@ -1185,22 +1185,38 @@ def scenario_10(h):
                 runs.setdefault(side, []).append(sm)
     for side, got in runs.items():
         res["ws_runs"][side + "-storm"] = storm_median(got)
+    # once more a side with a.storm_inflight handshakes at a time: the
+    # generator's lws keeps its timeouts in one sorted list each insert
+    # walks, so 1,000 connects at once cost it O(n^2) (a fifth to a third
+    # of its time, more the longer each waits); paced, that is gone and
+    # what is left is the servers' own cost per connect
+    if a.storm_inflight:
+        res["inflight"] = a.storm_inflight
+        for side, url, pid in plan:
+            if side in res.get("unavailable", {}):
+                continue
+            time.sleep(a.presence_grace_ms / 1000.0 + 1)
+            sm = storm_once(h, res, side, url, pid, tf if side == "ours" else dummy, cap, a.storm_inflight)
+            if sm is not None:
+                res["ws_runs"][side + "-storm-paced"] = sm
     return res
 
 
-def storm_once(h, res, side, url, pid, tokens, cap):
+def storm_once(h, res, side, url, pid, tokens, cap, inflight=0):
     """One storm against one side: its summary (None: lws unavailable,
-    said in res)."""
+    said in res).  inflight: handshakes under way at most (0: all at
+    once)."""
     a = h.a
     cmd = [a.wsload, "--url", url, "--tokens", tokens, "--conns", a.members,
            "--ramp", a.ws_ramp, "--storm", "--senders", 1, "--type", "play_control", "--rate", a.storm_rate,
            "--window", 0, "--duration", cap, "--quiet-ms", a.ws_quiet_ms, "--drain-ms", a.ws_drain_ms,
            "--heartbeat", 20, "--server-pid", pid, "--json",
-           "--ready-on", "snapshot" if side == "ours" else "any"]
+           "--ready-on", "snapshot" if side == "ours" else "any", "--storm-inflight", inflight]
     if side == "ours":
         cmd += metrics_args(h)
+    label = "s10-" + side + ("-paced" if inflight else "")
     try:
-        r = run_json(h, "s10-" + side, [str(x) for x in cmd], fanout_timeout(h, a.members, cap))
+        r = run_json(h, label, [str(x) for x in cmd], fanout_timeout(h, a.members, cap))
     except SetupError as e:
         if side == "ours":
             raise
@@ -1213,8 +1229,8 @@ def storm_once(h, res, side, url, pid, tokens, cap):
         sm["valid"] = False
         sm["problems"] = "; ".join(filter(None, [sm.get("problems"), "the storm had not settled after %d s" % cap]))
     st = r["storm"]
-    log("%-28s %d connect at once: all ready %.0f ms, queues empty %s; play_control p50 %s / p99 %s ms%s" % (
-        "s10-" + side, st["conns"], st["all_ready_us"] / 1000.0,
+    log("%-28s %d connect %s: all ready %.0f ms, queues empty %s; play_control p50 %s / p99 %s ms%s" % (
+        label, st["conns"], "%d at a time" % inflight if inflight else "at once", st["all_ready_us"] / 1000.0,
         "%.0f ms" % (st["queues_empty_us"] / 1000.0) if st["queues_empty_us"] >= 0 else "not known (no metrics)",
         sm["latency_ms"]["p50"], sm["latency_ms"]["p99"], "" if sm["valid"] else "  INVALID: " + sm["problems"]))
     return sm
@@ -1460,6 +1476,16 @@ def ws_rows(results):
                          "lws broadcast: " + (storm_txt(c) if c else "— (%s)" % unav.get("lws", "not run")),
                          "%.1f×" % (o["storm"]["all_ready_us"] / c["storm"]["all_ready_us"])
                          if o and c and c["storm"]["all_ready_us"] > 0 else "—", "reported", "—"])
+            po, pc = s["ws_runs"].get("ours-storm-paced"), s["ws_runs"].get("lws-storm-paced")
+            if po:
+                rows.append(["10. the same storm paced, %d handshakes at a time (no O(n²) in the generator's "
+                             "lws): time until every member is authenticated" % s.get("inflight", 0),
+                             "%.0f ms" % (answered(po) / 1000.0) if answered(po) >= 0 else "—",
+                             "lws broadcast: %s" % ("%.0f ms" % (answered(pc) / 1000.0)
+                                                    if pc and answered(pc) >= 0 else "—"),
+                             "%.1f×" % (answered(po) / answered(pc)) if pc and answered(pc) > 0 and answered(po) >= 0
+                             else "—", "reported", "—"])
+
             def each(r, key, fmt):
                 return ", ".join(fmt % (x[key] or 0) for x in r["storm_runs"]) + " ms" if r else "—"
             if o and len(o.get("storm_runs", [])) > 1:
@@ -1574,7 +1600,9 @@ def ws_run_table(results):
             side, _, kind = name.partition("-")
             what = {"sat": "saturation (window %s)" % r.get("window"), "half": "%s msg/s" % fmt_num(r.get("rate") or 0),
                     "": "%s msg/s" % fmt_num(r.get("rate") or 0), "idle": "idle (heart_beats only)",
-                    "storm": "storm, play_control %s/s" % fmt_num(r.get("rate") or 0)}[kind]
+                    "storm": "storm, play_control %s/s" % fmt_num(r.get("rate") or 0),
+                    "storm-paced": "storm, %s handshakes at a time, play_control %s/s" % (
+                        s.get("inflight"), fmt_num(r.get("rate") or 0))}[kind]
             extra = ""
             if "skew_ms" in r:
                 extra = "; skew p50 %.2f / p99 %.2f ms" % (r["skew_ms"]["p50"] or 0, r["skew_ms"]["p99"] or 0)
@@ -1871,6 +1899,8 @@ def main():
         sys.exit("bench: YQ_BENCH_STORM_RUNS must be a whole number, not %r" % runs_env)
     p.add_argument("--storm-runs", type=int, default=int(runs_env),
                    help="scenario 10's storms a side (the median stands; default $YQ_BENCH_STORM_RUNS or 3)")
+    p.add_argument("--storm-inflight", type=int, default=64,
+                   help="scenario 10's paced storm: handshakes under way at most (0: no paced storm)")
     p.add_argument("--ws-metrics", default="", help="HOST:PORT of the daemon's metrics listener, if it has one")
     p.add_argument("--ws-metrics-unavailable", default="", help="why there are no metrics")
     p.add_argument("--queue-wait-ms", type=int, default=30000,
@@ -1900,6 +1930,8 @@ def main():
         sys.exit("bench: --members must be 2 to 1000 (a room's max_members)")
     if a.storm_runs < 1:
         sys.exit("bench: --storm-runs must be at least 1")
+    if a.storm_inflight < 0:
+        sys.exit("bench: --storm-inflight must be 0 or more")
     if a.tiny:
         a.storm_runs = min(a.storm_runs, 2)  # the median code still runs
     wanted = a.scenarios or [1, 2, 3, 4, 5, 6, 7, 8, 10]

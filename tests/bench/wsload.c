@@ -179,7 +179,8 @@ static struct {
 	char metrics_host[INET_ADDRSTRLEN];
 	int metrics_port;
 	unsigned queue_wait_ms;
-	bool storm;          /* --storm: senders first, then every other connection at once */
+	bool storm;              /* --storm: senders first, then every other connection at once */
+	unsigned storm_inflight; /* --storm-inflight: handshakes under way at most; 0: no cap */
 	bool ready_snapshot; /* --ready-on snapshot: authenticated = the room snapshot arrived */
 } opt = {
 	.port = 0,
@@ -299,6 +300,7 @@ static struct {
 	unsigned answered;
 	int64_t last_answer_us;
 	bool storm_done;
+	unsigned connecting;                         /* opened, neither established nor gone yet */
 	long rss_before_kb, rss_end_kb, rss_peak_kb; /* peak: sampled every 50 ms while connected */
 	int64_t rss_sampled_us;
 	double srv_cpu_start, srv_cpu_end, cli_cpu_start, cli_cpu_end;
@@ -1032,6 +1034,8 @@ send_timer(lws_sorted_usec_list_t *sul)
 
 /* ---- connecting ---- */
 
+static void storm_open(void);
+
 static void
 client_gone(struct client *c, bool failed)
 {
@@ -1043,9 +1047,14 @@ client_gone(struct client *c, bool failed)
 		st.live--;
 	if (failed)
 		st.failed++;
+	bool was_connecting = c->state == C_CONNECTING;
+	if (was_connecting && st.connecting)
+		st.connecting--;
 	c->state = C_GONE;
 	c->wsi = NULL;
 	lws_sul_cancel(&c->sul);
+	if (was_connecting)
+		storm_open();
 }
 
 static void
@@ -1078,10 +1087,26 @@ open_client(struct client *c)
 	c->state = C_CONNECTING;
 	c->opened_us = mono_us();
 	st.opened++;
+	st.connecting++;
 	if (!lws_client_connect_via_info(&i) && c->state == C_CONNECTING) {
 		tally(st.connect_errors, "connect failed at once");
 		client_gone(c, true);
 	}
+}
+
+/* The storm's connections: all at once, or --storm-inflight handshakes at
+ * a time, the next opened as one is established or fails. */
+static void
+storm_open(void)
+{
+	static bool busy; /* open_client() can fail at once and come back here */
+
+	if (!opt.storm || !st.storm_start_us || busy)
+		return;
+	busy = true;
+	while (st.opened < opt.conns && (!opt.storm_inflight || st.connecting < opt.storm_inflight))
+		open_client(&clients[st.opened]);
+	busy = false;
 }
 
 static int
@@ -1104,8 +1129,11 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 		if (!c)
 			break;
 		c->wsi = wsi;
+		if (c->state == C_CONNECTING && st.connecting)
+			st.connecting--;
 		c->state = C_OPEN;
 		st.established++;
+		storm_open();
 		st.last_established_us = mono_us();
 		st.live++;
 		/* something to answer, so /ws, which sends nothing by itself,
@@ -1339,13 +1367,13 @@ tick(lws_sorted_usec_list_t *sul)
 			if (opt.storm) {
 				/* every other connection, as fast as lws takes them */
 				st.storm_start_us = now;
-				while (st.opened < opt.conns)
-					open_client(&clients[st.opened]);
+				storm_open();
 			}
 			start_run(mono_us());
 		}
 		break;
 	case P_RUN:
+		storm_open();
 		if (opt.storm && !st.storm_ready_us && st.ready + st.failed >= opt.conns)
 			st.storm_ready_us = st.last_ready_us ? st.last_ready_us : now;
 		/* the window: the storm until it has settled, at least STORM_MIN_US
@@ -1701,6 +1729,8 @@ usage(FILE *f)
 	        "  --storm                open the senders, then every other connection at once;\n"
 	        "                         the window lasts until all are ready and the queues\n"
 	        "                         are empty (--duration at most)\n"
+	        "  --storm-inflight N     with --storm: at most N handshakes under way at a time\n"
+	        "                         (0: every connection at once; default 0)\n"
 	        "  --ready-on any|snapshot  authenticated at the first message or the snapshot "
 	        "(any)\n"
 	        "  --quiet-ms MS          pause between ramp and window (1000)\n"
@@ -1919,6 +1949,7 @@ parse_args(int argc, char **argv)
 		O_METRICS,
 		O_QWAIT,
 		O_STORM,
+		O_STORM_INFLIGHT,
 		O_READY_ON,
 		O_HELP
 	};
@@ -1950,6 +1981,7 @@ parse_args(int argc, char **argv)
 		{ "metrics", required_argument, NULL, O_METRICS },
 		{ "queue-wait-ms", required_argument, NULL, O_QWAIT },
 		{ "storm", no_argument, NULL, O_STORM },
+		{ "storm-inflight", required_argument, NULL, O_STORM_INFLIGHT },
 		{ "ready-on", required_argument, NULL, O_READY_ON },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -2045,6 +2077,10 @@ parse_args(int argc, char **argv)
 				opt.queue_wait_ms = (unsigned)v;
 			break;
 		case O_STORM: opt.storm = true; break;
+		case O_STORM_INFLIGHT:
+			if ((ok = num(optarg, 0, 1000000, &v)))
+				opt.storm_inflight = (unsigned)v;
+			break;
 		case O_READY_ON:
 			ok = strcmp(optarg, "any") == 0 || strcmp(optarg, "snapshot") == 0;
 			opt.ready_snapshot = ok && optarg[0] == 's';
