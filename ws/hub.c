@@ -389,7 +389,7 @@ presence_changed(struct room *rm, int64_t user_id, const char *username, bool on
 	bool known = mb ? mb->online : !online; /* what the room's clients believe */
 
 	if (mb)
-		mb->online = online;
+		members_mark_online(&rm->members, mb, online);
 	rm->presence_seq++;
 	if (!presence_batched(rm) && !rm->npending) {
 		user_status_now(rm, user_id, username, online, except);

@@ -66,13 +66,87 @@ render(struct members *ms, struct member *m)
 	return h ? 0 : -1;
 }
 
+/* ---- the index: user_id -> position in v ----
+ * A storm of 1,000 joiners looked each one up several times (add,
+ * presence, snapshot), each a walk of the whole list: O(n) a join, O(n²)
+ * a storm. */
+
+static size_t
+ix_slot(const struct members *ms, int64_t user_id)
+{
+	uint64_t h = (uint64_t)user_id * 0x9E3779B97F4A7C15ull;
+
+	return (size_t)(h >> 32) & (ms->ixcap - 1);
+}
+
+/* Put position i (v[i] not in the index yet). */
+static void
+ix_put(struct members *ms, size_t i)
+{
+	size_t s = ix_slot(ms, ms->v[i].user_id);
+
+	while (ms->ix[s])
+		s = (s + 1) & (ms->ixcap - 1);
+	ms->ix[s] = (uint32_t)(i + 1);
+}
+
+/* The index anew for n members, grown when needed: -1 out of memory (the
+ * index is then empty and members_find walks the list). */
+static int
+ix_rebuild(struct members *ms, size_t n)
+{
+	size_t cap = ms->ixcap ? ms->ixcap : 16;
+
+	while (cap < 2 * n)
+		cap *= 2;
+	if (cap != ms->ixcap) {
+		uint32_t *ix = calloc(cap, sizeof(*ix));
+		if (!ix) {
+			free(ms->ix);
+			ms->ix = NULL;
+			ms->ixcap = 0;
+			return -1;
+		}
+		free(ms->ix);
+		ms->ix = ix;
+		ms->ixcap = cap;
+	} else {
+		memset(ms->ix, 0, cap * sizeof(*ms->ix));
+	}
+	for (size_t i = 0; i < n; i++)
+		ix_put(ms, i);
+	return 0;
+}
+
+static struct member *
+find(const struct members *ms, int64_t user_id)
+{
+	if (!ms->ix) { /* no index (out of memory once): the slow way */
+		for (size_t i = 0; i < ms->n; i++)
+			if (ms->v[i].user_id == user_id)
+				return &ms->v[i];
+		return NULL;
+	}
+	for (size_t s = ix_slot(ms, user_id); ms->ix[s]; s = (s + 1) & (ms->ixcap - 1))
+		if (ms->v[ms->ix[s] - 1].user_id == user_id)
+			return &ms->v[ms->ix[s] - 1];
+	return NULL;
+}
+
 struct member *
 members_find(struct members *ms, int64_t user_id)
 {
-	for (size_t i = 0; i < ms->n; i++)
-		if (ms->v[i].user_id == user_id)
-			return &ms->v[i];
-	return NULL;
+	return find(ms, user_id);
+}
+
+/* v[n - 1] is new: into the index (made anew when it must grow). */
+static void
+ix_added(struct members *ms)
+{
+	if (ms->ix && 2 * ms->n <= ms->ixcap)
+		ix_put(ms, ms->n - 1);
+	else
+		ix_rebuild(ms, ms->n);
 }
 
 /* Move v[i] to where its role and order put it. */
@@ -87,6 +161,8 @@ resort(struct members *ms, size_t i)
 		j--;
 	memmove(&ms->v[j + 1], &ms->v[j], (ms->n - 1 - j) * sizeof(m));
 	ms->v[j] = m;
+	if (j != i) /* positions in between moved */
+		ix_rebuild(ms, ms->n);
 }
 
 int
@@ -135,6 +211,8 @@ members_add(struct members *ms, int64_t user_id, const char *username, const cha
 	}
 	ms->n++;
 	ms->gen++;
+	ms->online_n += online;
+	ix_added(ms);
 	resort(ms, ms->n - 1);
 	return 0;
 }
@@ -148,10 +226,12 @@ members_remove(struct members *ms, int64_t user_id)
 		return;
 	free(m->avatar_url);
 	free(m->head);
+	ms->online_n -= m->online;
 	size_t i = (size_t)(m - ms->v);
 	memmove(&ms->v[i], &ms->v[i + 1], (ms->n - i - 1) * sizeof(*m));
 	ms->n--;
 	ms->gen++;
+	ix_rebuild(ms, ms->n);
 }
 
 void
@@ -168,12 +248,19 @@ members_set_role(struct members *ms, int64_t user_id, enum yq_role role)
 }
 
 void
+members_mark_online(struct members *ms, struct member *m, bool online)
+{
+	ms->online_n += (size_t)online - (size_t)m->online;
+	m->online = online;
+}
+
+void
 members_set_online(struct members *ms, int64_t user_id, bool online)
 {
 	struct member *m = members_find(ms, user_id);
 
 	if (m)
-		m->online = online;
+		members_mark_online(ms, m, online);
 }
 
 /* Online as self sees it: self always is. */
@@ -264,42 +351,34 @@ flips(const struct members *ms, const struct members_render *r, int64_t self, ui
 size_t
 members_online(const struct members *ms, int64_t self)
 {
-	size_t n = 0;
+	const struct member *m = find(ms, self);
 
-	for (size_t i = 0; i < ms->n; i++)
-		n += online_for(&ms->v[i], self);
-	return n;
-}
-
-/* Pass 0 takes the owner and moderators, pass 1 the reader, pass 2 the
- * other online members, pass 3 the others. */
-static bool
-picked_in(const struct member *m, int64_t self, int pass)
-{
-	if (pass == 0)
-		return rank(m->role) < 2;
-	if (rank(m->role) < 2)
-		return false;
-	if (pass == 1)
-		return m->user_id == self;
-	return m->user_id != self && online_for(m, self) == (pass == 2);
+	return ms->online_n + (m && !m->online);
 }
 
 /* A large room's snapshot: at most max members, rendered for this one
- * snapshot (a few hundred bytes to a few KiB: cheaper than sharing). */
+ * snapshot (a few hundred bytes to a few KiB: cheaper than sharing).  The
+ * owner and moderators lead the list (its order), then self, then the
+ * other online members, then the others: neither walks further than it
+ * must. */
 static struct msg *
 snapshot_capped(const struct members *ms, int64_t self, size_t max, const char *head,
                 size_t head_len, const char *tail, size_t tail_len)
 {
 	struct yq_buf b = { 0 };
-	size_t taken = 0;
+	size_t taken = 0, staff = 0;
 	int rc = yq_buf_append(&b, head, head_len) | yq_buf_append(&b, "[", 1);
 
-	for (int pass = 0; pass < 4 && taken < max; pass++)
-		for (size_t i = 0; i < ms->n && taken < max; i++) {
-			if (picked_in(&ms->v[i], self, pass))
+	for (; staff < ms->n && rank(ms->v[staff].role) < 2; staff++)
+		if (taken < max)
+			rc |= append_member(&b, &ms->v[staff], self, taken++ == 0);
+	const struct member *me = find(ms, self);
+	if (me && rank(me->role) >= 2 && taken < max)
+		rc |= append_member(&b, me, self, taken++ == 0);
+	for (int online = 1; online >= 0; online--)
+		for (size_t i = staff; i < ms->n && taken < max; i++)
+			if (ms->v[i].user_id != self && ms->v[i].online == (bool)online)
 				rc |= append_member(&b, &ms->v[i], self, taken++ == 0);
-		}
 	rc |= yq_buf_append(&b, "]", 1) | yq_buf_append(&b, tail, tail_len);
 	struct msg *msg = rc ? NULL : msg_new(b.data, b.len);
 	yq_buf_free(&b);
@@ -336,5 +415,6 @@ members_free(struct members *ms)
 		free(ms->v[i].head);
 	}
 	free(ms->v);
+	free(ms->ix);
 	memset(ms, 0, sizeof(*ms));
 }

@@ -251,6 +251,11 @@ struct member {
 struct members {
 	struct member *v;
 	size_t n, cap;
+	/* user_id -> position: open addressing, slot = position + 1 (0:
+	 * empty), at most half full; made anew when positions shift */
+	uint32_t *ix;
+	size_t ixcap;
+	size_t online_n; /* members whose online is true */
 	uint64_t next_order;
 	uint64_t gen;                  /* bumped when a member, name or role changes */
 	struct members_render *render; /* the latest shared rendering, or NULL */
@@ -264,6 +269,8 @@ int members_add(struct members *ms, int64_t user_id, const char *username, const
 void members_remove(struct members *ms, int64_t user_id);
 void members_set_role(struct members *ms, int64_t user_id, enum yq_role role);
 void members_set_online(struct members *ms, int64_t user_id, bool online);
+/* m is in ms: its presence (ms counts who is online). */
+void members_mark_online(struct members *ms, struct member *m, bool online);
 /* Append the list as a JSON array; self is always online. */
 int members_render(const struct members *ms, struct yq_buf *b, int64_t self);
 /* A snapshot message: head + the list as members_render(self) writes it +
