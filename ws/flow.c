@@ -256,6 +256,15 @@ sendq_pop(struct sendq *q)
 	return NULL;
 }
 
+struct msg *
+sendq_peek(const struct sendq *q)
+{
+	for (int l = 0; l < LANE_COUNT; l++)
+		if (q->lane[l].count)
+			return q->lane[l].q[q->lane[l].head];
+	return NULL;
+}
+
 void
 sendq_clear(struct sendq *q)
 {

@@ -96,9 +96,13 @@ render(struct yq_buf *b)
 	        "yiqikan_ws_writeable_callbacks_total %llu\n"
 	        "# HELP yiqikan_ws_presence_batches_total Presence batches sent to large rooms.\n"
 	        "# TYPE yiqikan_ws_presence_batches_total counter\n"
-	        "yiqikan_ws_presence_batches_total %llu\n",
+	        "yiqikan_ws_presence_batches_total %llu\n"
+	        "# HELP yiqikan_ws_coalesced_deliveries_total Deliveries written together with "
+	        "the next ones queued for the same client in one write.\n"
+	        "# TYPE yiqikan_ws_coalesced_deliveries_total counter\n"
+	        "yiqikan_ws_coalesced_deliveries_total %llu\n",
 	        (unsigned long long)hub.sent, (unsigned long long)hub.writeables,
-	        (unsigned long long)hub.presence_batches);
+	        (unsigned long long)hub.presence_batches, (unsigned long long)hub.coalesced);
 	yq_buf_puts(b, "# HELP yiqikan_ws_drops_total Messages not handled or not delivered, by "
 	               "reason.\n"
 	               "# TYPE yiqikan_ws_drops_total counter\n");

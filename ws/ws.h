@@ -147,6 +147,7 @@ struct sendq {
 #define SENDQ_SLOW_GRACE_MS 2000
 int sendq_push(struct sendq *q, struct msg *m, size_t soft_limit, int64_t now_ms);
 struct msg *sendq_pop(struct sendq *q); /* highest lane first; the caller owns the reference */
+struct msg *sendq_peek(const struct sendq *q); /* what sendq_pop would give; still queued */
 void sendq_clear(struct sendq *q);
 
 /* ---- a client message's envelope (flow.c) ---- */
@@ -452,6 +453,7 @@ struct hub {
 	int64_t last_presence_refresh_ms, last_heartbeat_sweep_ms;
 	/* counters for logs and benchmarks */
 	uint64_t sent, dropped_slow, writeables, presence_batches;
+	uint64_t coalesced; /* of sent: written with others in one write */
 	struct ws_metrics m;
 	unsigned live_conns;          /* atomic: connections, read by the queue tail */
 	volatile sig_atomic_t stop;   /* SIGTERM/SIGINT */

@@ -3,7 +3,8 @@ YIQIKAN_WS_METRICS_LISTEN (the environment overrides ws.metrics_listen)
 answers in the Prometheus text format on its own port, 404 elsewhere, and
 its figures follow what its clients do: connections by state, rooms,
 messages in by type, drops, closes by code, deliveries, the database
-queues, the queue tail (woken by a datagram after its own relay row).
+queues, the queue tail (woken by a datagram after its own relay row); a
+backlog for one client goes out in one write, intact and in order.
 The node is a full member of the deployment (its
 own node id and ws port) and is stopped with SIGTERM at the end, which must
 be a clean exit."""
@@ -23,8 +24,9 @@ import websockets
 
 import yq
 import yq_rooms
-from test_ws_common import (Client, WsTest, _open_clients, is_snapshot,
-                            pid_alive, port_open, room_path, stack_env)
+from test_ws_common import (RATE_PER_S, Client, WsTest, _open_clients,
+                            is_snapshot, pid_alive, port_open, room_path,
+                            stack_env)
 
 LINE = re.compile(r'^([a-z_]+)(\{([a-z_]+)="([^"]*)"\})? (-?[0-9]+)$')
 
@@ -121,6 +123,7 @@ class MetricsTest(WsTest):
                 ("yiqikan_ws_messages_in_total", "heart_beat"),
                 ("yiqikan_ws_messages_in_total", "chat_message"),
                 ("yiqikan_ws_deliveries_total", None),
+                ("yiqikan_ws_coalesced_deliveries_total", None),
                 ("yiqikan_ws_drops_total", "slow_consumer"),
                 ("yiqikan_ws_drops_total", "rate_limited"),
                 ("yiqikan_ws_db_jobs_queued", "auth"),
@@ -197,6 +200,53 @@ class MetricsTest(WsTest):
         # SIGTERM: a clean stop
         self.proc.send_signal(signal.SIGTERM)
         self.assertEqual(self.proc.wait(20), 0)
+
+    def test_a_backlog_goes_out_in_one_write_intact_and_in_order(self):
+        """A burst of custom events of three sizes (2-byte frame headers
+        and 4-byte ones) queues several messages for the reader at once;
+        they go out side by side in one write (counted by
+        yiqikan_ws_coalesced_deliveries_total) and arrive whole, each
+        once, in the order sent.  Bursts repeat until one was coalesced
+        (at most eight)."""
+        owner, reader = yq_rooms.new_users(2)
+        room = self.create_room(owner, keep_chat_history=False)
+        self.join(reader, room)
+        sizes = [3, 300, 5000]
+        per_burst = 9
+
+        async def body():
+            s = await self.connect(room_path(room), "token=" + owner.access)
+            r = await self.connect(room_path(room), "token=" + reader.access)
+            for c in (s, r):
+                self.assertTrue(is_snapshot(await c._read(10)))
+            await r.ping()
+            base = await asyncio.to_thread(self.scrape)
+            for burst in range(8):
+                sent = []
+                for i in range(per_burst):
+                    name = "b%d-%d" % (burst, i)
+                    data = name + ":" + "z" * sizes[i % len(sizes)]
+                    sent.append((name, data))
+                await asyncio.gather(*(s.send("custom_event",
+                                              {"name": n, "data": d})
+                                       for n, d in sent))
+                got = []
+                while len(got) < len(sent):
+                    m = await r._read(10)
+                    if m["type"] == "custom_event":
+                        got.append((m["payload"]["name"],
+                                    m["payload"]["data"]))
+                self.assertEqual(got, sent)
+                await r.ping()
+                m = await asyncio.to_thread(self.scrape)
+                key = ("yiqikan_ws_coalesced_deliveries_total", None)
+                if m[key] > base[key]:
+                    break
+                await asyncio.sleep(per_burst / RATE_PER_S)
+            else:
+                self.fail("eight bursts of %d, and never two messages in "
+                          "one write" % per_burst)
+        self.run_async(body(), limit=80)
 
 
 if __name__ == "__main__":
