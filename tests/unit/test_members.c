@@ -392,7 +392,7 @@ check_against_model(struct members *ms, struct model *v, size_t n, int64_t self)
 START_TEST(test_index_and_online_count_follow_every_change)
 {
 	struct members ms = { 0 };
-	struct model v[300];
+	struct model v[300] = { 0 };
 	size_t n = 0;
 	uint64_t order = 0;
 	unsigned seed = 12345;
