@@ -752,31 +752,34 @@ write_parts(struct conn *c, struct lws *wsi, struct msg *m, size_t *budget)
  * path per send about half of the CPU a delivery cost. */
 #define COALESCE_MAX  (16 * 1024)
 #define COALESCE_MSGS 64
+/* so a coalesced frame's length fits the 16-bit form */
+_Static_assert(COALESCE_MAX <= 0xffff, "COALESCE_MAX above the 16-bit frame length");
 
 static size_t
-frame_header(unsigned char *h, size_t len)
+header_len(size_t len)
 {
-	h[0] = 0x81; /* FIN, text */
-	if (len < 126) {
-		h[1] = (unsigned char)len;
-		return 2;
-	}
-	if (len <= 0xffff) {
-		h[1] = 126;
-		h[2] = (unsigned char)(len >> 8);
-		h[3] = (unsigned char)len;
-		return 4;
-	}
-	h[1] = 127;
-	for (int i = 0; i < 8; i++)
-		h[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
-	return 10;
+	return len < 126 ? 2 : 4;
 }
 
 static size_t
 framed_len(const struct msg *m)
 {
-	return m->len + (m->len < 126 ? 2 : m->len <= 0xffff ? 4 : 10);
+	return header_len(m->len) + m->len;
+}
+
+/* The header of a frame of len (< 65,536) bytes at h: its length. */
+static size_t
+frame_header(unsigned char *h, size_t len)
+{
+	h[0] = 0x81; /* FIN, text */
+	if (header_len(len) == 2) {
+		h[1] = (unsigned char)len;
+	} else {
+		h[1] = 126;
+		h[2] = (unsigned char)(len >> 8);
+		h[3] = (unsigned char)len;
+	}
+	return header_len(len);
 }
 
 /* m and the whole messages after it (sendq_peek), if it has any that fit;

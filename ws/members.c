@@ -90,9 +90,9 @@ ix_put(struct members *ms, size_t i)
 	ms->ix[s] = (uint32_t)(i + 1);
 }
 
-/* The index anew for n members, grown when needed: -1 out of memory (the
- * index is then empty and members_find walks the list). */
-static int
+/* The index anew for n members, grown when needed; out of memory, there
+ * is none and members_find walks the list. */
+static void
 ix_rebuild(struct members *ms, size_t n)
 {
 	size_t cap = ms->ixcap ? ms->ixcap : 16;
@@ -105,7 +105,7 @@ ix_rebuild(struct members *ms, size_t n)
 			free(ms->ix);
 			ms->ix = NULL;
 			ms->ixcap = 0;
-			return -1;
+			return;
 		}
 		free(ms->ix);
 		ms->ix = ix;
@@ -115,7 +115,6 @@ ix_rebuild(struct members *ms, size_t n)
 	}
 	for (size_t i = 0; i < n; i++)
 		ix_put(ms, i);
-	return 0;
 }
 
 static struct member *

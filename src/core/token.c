@@ -91,10 +91,9 @@ static bool
 header_is_hs256(const char *s, size_t n)
 {
 	json_object *h = segment_object(s, n);
-	json_object *v;
 	bool ok = h && claim_str(h, "alg", "HS256") == 0 &&
 	          (!json_object_object_get_ex(h, "typ", NULL) || claim_str(h, "typ", "JWT") == 0) &&
-	          !json_object_object_get_ex(h, "crit", &v);
+	          !json_object_object_get_ex(h, "crit", NULL);
 
 	json_object_put(h);
 	return ok;

@@ -1446,15 +1446,18 @@ def ws_rows(results):
                     if st.get("queues_empty_us", -1) >= 0 else "")
 
             def answered(r):
-                return r["storm"].get("all_answered_us", -1)
+                return r["storm"].get("all_answered_us", -1) if r else -1
+
+            def answered_row(title, o, c, target, met):
+                """ours' and lws' time until all are authenticated, and the ratio"""
+                return [title, "%.0f ms" % (answered(o) / 1000.0) if answered(o) >= 0 else "—",
+                        "lws broadcast: %s" % ("%.0f ms" % (answered(c) / 1000.0) if answered(c) >= 0 else "—"),
+                        "%.1f×" % (answered(o) / answered(c)) if answered(c) > 0 and answered(o) >= 0 else "—",
+                        target, met]
             if o:
-                rows.append(["10. join storm of %d: time until every member is authenticated "
-                             "(first byte of the server's first message)" % s["members"],
-                             "%.0f ms" % (answered(o) / 1000.0) if answered(o) >= 0 else "—",
-                             "lws broadcast: %s" % ("%.0f ms" % (answered(c) / 1000.0)
-                                                    if c and answered(c) >= 0 else "—"),
-                             "%.1f×" % (answered(o) / answered(c)) if c and answered(c) > 0 and answered(o) >= 0
-                             else "—", "≤ 1.5× lws", "see goals"])
+                rows.append(answered_row("10. join storm of %d: time until every member is authenticated "
+                                         "(first byte of the server's first message)" % s["members"],
+                                         o, c, "≤ 1.5× lws", "see goals"))
             def upgraded(r):
                 return r["storm"].get("all_established_us", -1) if r else -1
             if o and upgraded(o) >= 0:
@@ -1478,13 +1481,9 @@ def ws_rows(results):
                          if o and c and c["storm"]["all_ready_us"] > 0 else "—", "reported", "—"])
             po, pc = s["ws_runs"].get("ours-storm-paced"), s["ws_runs"].get("lws-storm-paced")
             if po:
-                rows.append(["10. the same storm paced, %d handshakes at a time (no O(n²) in the generator's "
-                             "lws): time until every member is authenticated" % s.get("inflight", 0),
-                             "%.0f ms" % (answered(po) / 1000.0) if answered(po) >= 0 else "—",
-                             "lws broadcast: %s" % ("%.0f ms" % (answered(pc) / 1000.0)
-                                                    if pc and answered(pc) >= 0 else "—"),
-                             "%.1f×" % (answered(po) / answered(pc)) if pc and answered(pc) > 0 and answered(po) >= 0
-                             else "—", "reported", "—"])
+                rows.append(answered_row("10. the same storm paced, %d handshakes at a time (no O(n²) in the "
+                                         "generator's lws): time until every member is authenticated"
+                                         % s.get("inflight", 0), po, pc, "reported", "—"))
 
             def each(r, key, fmt):
                 return ", ".join(fmt % (x[key] or 0) for x in r["storm_runs"]) + " ms" if r else "—"
